@@ -1,0 +1,277 @@
+//! Bounded decoding of compressed streams.
+//!
+//! Every decompressor in fwcert reads through [`read_bounded`], which stops
+//! at the remaining byte budget and at the extractor's deadline. What was
+//! decoded before a stop is kept: half a root filesystem is still evidence,
+//! and the container is marked `partial` with the reason.
+
+use std::io::Read;
+
+use super::budget::BudgetExceeded;
+use super::formats::ExtractCtx;
+
+/// Why decoding stopped early.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stop {
+    Budget(BudgetExceeded),
+    /// The stream is corrupt or truncated; the message says where.
+    Corrupt(String),
+}
+
+impl std::fmt::Display for Stop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Stop::Budget(b) => b.fmt(f),
+            Stop::Corrupt(m) => f.write_str(m),
+        }
+    }
+}
+
+/// Decoded bytes and, if decoding did not reach the stream's end, why.
+#[derive(Debug)]
+pub struct Decoded {
+    pub data: Vec<u8>,
+    pub stop: Option<Stop>,
+}
+
+const CHUNK: usize = 64 * 1024;
+
+/// Read `reader` to its end, charging the budget as bytes arrive.
+pub fn read_bounded<R: Read>(reader: &mut R, ctx: &mut ExtractCtx) -> Decoded {
+    let mut data = Vec::new();
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        if let Err(e) = ctx.deadline.check() {
+            return Decoded {
+                data,
+                stop: Some(Stop::Budget(e)),
+            };
+        }
+        let n = match reader.read(&mut buf) {
+            Ok(0) => return Decoded { data, stop: None },
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                let at = data.len();
+                return Decoded {
+                    data,
+                    stop: Some(Stop::Corrupt(format!(
+                        "decoding failed after {at} output bytes: {e}"
+                    ))),
+                };
+            }
+        };
+        if let Err(e) = ctx.budget.charge_bytes(n as u64) {
+            // Keep what fits so the partial result is as large as allowed.
+            let room = ctx.budget.remaining_bytes() as usize;
+            let keep = room.min(n);
+            if ctx.budget.charge_bytes(keep as u64).is_ok() {
+                data.extend_from_slice(&buf[..keep]);
+            }
+            return Decoded {
+                data,
+                stop: Some(Stop::Budget(e)),
+            };
+        }
+        data.extend_from_slice(&buf[..n]);
+    }
+}
+
+/// A reader over a slice that counts how many bytes were taken from it, so
+/// that a stream decoder tells us where its input ended.
+pub struct CountingSlice<'a> {
+    data: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> CountingSlice<'a> {
+    pub fn new(data: &'a [u8]) -> Self {
+        CountingSlice { data, pos: 0 }
+    }
+
+    pub fn consumed(&self) -> usize {
+        self.pos
+    }
+}
+
+impl Read for CountingSlice<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let rest = &self.data[self.pos..];
+        let n = rest.len().min(buf.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+impl std::io::BufRead for CountingSlice<'_> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        Ok(&self.data[self.pos..])
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.pos = (self.pos + amt).min(self.data.len());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::unpack::budget::{Budget, Deadline, Limits};
+
+    #[test]
+    fn stops_at_the_byte_budget_and_keeps_what_fits() {
+        let limits = Limits {
+            min_total_bytes: 100_000,
+            max_total_bytes: 100_000,
+            ..Limits::default()
+        };
+        let mut budget = Budget::new(limits, 0);
+        let mut ctx = ExtractCtx {
+            budget: &mut budget,
+            deadline: Deadline::far(),
+        };
+        let mut zeros = std::io::repeat(0).take(1 << 30);
+        let d = read_bounded(&mut zeros, &mut ctx);
+        assert_eq!(d.data.len(), 100_000);
+        assert!(matches!(d.stop, Some(Stop::Budget(BudgetExceeded::TotalBytes(100_000)))));
+    }
+
+    #[test]
+    fn counting_slice_reports_consumption() {
+        let mut s = CountingSlice::new(b"hello world");
+        let mut b = [0u8; 5];
+        s.read_exact(&mut b).unwrap();
+        assert_eq!(s.consumed(), 5);
+    }
+}
+
+/// Decode a zlib stream (RFC 1950).
+pub fn zlib(data: &[u8], ctx: &mut ExtractCtx) -> (Decoded, usize) {
+    let mut input = CountingSlice::new(data);
+    let mut dec = flate2::bufread::ZlibDecoder::new(&mut input);
+    let d = read_bounded(&mut dec, ctx);
+    drop(dec);
+    (d, input.consumed())
+}
+
+/// Decode one gzip member (RFC 1952); returns the bytes it consumed.
+pub fn gzip_member(data: &[u8], ctx: &mut ExtractCtx) -> (Decoded, usize) {
+    let mut input = CountingSlice::new(data);
+    let mut dec = flate2::bufread::GzDecoder::new(&mut input);
+    let d = read_bounded(&mut dec, ctx);
+    drop(dec);
+    (d, input.consumed())
+}
+
+/// Memory an LZMA decoder may allocate for its dictionary, in KiB. A header
+/// may claim a 4 GiB dictionary; honouring that would be an allocation bomb.
+pub const LZMA_MEM_LIMIT_KIB: u32 = 256 * 1024;
+
+/// Decode a `.lzma` ("LZMA alone") stream: 13-byte header, then data.
+pub fn lzma_alone(data: &[u8], ctx: &mut ExtractCtx) -> (Decoded, usize) {
+    let mut input = CountingSlice::new(data);
+    let mut dec = match lzma_rust2::LzmaReader::new_mem_limit(&mut input, LZMA_MEM_LIMIT_KIB, None) {
+        Ok(d) => d,
+        Err(e) => {
+            return (
+                Decoded {
+                    data: Vec::new(),
+                    stop: Some(Stop::Corrupt(format!("invalid LZMA header: {e}"))),
+                },
+                0,
+            );
+        }
+    };
+    let d = read_bounded(&mut dec, ctx);
+    let (_, unused) = dec.into_parts();
+    let consumed = input.consumed().saturating_sub(unused.len());
+    (d, consumed)
+}
+
+/// Decode an `.xz` stream.
+pub fn xz(data: &[u8], ctx: &mut ExtractCtx) -> (Decoded, usize) {
+    let mut input = CountingSlice::new(data);
+    let mut dec = lzma_rust2::XzReader::new_mem_limit(&mut input, false, LZMA_MEM_LIMIT_KIB);
+    let d = read_bounded(&mut dec, ctx);
+    drop(dec);
+    (d, input.consumed())
+}
+
+/// Read `reader` to its end, but no more than `cap` bytes, without charging
+/// the budget (the caller charges when it keeps the bytes). Used for files
+/// inside filesystems, which the sink charges.
+pub fn read_capped<R: Read>(reader: &mut R, cap: u64, ctx: &ExtractCtx) -> Result<Vec<u8>, Stop> {
+    let mut data = Vec::new();
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        ctx.deadline.check().map_err(Stop::Budget)?;
+        let n = match reader.read(&mut buf) {
+            Ok(0) => return Ok(data),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Stop::Corrupt(format!("read failed after {} bytes: {e}", data.len()))),
+        };
+        if data.len() as u64 + n as u64 > cap {
+            return Err(Stop::Budget(BudgetExceeded::TotalBytes(cap)));
+        }
+        data.extend_from_slice(&buf[..n]);
+    }
+}
+
+/// Decode one compressed block whose decoded size is at most `max_out`
+/// (SquashFS, JFFS2 and similar block formats). Bounded by construction.
+pub fn block(codec: BlockCodec, bytes: &[u8], max_out: usize) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    let limit = max_out as u64 + 1;
+    let result = match codec {
+        BlockCodec::Zlib => flate2::read::ZlibDecoder::new(bytes).take(limit).read_to_end(&mut out),
+        BlockCodec::Xz => {
+            lzma_rust2::XzReader::new_mem_limit(bytes, false, LZMA_MEM_LIMIT_KIB)
+                .take(limit)
+                .read_to_end(&mut out)
+        }
+        BlockCodec::Lzma => return lzma_block(bytes, max_out),
+    };
+    result.map_err(|e| format!("{codec:?} block does not decode: {e}"))?;
+    if out.len() > max_out {
+        return Err(format!("{codec:?} block decodes to more than {max_out} bytes"));
+    }
+    Ok(out)
+}
+
+/// Codecs used inside block-structured filesystems.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockCodec {
+    Zlib,
+    Lzma,
+    Xz,
+}
+
+/// An LZMA block: the standard 13-byte `.lzma` header, or the vendor
+/// variant seen in router SquashFS images that stores only the 5 property
+/// bytes and no size.
+fn lzma_block(bytes: &[u8], max_out: usize) -> Result<Vec<u8>, String> {
+    let limit = max_out as u64 + 1;
+    let mut out = Vec::new();
+    let standard = lzma_rust2::LzmaReader::new_mem_limit(bytes, LZMA_MEM_LIMIT_KIB, None)
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.take(limit).read_to_end(&mut out).map_err(|e| e.to_string()));
+    if standard.is_ok() && out.len() <= max_out {
+        return Ok(out);
+    }
+    let (Some(&props), Some(dict)) = (bytes.first(), super::bytes::le_u32(bytes, 1)) else {
+        return Err("LZMA block shorter than its header".into());
+    };
+    if props >= 225 || !(4096..=1 << 28).contains(&dict) {
+        return Err(format!("LZMA block does not decode: {}", standard.err().unwrap_or_default()));
+    }
+    out.clear();
+    let raw = lzma_rust2::LzmaReader::new_with_props(&bytes[5..], u64::MAX, props, dict, None)
+        .map_err(|e| e.to_string())?;
+    let _ = raw.take(limit).read_to_end(&mut out);
+    if out.is_empty() || out.len() > max_out {
+        return Err("LZMA block (5-byte header variant) does not decode".into());
+    }
+    Ok(out)
+}

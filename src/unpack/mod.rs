@@ -1,0 +1,479 @@
+//! Stage 1: turn image bytes into containers, gaps and filesystem trees.
+//!
+//! [`unpack`] runs one aho-corasick pass of the format table's magics over
+//! each raw blob, validates every hit with its format's `parse`, resolves
+//! overlaps (the earliest valid hit wins and hides the hits inside its
+//! extent), extracts, and recurses into what came out:
+//! - a sub-range of the same bytes is carved again in place;
+//! - a decoded payload is carved as a new blob;
+//! - a filesystem tree is kept, and each of its files is identified by its
+//!   leading magic only (carving every ELF would mostly find noise).
+//!
+//! Every container records its chain, its status and the reasons it is not
+//! complete; [`Unpacked::complete`] is what the verdict logic fails closed on.
+
+pub mod budget;
+pub mod bytes;
+pub mod decode;
+pub mod formats;
+pub mod materialize;
+pub mod tree;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
+
+use aho_corasick::AhoCorasick;
+use serde::Serialize;
+
+use budget::{Budget, Limits};
+use formats::{Child, Confidence, ExtractCtx, ExtractError, FORMATS, Parsed};
+use tree::FsTree;
+
+/// Options for one unpack.
+#[derive(Debug, Clone, Default)]
+pub struct UnpackOptions {
+    pub limits: Limits,
+}
+
+/// How far a container was unpacked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Complete,
+    Partial,
+    Failed,
+}
+
+/// One recognised container.
+#[derive(Debug, Clone)]
+pub struct Container {
+    pub format: &'static str,
+    /// Offset within the blob it was found in (see the chain rules in
+    /// `docs/report-schema.md`).
+    pub offset: u64,
+    pub size: u64,
+    /// The chain that names this container, e.g.
+    /// `fw.bin@0x0:tplink → @0x120200:squashfs`.
+    pub path: String,
+    pub status: Status,
+    /// Why the container is partial or failed; empty when complete.
+    pub problems: Vec<String>,
+    pub description: String,
+    pub confidence: Confidence,
+    pub facts: BTreeMap<String, String>,
+}
+
+/// What a region that no format claimed looks like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GapKind {
+    /// Only 0x00 or only 0xFF bytes: erased flash or alignment.
+    Padding,
+    /// Anything else: code, data, or an unsupported or encrypted container.
+    Unidentified,
+}
+
+/// A region of a raw blob that no format claimed.
+#[derive(Debug, Clone)]
+pub struct Gap {
+    /// The chain of the blob the gap is in.
+    pub location: String,
+    pub offset: u64,
+    pub size: u64,
+    pub kind: GapKind,
+    /// Shannon entropy in bits per byte.
+    pub entropy: f64,
+}
+
+/// A filesystem tree and where it came from.
+#[derive(Debug, Clone)]
+pub struct Filesystem {
+    /// The chain of the container that holds it.
+    pub chain: String,
+    pub format: &'static str,
+    pub tree: FsTree,
+}
+
+impl Filesystem {
+    /// Whether this tree looks like a root filesystem (`/etc` plus a
+    /// `/bin`, `/sbin` or `/init`).
+    pub fn is_rootfs(&self) -> bool {
+        self.tree.get("/etc").is_some()
+            && ["/bin", "/sbin", "/init", "/usr"].iter().any(|p| self.tree.get(p).is_some())
+    }
+}
+
+/// A decoded payload that is not a filesystem (a kernel, a bootloader).
+#[derive(Debug, Clone)]
+pub struct Payload {
+    pub chain: String,
+    pub data: Arc<[u8]>,
+}
+
+/// A problem with the unpack as a whole rather than one container.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Incident {
+    pub location: String,
+    pub message: String,
+}
+
+/// Everything stage 1 produced.
+#[derive(Debug, Clone)]
+pub struct Unpacked {
+    pub image_name: String,
+    pub image: Arc<[u8]>,
+    pub containers: Vec<Container>,
+    pub gaps: Vec<Gap>,
+    pub filesystems: Vec<Filesystem>,
+    pub payloads: Vec<Payload>,
+    pub incidents: Vec<Incident>,
+}
+
+impl Unpacked {
+    /// True when every container unpacked completely and nothing else went
+    /// wrong. Verdicts that would PASS become INCONCLUSIVE otherwise.
+    pub fn complete(&self) -> bool {
+        self.incidents.is_empty() && self.containers.iter().all(|c| c.status == Status::Complete)
+    }
+
+    /// The reasons the unpack is not complete, one line each, sorted.
+    pub fn incompleteness(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .containers
+            .iter()
+            .filter(|c| c.status != Status::Complete)
+            .flat_map(|c| {
+                let status = if c.status == Status::Failed { "failed" } else { "partial" };
+                c.problems.iter().map(move |p| format!("{} ({status}): {p}", c.path))
+            })
+            .chain(self.incidents.iter().map(|i| format!("{}: {}", i.location, i.message)))
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+/// An unidentified region at least this large and this random is reported
+/// as an incident: it may hold an encrypted or unsupported container whose
+/// files were never seen.
+const OPAQUE_REGION_MIN: u64 = 64 * 1024;
+const OPAQUE_REGION_ENTROPY: f64 = 7.2;
+/// Files smaller than this are not identified as containers.
+const MIN_CONTAINER_FILE: usize = 16;
+
+/// Unpack `image`, named `name` in chains and reports.
+pub fn unpack(image: Arc<[u8]>, name: &str, options: &UnpackOptions) -> Unpacked {
+    let mut engine = Engine {
+        budget: Budget::new(options.limits.clone(), image.len() as u64),
+        out: Unpacked {
+            image_name: name.to_string(),
+            image: image.clone(),
+            containers: Vec::new(),
+            gaps: Vec::new(),
+            filesystems: Vec::new(),
+            payloads: Vec::new(),
+            incidents: Vec::new(),
+        },
+    };
+    engine.carve(&image, 0, image.len(), "", name, 0);
+    if engine.out.containers.is_empty() {
+        engine.out.incidents.push(Incident {
+            location: name.to_string(),
+            message: "no known container or filesystem format was recognised".into(),
+        });
+    }
+    let mut out = engine.out;
+    out.containers.sort_by(|a, b| a.path.cmp(&b.path));
+    out.incidents.sort();
+    out.incidents.dedup();
+    out
+}
+
+struct Engine {
+    budget: Budget,
+    out: Unpacked,
+}
+
+/// One aho-corasick automaton over every magic of the table, built once.
+fn matcher() -> &'static (AhoCorasick, Vec<(usize, usize)>) {
+    static M: OnceLock<(AhoCorasick, Vec<(usize, usize)>)> = OnceLock::new();
+    M.get_or_init(|| {
+        let mut patterns: Vec<&[u8]> = Vec::new();
+        let mut owners = Vec::new();
+        for (fi, f) in FORMATS.iter().enumerate() {
+            for m in f.magics {
+                patterns.push(m.bytes);
+                owners.push((fi, m.at));
+            }
+        }
+        // The pattern list is a compile-time constant table; building an
+        // automaton from it cannot fail.
+        let ac = AhoCorasick::new(&patterns).expect("magic table builds an automaton");
+        (ac, owners)
+    })
+}
+
+/// Candidate container starts in `blob[start..end]`: (offset, format index).
+fn candidates(blob: &[u8], start: usize, end: usize) -> Vec<(usize, usize)> {
+    let (ac, owners) = matcher();
+    let mut hits: Vec<(usize, usize)> = ac
+        .find_overlapping_iter(&blob[start..end])
+        .filter_map(|m| {
+            let (fi, at) = owners[m.pattern().as_usize()];
+            let pos = (start + m.start()).checked_sub(at)?;
+            (pos >= start && (FORMATS[fi].carve || pos == start)).then_some((pos, fi))
+        })
+        .collect();
+    hits.sort_unstable();
+    hits.dedup();
+    hits
+}
+
+/// Formats whose magic sits at the very start of `data` (for files inside
+/// filesystems).
+fn leading(data: &[u8]) -> Vec<(usize, usize)> {
+    FORMATS
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| {
+            f.magics
+                .iter()
+                .any(|m| data.get(m.at..m.at + m.bytes.len()) == Some(m.bytes))
+        })
+        .map(|(fi, _)| (0, fi))
+        .collect()
+}
+
+impl Engine {
+    /// Carve `blob[start..end]` (offsets stay blob-absolute).
+    fn carve(&mut self, blob: &[u8], start: usize, end: usize, prefix: &str, label: &str, depth: u32) {
+        let hits = candidates(blob, start, end);
+        let mut cursor = start;
+        let mut claimed: Vec<(usize, usize)> = Vec::new();
+        for (pos, fi) in hits {
+            if pos < cursor {
+                continue;
+            }
+            if let Some(extent) = self.try_container(blob, pos, end, fi, prefix, label, depth) {
+                claimed.push((pos, pos + extent));
+                cursor = pos + extent;
+            }
+        }
+        // Decoded payloads (kernels, bootloaders) are analysed as blobs by
+        // the inventory; only raw bytes get a gap map.
+        if label != "payload" {
+            self.record_gaps(blob, start, end, &claimed, prefix, label);
+        }
+    }
+
+    /// Identify a file inside a filesystem by its leading magic only.
+    fn identify_file(&mut self, data: &[u8], prefix: &str, label: &str, depth: u32) {
+        if data.len() < MIN_CONTAINER_FILE {
+            return;
+        }
+        for (pos, fi) in leading(data) {
+            if self.try_container(data, pos, data.len(), fi, prefix, label, depth).is_some() {
+                return;
+            }
+        }
+    }
+
+    /// Parse and extract one candidate. Returns the extent it claims, or
+    /// `None` if the hit is not this format.
+    #[allow(clippy::too_many_arguments)]
+    fn try_container(
+        &mut self,
+        blob: &[u8],
+        pos: usize,
+        end: usize,
+        fi: usize,
+        prefix: &str,
+        label: &str,
+        depth: u32,
+    ) -> Option<usize> {
+        let format = &FORMATS[fi];
+        let data = &blob[pos..end];
+        let parsed: Parsed = (format.parse)(data).ok()?;
+        let path = format!("{prefix}{label}@{pos:#x}:{}", format.name);
+        let declared = parsed.len.map(|l| l as usize);
+        let mut container = Container {
+            format: format.name,
+            offset: pos as u64,
+            size: declared.unwrap_or(0) as u64,
+            path: path.clone(),
+            status: Status::Complete,
+            problems: Vec::new(),
+            description: parsed.description.clone(),
+            confidence: parsed.confidence,
+            facts: parsed.facts.clone(),
+        };
+        if let Err(e) = self.budget.check_depth(depth + 1) {
+            container.status = Status::Failed;
+            container.problems.push(e.to_string());
+            let extent = declared.unwrap_or(format.magics[0].bytes.len()).max(1);
+            container.size = extent as u64;
+            self.out.containers.push(container);
+            return Some(extent);
+        }
+        let region = &data[..declared.unwrap_or(data.len()).min(data.len())];
+        let mut ctx = ExtractCtx {
+            deadline: self.budget.extractor_deadline(),
+            budget: &mut self.budget,
+        };
+        let result = (format.extract)(region, &parsed, &mut ctx);
+        let (children, extent) = match result {
+            Ok(x) => {
+                let extent = declared
+                    .or(x.consumed.map(|c| c as usize))
+                    .unwrap_or(region.len())
+                    .clamp(1, data.len());
+                if !x.problems.is_empty() {
+                    container.status = Status::Partial;
+                    container.problems = x.problems;
+                }
+                (x.children, extent)
+            }
+            Err(e) => {
+                container.status = Status::Failed;
+                container.problems.push(match &e {
+                    ExtractError::Unsupported(m) => format!("unsupported: {m}"),
+                    other => other.to_string(),
+                });
+                // An unknown extent is not claimed beyond the header, so that
+                // later containers can still be found.
+                (Vec::new(), declared.unwrap_or(format.magics[0].bytes.len()).max(1))
+            }
+        };
+        container.size = extent as u64;
+        self.out.containers.push(container);
+        let next = format!("{path} → ");
+        for child in children {
+            match child {
+                Child::Range { offset, len } => {
+                    let s = pos.saturating_add(offset as usize).min(end);
+                    let e = s.saturating_add(len as usize).min(end);
+                    self.carve(blob, s, e, &next, "", depth + 1);
+                }
+                Child::Payload { data } => {
+                    let data: Arc<[u8]> = data.into();
+                    self.out.payloads.push(Payload {
+                        chain: path.clone(),
+                        data: data.clone(),
+                    });
+                    self.carve(&data, 0, data.len(), &next, "payload", depth + 1);
+                }
+                Child::Tree(tree) => {
+                    let files: Vec<(String, Arc<[u8]>)> = tree
+                        .iter()
+                        .filter_map(|(p, n)| match &n.kind {
+                            tree::NodeKind::File(d) => Some((p.to_string(), d.clone())),
+                            _ => None,
+                        })
+                        .collect();
+                    self.out.filesystems.push(Filesystem {
+                        chain: path.clone(),
+                        format: format.name,
+                        tree,
+                    });
+                    for (file_path, data) in files {
+                        self.identify_file(&data, &next, &file_path, depth + 1);
+                    }
+                }
+            }
+        }
+        Some(extent)
+    }
+
+    fn record_gaps(&mut self, blob: &[u8], start: usize, end: usize, claimed: &[(usize, usize)], prefix: &str, label: &str) {
+        let location = if prefix.is_empty() {
+            label.to_string()
+        } else {
+            format!("{}{label}", prefix.trim_end_matches(" → "))
+        };
+        let mut at = start;
+        let mut regions = Vec::new();
+        for &(s, e) in claimed {
+            if s > at {
+                regions.push((at, s));
+            }
+            at = at.max(e);
+        }
+        if end > at {
+            regions.push((at, end));
+        }
+        for (s, e) in regions {
+            let bytes = &blob[s..e];
+            if bytes.len() < 16 {
+                continue;
+            }
+            let padding = bytes.iter().all(|&b| b == 0) || bytes.iter().all(|&b| b == 0xff);
+            let entropy = bytes::entropy(bytes);
+            let gap = Gap {
+                location: location.clone(),
+                offset: s as u64,
+                size: (e - s) as u64,
+                kind: if padding { GapKind::Padding } else { GapKind::Unidentified },
+                entropy,
+            };
+            if !padding && gap.size >= OPAQUE_REGION_MIN && entropy >= OPAQUE_REGION_ENTROPY {
+                self.out.incidents.push(Incident {
+                    location: location.clone(),
+                    message: format!(
+                        "unidentified region at {s:#x} ({} bytes, entropy {entropy:.2} bits/byte) may hold an encrypted or unsupported container",
+                        gap.size
+                    ),
+                });
+            }
+            self.out.gaps.push(gap);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_data_is_incomplete_with_a_reason() {
+        // A simple LCG: deterministic bytes with high entropy.
+        let mut x: u32 = 12345;
+        let data: Vec<u8> = (0..200_000)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                (x >> 16) as u8
+            })
+            .collect();
+        let u = unpack(data.into(), "random.bin", &UnpackOptions::default());
+        assert!(!u.complete());
+        assert!(u.incompleteness().iter().any(|m| m.contains("no known container")));
+        assert!(u.incompleteness().iter().any(|m| m.contains("unidentified region")));
+    }
+
+    #[test]
+    fn nested_gzip_in_uimage_is_followed_with_a_chain() {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(&vec![b'A'; 5000]).unwrap();
+        let inner = gz.finish().unwrap();
+        let img = formats::uimage::build("test", 2, 0, 1, &inner);
+        let u = unpack(img.into(), "t.bin", &UnpackOptions::default());
+        let paths: Vec<&str> = u.containers.iter().map(|c| c.path.as_str()).collect();
+        assert_eq!(paths, ["t.bin@0x0:uimage", "t.bin@0x0:uimage → @0x40:gzip"]);
+        assert!(u.complete(), "{:?}", u.incompleteness());
+        assert_eq!(u.payloads.len(), 1);
+        assert_eq!(u.payloads[0].data.len(), 5000);
+    }
+
+    #[test]
+    fn depth_budget_stops_self_nesting() {
+        let mut img = b"innermost payload".to_vec();
+        for _ in 0..40 {
+            img = formats::uimage::build("nest", 2, 0, 1, &img);
+        }
+        let u = unpack(img.into(), "nest.bin", &UnpackOptions::default());
+        assert!(!u.complete());
+        assert!(u.incompleteness().iter().any(|m| m.contains("depth budget exceeded")));
+        assert!(u.containers.len() <= 18);
+    }
+}
