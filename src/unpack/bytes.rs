@@ -43,14 +43,16 @@ pub fn entropy(d: &[u8]) -> f64 {
         counts[b as usize] += 1;
     }
     let n = d.len() as f64;
-    counts
+    let h: f64 = counts
         .iter()
         .filter(|&&c| c > 0)
         .map(|&c| {
             let p = c as f64 / n;
             -p * p.log2()
         })
-        .sum()
+        .sum();
+    // A single repeated byte sums to -0.0; report it as 0.
+    h.max(0.0)
 }
 
 #[cfg(test)]

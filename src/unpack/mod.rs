@@ -334,6 +334,9 @@ impl Engine {
                 }
                 (x.children, extent)
             }
+            // A low-confidence hit (weak magic, nothing cross-checked) that
+            // does not even decode was a chance match, not a container.
+            Err(_) if parsed.confidence == Confidence::Low => return None,
             Err(e) => {
                 container.status = Status::Failed;
                 container.problems.push(match &e {
