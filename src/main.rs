@@ -1,1 +1,159 @@
-fn main(){}
+//! The `fwcert` binary: parse arguments, call the library, map the verdict
+//! to an exit code. Everything else lives in the library.
+
+mod cli;
+
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Parser;
+
+use cli::{Cli, Command, ExitCode, RulesAction, ScanArgs, UnpackArgs};
+use fwcert::checks::RuleSet;
+use fwcert::standards::PROFILES;
+use fwcert::unpack::budget::Limits;
+use fwcert::{ScanOptions, Verdict};
+
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { ExitCode::Error } else { ExitCode::Pass };
+            let _ = e.print();
+            std::process::exit(code as i32);
+        }
+    };
+    let code = match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("fwcert: error: {e:#}");
+            ExitCode::Error
+        }
+    };
+    std::process::exit(code as i32);
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Scan(args) => scan(args),
+        Command::Unpack(args) => unpack(args),
+        Command::Rules { action } => rules(action),
+    }
+}
+
+fn limits(args: &ScanArgs) -> Limits {
+    Limits {
+        max_depth: args.max_depth,
+        max_files: args.max_files,
+        max_expansion: args.max_expansion,
+        max_extractor_time: Duration::from_secs(args.extractor_timeout),
+        ..Limits::default()
+    }
+}
+
+fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
+    let mut opts = ScanOptions {
+        profile: args.profile.clone(),
+        fail_on: args.fail_on,
+        ..ScanOptions::default()
+    };
+    opts.unpack.limits = limits(&args);
+    let report = fwcert::scan_path(&args.image, &opts)?;
+    let rendered = fwcert::report::render(&report, args.format);
+    match &args.output {
+        Some(path) => std::fs::write(path, rendered).with_context(|| format!("cannot write {}", path.display()))?,
+        None => std::io::stdout().write_all(rendered.as_bytes())?,
+    }
+    Ok(match report.verdict {
+        Verdict::Pass => ExitCode::Pass,
+        Verdict::Fail => ExitCode::Fail,
+        Verdict::Inconclusive | Verdict::NotTestable => ExitCode::Inconclusive,
+    })
+}
+
+fn unpack(args: UnpackArgs) -> anyhow::Result<ExitCode> {
+    let data = std::fs::read(&args.image).with_context(|| format!("cannot read {}", args.image.display()))?;
+    let name = args
+        .image
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "image".into());
+    let u = fwcert::unpack::unpack(data.into(), &name, &Default::default());
+    let mut out = std::io::stdout().lock();
+    for c in &u.containers {
+        let depth = c.path.matches(" → ").count();
+        writeln!(
+            out,
+            "{:indent$}{:<9} {:#010x} {:>10}  {}  {}",
+            "",
+            format!("{:?}", c.status).to_lowercase(),
+            c.offset,
+            c.size,
+            c.format,
+            c.description,
+            indent = depth * 2
+        )?;
+        for p in &c.problems {
+            writeln!(out, "{:indent$}  ! {p}", "", indent = depth * 2)?;
+        }
+    }
+    for f in &u.filesystems {
+        writeln!(
+            out,
+            "filesystem {}: {} entries{}",
+            f.chain,
+            f.tree.len(),
+            if f.is_rootfs() { " (root filesystem)" } else { "" }
+        )?;
+    }
+    for i in &u.incidents {
+        writeln!(out, "! {}: {}", i.location, i.message)?;
+    }
+    if let Some(dir) = &args.output {
+        if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
+            bail!("{} exists and is not empty", dir.display());
+        }
+        let written = fwcert::unpack::materialize::write_all(&u, dir)?;
+        writeln!(out, "wrote {} files under {}", written.len(), dir.display())?;
+    }
+    Ok(if u.complete() { ExitCode::Pass } else { ExitCode::Inconclusive })
+}
+
+fn rules(action: RulesAction) -> anyhow::Result<ExitCode> {
+    let rules = RuleSet::embedded()?;
+    let mut out = std::io::stdout().lock();
+    match action {
+        RulesAction::List => {
+            for r in rules.rules.values() {
+                writeln!(out, "{}  {:<8} {:<26} {}", r.id, r.severity.as_str(), r.name, r.title)?;
+            }
+        }
+        RulesAction::Explain { id } => {
+            let Some(r) = rules.rule(&id) else {
+                bail!("no rule {id} (see `fwcert rules list`)");
+            };
+            writeln!(out, "{} {} ({}, {:?})\n{}\n{}\n", r.id, r.name, r.severity.as_str(), r.status, r.title, r.title_zh)?;
+            writeln!(out, "What it does\n  {}\n\nWhy it matters\n  {}\n\nExample\n  {}\n\nFix\n  {}\n", r.doc.what, r.doc.why, r.doc.example, r.doc.fix)?;
+            writeln!(out, "Controls and clauses")?;
+            for c in &r.controls {
+                writeln!(out, "  {c}")?;
+                for s in rules.catalog.standards.values() {
+                    for q in s.requirements.iter().filter(|q| q.controls.contains(c)) {
+                        writeln!(out, "    {} {}  {}", s.standard.name, q.clause, q.title)?;
+                    }
+                }
+            }
+        }
+        RulesAction::Profiles => {
+            for (name, what, _) in PROFILES {
+                writeln!(out, "{name:<10} {what}")?;
+            }
+            writeln!(out, "\nstandards:")?;
+            for s in rules.catalog.standards.values() {
+                writeln!(out, "  {:<24} {} {}", s.standard.id, s.standard.name, s.standard.version)?;
+            }
+        }
+    }
+    Ok(ExitCode::Pass)
+}

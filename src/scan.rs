@@ -1,1 +1,68 @@
-//! placeholder
+//! The whole pipeline: `image → unpack → inventory → checks → verdicts → report`.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::checks::rule::Severity;
+use crate::checks::{self, CheckOptions, RuleSet};
+use crate::error::{Error, Result};
+use crate::inventory::Inventory;
+use crate::report::build::{Inputs, build};
+use crate::report::model::Report;
+use crate::unpack::{self, UnpackOptions};
+
+/// Options for one scan.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    pub unpack: UnpackOptions,
+    pub checks: CheckOptions,
+    /// A profile name (`all`, `eu`, `cn`, `baseline`) or comma-separated
+    /// standard ids.
+    pub profile: String,
+    pub fail_on: Severity,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            unpack: UnpackOptions::default(),
+            checks: CheckOptions::default(),
+            profile: "all".into(),
+            fail_on: Severity::Low,
+        }
+    }
+}
+
+/// Scan image bytes named `name`.
+pub fn scan_bytes(data: Arc<[u8]>, name: &str, opts: &ScanOptions) -> Result<Report> {
+    let rules = RuleSet::embedded()?;
+    let standards = rules
+        .catalog
+        .select(&opts.profile)
+        .ok_or_else(|| Error::UnknownProfile(opts.profile.clone()))?;
+    let unpacked = unpack::unpack(data, name, &opts.unpack);
+    let inventory = Inventory::build(&unpacked);
+    let results = checks::run_all(&inventory, &rules, &opts.checks);
+    Ok(build(Inputs {
+        unpacked: &unpacked,
+        inventory: &inventory,
+        results: &results,
+        rules: &rules,
+        standards: &standards,
+        profile: &opts.profile,
+        fail_on: opts.fail_on,
+    }))
+}
+
+/// Scan the image file at `path`; the report names it by its file name.
+pub fn scan_path(path: &Path, opts: &ScanOptions) -> Result<Report> {
+    let data = std::fs::read(path).map_err(|source| Error::ReadInput {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "image".into());
+    scan_bytes(data.into(), &name, opts)
+}

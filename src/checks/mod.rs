@@ -1,1 +1,160 @@
-//! placeholder
+//! Stage 3: check families run over the inventory and yield findings.
+//!
+//! Each family is a module with a `check(inventory, rules, options)` entry
+//! point that returns its findings and its coverage: whether it could look
+//! at everything it needed to. The rules themselves (IDs, severities,
+//! documentation, fixtures) are data under `checks/`, embedded at build time.
+
+pub mod credentials;
+pub mod dictionary;
+pub mod rule;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::inventory::Inventory;
+use crate::standards::Catalog;
+use dictionary::Dictionary;
+use rule::{Rule, Severity};
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded_checks.rs"));
+}
+
+/// The check families fwcert implements today.
+pub const FAMILIES: &[&str] = &["credentials"];
+
+/// Everything loaded from `checks/`: rules, the credential dictionary and
+/// the standards catalogue, with a digest over all of it.
+#[derive(Debug, Clone)]
+pub struct RuleSet {
+    pub rules: BTreeMap<String, Rule>,
+    pub dictionary: Dictionary,
+    pub catalog: Catalog,
+    /// SHA-256 over every embedded file's relative path and contents, in
+    /// path order: two reports with the same digest used the same rules.
+    pub digest: String,
+}
+
+impl RuleSet {
+    /// The rule set compiled into this binary.
+    pub fn embedded() -> Result<RuleSet> {
+        RuleSet::from_files(embedded::EMBEDDED.iter().copied())
+    }
+
+    /// Load from `(relative path, contents)` pairs.
+    pub fn from_files<'a>(files: impl Iterator<Item = (&'a str, &'a str)> + Clone) -> Result<RuleSet> {
+        let err = |file: &str, message: String| Error::RuleSet {
+            file: file.to_string(),
+            message,
+        };
+        let mut sorted: Vec<(&str, &str)> = files.clone().collect();
+        sorted.sort();
+        let mut h = Sha256::new();
+        for (p, c) in &sorted {
+            h.update((p.len() as u64).to_le_bytes());
+            h.update(p.as_bytes());
+            h.update((c.len() as u64).to_le_bytes());
+            h.update(c.as_bytes());
+        }
+        let digest = hex::encode(h.finalize());
+
+        let catalog = Catalog::load(sorted.iter().copied().filter(|(p, _)| p.starts_with("standards/")))
+            .map_err(|(f, m)| err(&f, m))?;
+        let mut rules = BTreeMap::new();
+        let mut dictionary = None;
+        for (path, text) in &sorted {
+            let name = path.rsplit('/').next().unwrap_or(path);
+            if name.starts_with("FW-") && name.ends_with(".toml") {
+                let r: Rule = toml::from_str(text).map_err(|e| err(path, e.to_string()))?;
+                if format!("{}.toml", r.id) != name {
+                    return Err(err(path, format!("rule id {} does not match its file name", r.id)));
+                }
+                for c in &r.controls {
+                    if !catalog.controls.contains_key(c) {
+                        return Err(err(path, format!("unknown control {c}")));
+                    }
+                }
+                if rules.insert(r.id.clone(), r).is_some() {
+                    return Err(err(path, "duplicate rule id".into()));
+                }
+            } else if name == "default-credentials.toml" {
+                dictionary = Some(Dictionary::parse(text).map_err(|m| err(path, m))?);
+            }
+        }
+        let dictionary = dictionary.ok_or_else(|| err("credentials/default-credentials.toml", "missing".into()))?;
+        Ok(RuleSet {
+            rules,
+            dictionary,
+            catalog,
+            digest,
+        })
+    }
+
+    pub fn rule(&self, id: &str) -> Option<&Rule> {
+        self.rules.get(id)
+    }
+}
+
+/// One finding, before the report attaches rule metadata.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Finding {
+    pub rule: String,
+    /// Absolute path inside the filesystem (or `payload` / `image`).
+    pub path: String,
+    /// The container chain that led to the file.
+    pub container: String,
+    pub line: Option<usize>,
+    pub offset: Option<u64>,
+    pub evidence: String,
+    pub sha256: Option<String>,
+}
+
+/// Whether a family could analyse everything it needed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Coverage {
+    pub family: &'static str,
+    /// Empty when complete; otherwise why not.
+    pub gaps: Vec<String>,
+}
+
+/// Options that affect what checks do.
+#[derive(Debug, Clone)]
+pub struct CheckOptions {
+    /// Wall-clock budget for password cracking, all accounts together.
+    pub crack_time: Duration,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions {
+            crack_time: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Findings and coverage of every family.
+#[derive(Debug, Clone, Default)]
+pub struct CheckResults {
+    pub findings: Vec<Finding>,
+    pub coverage: Vec<Coverage>,
+}
+
+/// Run every family.
+pub fn run_all(inv: &Inventory, rules: &RuleSet, opts: &CheckOptions) -> CheckResults {
+    let mut out = CheckResults::default();
+    let (f, c) = credentials::check(inv, rules, opts);
+    out.findings.extend(f);
+    out.coverage.push(c);
+    out.findings.sort();
+    out.findings.dedup();
+    out
+}
+
+/// Shorthand for families: severity of a rule, for sorting and thresholds.
+pub fn severity_of(rules: &RuleSet, id: &str) -> Severity {
+    rules.rule(id).map(|r| r.severity).unwrap_or(Severity::Info)
+}

@@ -1,1 +1,158 @@
-//! Stage 2 placeholder
+//! Stage 2: a typed model of the unpacked firmware.
+//!
+//! The inventory borrows file bytes from [`Unpacked`] and adds what checks
+//! need: hashes, ELF facts, accounts per root filesystem and component
+//! versions, each with the location it came from.
+
+pub mod accounts;
+pub mod components;
+pub mod elf;
+
+use sha2::{Digest, Sha256};
+
+use crate::unpack::tree::NodeKind;
+use crate::unpack::{Filesystem, Unpacked};
+use accounts::Account;
+use components::Detection;
+use elf::ElfFacts;
+
+/// Where a file lives: a filesystem tree, or a decoded payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Origin {
+    /// Index into [`Unpacked::filesystems`].
+    Filesystem(usize),
+    /// Index into [`Unpacked::payloads`].
+    Payload(usize),
+    /// The input image itself.
+    Image,
+}
+
+/// One file of the firmware, with its evidence coordinates.
+#[derive(Debug, Clone)]
+pub struct FileEntry<'u> {
+    pub origin: Origin,
+    /// Absolute path inside its filesystem, or `payload`/`image`.
+    pub path: String,
+    /// The container chain that led to it.
+    pub container: String,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub sha256: String,
+    pub data: &'u [u8],
+    pub elf: Option<ElfFacts>,
+}
+
+/// Accounts read from one root filesystem.
+#[derive(Debug, Clone)]
+pub struct AccountStore {
+    pub filesystem: usize,
+    pub container: String,
+    pub accounts: Vec<Account>,
+    /// Account files that exist only as links to paths the image does not
+    /// contain (typically generated at boot into /tmp or /var).
+    pub unresolved: Vec<String>,
+}
+
+/// The typed model handed to the checks.
+#[derive(Debug)]
+pub struct Inventory<'u> {
+    pub unpacked: &'u Unpacked,
+    pub files: Vec<FileEntry<'u>>,
+    pub account_stores: Vec<AccountStore>,
+    pub components: Vec<Detection>,
+}
+
+impl<'u> Inventory<'u> {
+    pub fn build(u: &'u Unpacked) -> Self {
+        let mut files = Vec::new();
+        for (fi, fsys) in u.filesystems.iter().enumerate() {
+            for (path, node) in fsys.tree.iter() {
+                if let NodeKind::File(data) = &node.kind {
+                    files.push(entry(Origin::Filesystem(fi), path, &fsys.chain, node.mode, node.uid, node.gid, data));
+                }
+            }
+        }
+        for (pi, p) in u.payloads.iter().enumerate() {
+            files.push(entry(Origin::Payload(pi), "payload", &p.chain, 0, 0, 0, &p.data));
+        }
+        files.push(entry(Origin::Image, "image", &u.image_name, 0, 0, 0, &u.image));
+
+        let account_stores = u
+            .filesystems
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.is_rootfs() || f.tree.get("/etc/passwd").is_some() || f.tree.get("/etc/shadow").is_some())
+            .map(|(i, f)| account_store(i, f))
+            .collect();
+
+        let mut components: Vec<Detection> = files
+            .iter()
+            .enumerate()
+            .flat_map(|(i, f)| components::detect(i, &f.path, f.data))
+            .collect();
+        // Keep the first (most specific: filesystem before payload before
+        // image) detection of each name and version.
+        let mut seen = std::collections::BTreeSet::new();
+        components.retain(|d| seen.insert((d.name, d.version.clone())));
+        Inventory {
+            unpacked: u,
+            files,
+            account_stores,
+            components,
+        }
+    }
+
+    /// The entry for `path` in filesystem `fs`.
+    pub fn file(&self, fs: usize, path: &str) -> Option<&FileEntry<'u>> {
+        self.files
+            .iter()
+            .find(|f| f.origin == Origin::Filesystem(fs) && f.path == path)
+    }
+}
+
+fn entry<'u>(origin: Origin, path: &str, container: &str, mode: u32, uid: u32, gid: u32, data: &'u [u8]) -> FileEntry<'u> {
+    FileEntry {
+        origin,
+        path: path.to_string(),
+        container: container.to_string(),
+        mode,
+        uid,
+        gid,
+        sha256: sha256_hex(data),
+        data,
+        elf: elf::facts(data),
+    }
+}
+
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+fn account_store(fs: usize, f: &Filesystem) -> AccountStore {
+    let mut unresolved = Vec::new();
+    let mut read = |path: &'static str| -> Option<(String, String)> {
+        let node = f.tree.get(path)?;
+        match f.tree.resolve(path) {
+            Some((real, n)) => n.data().map(|d| (real.to_string(), String::from_utf8_lossy(d).to_string())),
+            None => {
+                if matches!(node.kind, NodeKind::Symlink(_)) {
+                    unresolved.push(path.to_string());
+                }
+                None
+            }
+        }
+    };
+    let passwd = read("/etc/passwd");
+    let shadow = read("/etc/shadow");
+    let accounts = accounts::parse(
+        passwd.as_ref().map(|(p, t)| (p.as_str(), t.as_str())),
+        shadow.as_ref().map(|(p, t)| (p.as_str(), t.as_str())),
+    );
+    AccountStore {
+        filesystem: fs,
+        container: f.chain.clone(),
+        accounts,
+        unresolved,
+    }
+}

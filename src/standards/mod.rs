@@ -1,1 +1,392 @@
-//! placeholder
+//! Stage 4: controls, the cross-walk to each standard, and the verdicts.
+//!
+//! Rules feed *controls* (`checks/standards/controls.toml`); each standard
+//! file maps its clauses to controls. A clause's verdict follows from the
+//! findings of the rules that feed its controls and from how completely
+//! those rules could look:
+//!
+//! 1. not testable from firmware → NOT-TESTABLE;
+//! 2. a finding at or above the fail threshold → FAIL (decisive even when
+//!    the unpack was partial: the violation is there);
+//! 3. a family that feeds the clause has no automated check yet, could not
+//!    analyse everything, or the unpack was incomplete → INCONCLUSIVE, with
+//!    the reasons;
+//! 4. the clause is only partly decidable from firmware → INCONCLUSIVE
+//!    ("no violation found; needs other evidence");
+//! 5. otherwise PASS.
+//!
+//! The image's overall verdict is FAIL if any clause fails, PASS only if
+//! every testable clause passes, and INCONCLUSIVE otherwise.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+/// A verdict for a clause or a whole image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum Verdict {
+    #[serde(rename = "PASS")]
+    Pass,
+    #[serde(rename = "FAIL")]
+    Fail,
+    #[serde(rename = "INCONCLUSIVE")]
+    Inconclusive,
+    #[serde(rename = "NOT-TESTABLE")]
+    NotTestable,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "PASS",
+            Verdict::Fail => "FAIL",
+            Verdict::Inconclusive => "INCONCLUSIVE",
+            Verdict::NotTestable => "NOT-TESTABLE",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Control {
+    pub id: String,
+    pub title: String,
+    pub title_zh: String,
+    pub description: String,
+    pub families: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ControlsFile {
+    control: Vec<Control>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Testable {
+    Full,
+    Partial,
+    None,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StandardMeta {
+    pub id: String,
+    pub name: String,
+    pub name_zh: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Requirement {
+    pub clause: String,
+    pub title: String,
+    pub title_zh: String,
+    pub controls: Vec<String>,
+    pub testable: Testable,
+    pub verified: bool,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Standard {
+    pub standard: StandardMeta,
+    #[serde(rename = "requirement")]
+    pub requirements: Vec<Requirement>,
+}
+
+/// All controls and standards, validated against each other.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    pub controls: BTreeMap<String, Control>,
+    /// By standard id.
+    pub standards: BTreeMap<String, Standard>,
+}
+
+/// Named groups of standards for `--profile`.
+pub const PROFILES: &[(&str, &str, &[&str])] = &[
+    ("all", "every standard fwcert maps", &[]),
+    (
+        "eu",
+        "EU market: ETSI EN 303 645, EN 18031, CRA Annex I",
+        &["etsi-en-303-645", "en-18031", "eu-cra-annex-i"],
+    ),
+    (
+        "cn",
+        "Chinese standards: GB 40050, GB/T 22239, GB/T 41387, GB 35114, GB/T 35273, GB/T 38632",
+        &["gb-40050-2021", "gb-t-22239-2019", "gb-t-41387-2022", "gb-35114-2017", "gb-t-35273-2020", "gb-t-38632-2020"],
+    ),
+    (
+        "baseline",
+        "ETSI EN 303 645 and OWASP IoT Top 10",
+        &["etsi-en-303-645", "owasp-iot-top10-2018"],
+    ),
+];
+
+impl Catalog {
+    /// Load from `(path, contents)` pairs of `standards/*.toml`.
+    pub fn load<'a>(files: impl Iterator<Item = (&'a str, &'a str)>) -> Result<Catalog, (String, String)> {
+        let mut controls = BTreeMap::new();
+        let mut standards = BTreeMap::new();
+        for (path, text) in files {
+            if path.ends_with("controls.toml") {
+                let f: ControlsFile = toml::from_str(text).map_err(|e| (path.to_string(), e.to_string()))?;
+                for c in f.control {
+                    controls.insert(c.id.clone(), c);
+                }
+            } else {
+                let s: Standard = toml::from_str(text).map_err(|e| (path.to_string(), e.to_string()))?;
+                standards.insert(s.standard.id.clone(), s);
+            }
+        }
+        for s in standards.values() {
+            let mut clauses = BTreeSet::new();
+            for r in &s.requirements {
+                if !clauses.insert(&r.clause) {
+                    return Err((s.standard.id.clone(), format!("clause {} appears twice", r.clause)));
+                }
+                for c in &r.controls {
+                    if !controls.contains_key(c) {
+                        return Err((s.standard.id.clone(), format!("clause {} names unknown control {c}", r.clause)));
+                    }
+                }
+            }
+        }
+        Ok(Catalog { controls, standards })
+    }
+
+    /// The standard ids a profile selects.
+    pub fn select(&self, profile: &str) -> Option<Vec<String>> {
+        if let Some((_, _, ids)) = PROFILES.iter().find(|(n, _, _)| *n == profile) {
+            if ids.is_empty() {
+                return Some(self.standards.keys().cloned().collect());
+            }
+            return Some(ids.iter().map(|s| s.to_string()).filter(|s| self.standards.contains_key(s)).collect());
+        }
+        let ids: Vec<String> = profile.split(',').map(|s| s.trim().to_string()).collect();
+        ids.iter().all(|s| self.standards.contains_key(s)).then_some(ids)
+    }
+}
+
+/// What the verdict logic needs to know about one check family.
+#[derive(Debug, Clone, Default)]
+pub struct FamilyState {
+    /// Whether fwcert has an automated check for this family.
+    pub implemented: bool,
+    /// Why the family could not analyse everything; empty when it could.
+    pub gaps: Vec<String>,
+}
+
+/// A finding as the verdict logic sees it.
+#[derive(Debug, Clone)]
+pub struct Evidence<'a> {
+    pub fingerprint: &'a str,
+    pub controls: &'a [String],
+    pub counts: bool,
+}
+
+/// One clause's verdict with its reasons and the findings behind it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub verdict: Verdict,
+    pub reasons: Vec<String>,
+    pub findings: Vec<String>,
+}
+
+/// Decide one clause. See the module documentation for the order of rules.
+pub fn decide(
+    req: &Requirement,
+    catalog: &Catalog,
+    findings: &[Evidence],
+    families: &BTreeMap<String, FamilyState>,
+    unpack_gaps: &[String],
+) -> Decision {
+    if req.testable == Testable::None {
+        return Decision {
+            verdict: Verdict::NotTestable,
+            reasons: vec![req.note.clone().unwrap_or_else(|| "not decidable from a firmware image".into())],
+            findings: Vec::new(),
+        };
+    }
+    let mut hits: Vec<String> = findings
+        .iter()
+        .filter(|f| f.counts && f.controls.iter().any(|c| req.controls.contains(c)))
+        .map(|f| f.fingerprint.to_string())
+        .collect();
+    hits.sort();
+    hits.dedup();
+    if !hits.is_empty() {
+        return Decision {
+            verdict: Verdict::Fail,
+            reasons: vec![format!("{} finding(s) violate this clause", hits.len())],
+            findings: hits,
+        };
+    }
+    let mut reasons = BTreeSet::new();
+    let needed: BTreeSet<&str> = req
+        .controls
+        .iter()
+        .filter_map(|c| catalog.controls.get(c))
+        .flat_map(|c| c.families.iter().map(String::as_str))
+        .collect();
+    for fam in &needed {
+        match families.get(*fam) {
+            Some(s) if s.implemented => {
+                for g in &s.gaps {
+                    reasons.insert(format!("{fam}: {g}"));
+                }
+            }
+            _ => {
+                reasons.insert(format!("no automated `{fam}` check yet"));
+            }
+        }
+    }
+    if !unpack_gaps.is_empty() {
+        reasons.insert("the image was not completely unpacked (see unpack.reasons)".to_string());
+    }
+    if reasons.is_empty() && req.testable == Testable::Partial {
+        reasons.insert(format!(
+            "no violation found; firmware analysis decides this clause only partly{}",
+            req.note.as_ref().map(|n| format!(": {n}")).unwrap_or_default()
+        ));
+    }
+    Decision {
+        verdict: if reasons.is_empty() { Verdict::Pass } else { Verdict::Inconclusive },
+        reasons: reasons.into_iter().collect(),
+        findings: Vec::new(),
+    }
+}
+
+/// The image's verdict from its clauses' verdicts.
+pub fn overall(verdicts: impl IntoIterator<Item = Verdict>) -> Verdict {
+    let mut any_inconclusive = false;
+    let mut any_pass = false;
+    for v in verdicts {
+        match v {
+            Verdict::Fail => return Verdict::Fail,
+            Verdict::Inconclusive => any_inconclusive = true,
+            Verdict::Pass => any_pass = true,
+            Verdict::NotTestable => {}
+        }
+    }
+    if any_inconclusive || !any_pass {
+        Verdict::Inconclusive
+    } else {
+        Verdict::Pass
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalog() -> Catalog {
+        let controls = r#"
+[[control]]
+id = "C1"
+title = "t"
+title_zh = "t"
+description = "d"
+families = ["credentials"]
+[[control]]
+id = "C2"
+title = "t"
+title_zh = "t"
+description = "d"
+families = ["services"]
+"#;
+        let std = r#"
+[standard]
+id = "s"
+name = "S"
+name_zh = "S"
+version = "1"
+[[requirement]]
+clause = "1"
+title = "t"
+title_zh = "t"
+controls = ["C1"]
+testable = "full"
+verified = true
+[[requirement]]
+clause = "2"
+title = "t"
+title_zh = "t"
+controls = ["C2"]
+testable = "full"
+verified = true
+[[requirement]]
+clause = "3"
+title = "t"
+title_zh = "t"
+controls = []
+testable = "none"
+verified = true
+"#;
+        Catalog::load([("controls.toml", controls), ("s.toml", std)].into_iter()).unwrap()
+    }
+
+    fn families(gaps: &[&str]) -> BTreeMap<String, FamilyState> {
+        let mut m = BTreeMap::new();
+        m.insert(
+            "credentials".to_string(),
+            FamilyState {
+                implemented: true,
+                gaps: gaps.iter().map(|s| s.to_string()).collect(),
+            },
+        );
+        m
+    }
+
+    #[test]
+    fn the_decision_rules_apply_in_order() {
+        let c = catalog();
+        let s = &c.standards["s"];
+        let ctl = vec!["C1".to_string()];
+        let f = [Evidence {
+            fingerprint: "abc",
+            controls: &ctl,
+            counts: true,
+        }];
+        let d = decide(&s.requirements[0], &c, &f, &families(&[]), &["partial".into()]);
+        assert_eq!(d.verdict, Verdict::Fail, "a finding fails even when unpack is partial");
+        assert_eq!(d.findings, ["abc"]);
+        let d = decide(&s.requirements[0], &c, &[], &families(&[]), &[]);
+        assert_eq!(d.verdict, Verdict::Pass);
+        let d = decide(&s.requirements[0], &c, &[], &families(&[]), &["x".into()]);
+        assert_eq!(d.verdict, Verdict::Inconclusive, "fail closed on a partial unpack");
+        let d = decide(&s.requirements[0], &c, &[], &families(&["no /etc/passwd"]), &[]);
+        assert_eq!(d.verdict, Verdict::Inconclusive);
+        assert!(d.reasons[0].contains("no /etc/passwd"));
+        let d = decide(&s.requirements[1], &c, &[], &families(&[]), &[]);
+        assert_eq!(d.verdict, Verdict::Inconclusive, "no services check exists yet");
+        let d = decide(&s.requirements[2], &c, &f, &families(&[]), &[]);
+        assert_eq!(d.verdict, Verdict::NotTestable);
+        let below = [Evidence {
+            fingerprint: "abc",
+            controls: &ctl,
+            counts: false,
+        }];
+        assert_eq!(decide(&s.requirements[0], &c, &below, &families(&[]), &[]).verdict, Verdict::Pass);
+    }
+
+    #[test]
+    fn overall_verdict() {
+        use Verdict::*;
+        assert_eq!(overall([Pass, Fail, Inconclusive]), Fail);
+        assert_eq!(overall([Pass, Inconclusive, NotTestable]), Inconclusive);
+        assert_eq!(overall([Pass, NotTestable]), Pass);
+        assert_eq!(overall([NotTestable]), Inconclusive);
+    }
+
+    #[test]
+    fn unknown_controls_are_refused() {
+        let bad = "[standard]\nid='x'\nname='x'\nname_zh='x'\nversion='1'\n[[requirement]]\nclause='1'\ntitle='t'\ntitle_zh='t'\ncontrols=['NOPE']\ntestable='full'\nverified=true\n";
+        assert!(Catalog::load([("x.toml", bad)].into_iter()).is_err());
+    }
+}

@@ -1,0 +1,111 @@
+//! Command-line arguments (clap derive) and their validation into library
+//! options. Exit codes are part of the interface: see [`ExitCode`].
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use fwcert::checks::rule::Severity;
+use fwcert::report::Format;
+
+/// Process exit codes, documented in `--help` and the README.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitCode {
+    /// Every testable requirement passed.
+    Pass = 0,
+    /// At least one requirement failed.
+    Fail = 1,
+    /// Nothing failed, but some requirement could not be decided.
+    Inconclusive = 2,
+    /// Bad usage, unreadable input or unwritable output.
+    Error = 3,
+}
+
+const EXIT_CODES: &str = "\
+EXIT CODES:
+    0  PASS          every testable requirement passed
+    1  FAIL          at least one requirement failed (a finding at or above --fail-on)
+    2  INCONCLUSIVE  nothing failed, but some requirement could not be decided
+                     (partial unpack, missing evidence, or a clause firmware alone cannot decide)
+    3  ERROR         bad usage, unreadable image or unwritable output";
+
+/// fwcert: firmware security conformance tests for IoT cameras and routers.
+///
+/// Unpacks a vendor firmware image, checks it for default passwords, keys,
+/// debug services and outdated components, and reports PASS / FAIL /
+/// INCONCLUSIVE per clause of ETSI EN 303 645, EN 18031, the EU CRA,
+/// GB 40050 and other standards, with the evidence for every finding.
+#[derive(Debug, Parser)]
+#[command(name = "fwcert", version, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Unpack, check and report on a firmware image.
+    #[command(after_help = EXIT_CODES)]
+    Scan(ScanArgs),
+    /// Unpack a firmware image and list its containers (optionally write the files).
+    Unpack(UnpackArgs),
+    /// List the rules or explain one.
+    Rules {
+        #[command(subcommand)]
+        action: RulesAction,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ScanArgs {
+    /// The firmware image to scan.
+    pub image: PathBuf,
+    /// Report format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// Write the report to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Standards to report on: all, eu, cn, baseline, or comma-separated
+    /// standard ids (see `fwcert rules profiles`).
+    #[arg(long, default_value = "all")]
+    pub profile: String,
+    /// The lowest severity that fails a requirement (info never fails).
+    #[arg(long, value_enum, default_value = "low")]
+    pub fail_on: Severity,
+    /// Maximum container nesting depth.
+    #[arg(long, default_value_t = 16)]
+    pub max_depth: u32,
+    /// Maximum number of files across all filesystems.
+    #[arg(long, default_value_t = 500_000)]
+    pub max_files: u64,
+    /// Maximum bytes extracted, as a multiple of the image size (floor 256 MiB, ceiling 8 GiB).
+    #[arg(long, default_value_t = 64)]
+    pub max_expansion: u64,
+    /// Seconds one extractor may run.
+    #[arg(long, default_value_t = 120)]
+    pub extractor_timeout: u64,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct UnpackArgs {
+    /// The firmware image to unpack.
+    pub image: PathBuf,
+    /// Write filesystems and payloads into this directory (must not exist
+    /// or be empty). Without it, only the container tree is printed.
+    #[arg(short, long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesAction {
+    /// List every rule with its ID, severity and title.
+    List,
+    /// Show a rule's documentation and the clauses it feeds.
+    Explain {
+        /// A rule ID such as FW-CRED-002.
+        id: String,
+    },
+    /// List the profiles and standards accepted by `scan --profile`.
+    Profiles,
+}

@@ -1,0 +1,235 @@
+//! Assemble the canonical report from the pipeline's typed outputs.
+
+use std::collections::BTreeMap;
+
+use sha2::{Digest, Sha256};
+
+use super::model::*;
+use crate::checks::rule::Severity;
+use crate::checks::{CheckResults, FAMILIES, RuleSet};
+use crate::inventory::{Inventory, Origin};
+use crate::standards::{self, Evidence, FamilyState};
+use crate::unpack::Unpacked;
+
+/// Inputs to [`build`].
+pub struct Inputs<'a> {
+    pub unpacked: &'a Unpacked,
+    pub inventory: &'a Inventory<'a>,
+    pub results: &'a CheckResults,
+    pub rules: &'a RuleSet,
+    /// Standard ids selected by the profile.
+    pub standards: &'a [String],
+    pub profile: &'a str,
+    /// Findings below this severity are reported but do not fail clauses.
+    pub fail_on: Severity,
+}
+
+fn fingerprint(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_le_bytes());
+        h.update(p.as_bytes());
+    }
+    hex::encode(&h.finalize()[..8])
+}
+
+pub fn build(i: Inputs) -> Report {
+    let u = i.unpacked;
+    let mut findings: Vec<FindingOut> = i
+        .results
+        .findings
+        .iter()
+        .filter_map(|f| {
+            let rule = i.rules.rule(&f.rule)?;
+            let line = f.line.map(|l| l.to_string()).unwrap_or_default();
+            let offset = f.offset.map(|o| o.to_string()).unwrap_or_default();
+            Some(FindingOut {
+                id: rule.id.clone(),
+                fingerprint: fingerprint(&[&rule.id, &f.container, &f.path, &line, &offset, &f.evidence]),
+                rule: rule.name.clone(),
+                check: rule.family.clone(),
+                category: rule.category,
+                severity: rule.severity,
+                title: rule.title.clone(),
+                path: f.path.clone(),
+                container: f.container.clone(),
+                line: f.line,
+                offset: f.offset,
+                evidence: f.evidence.clone(),
+                sha256: f.sha256.clone(),
+                controls: rule.controls.clone(),
+            })
+        })
+        .collect();
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.id.cmp(&b.id))
+            .then_with(|| a.container.cmp(&b.container))
+            .then_with(|| a.path.cmp(&b.path))
+            .then_with(|| a.line.cmp(&b.line))
+            .then_with(|| a.fingerprint.cmp(&b.fingerprint))
+    });
+
+    let mut families: BTreeMap<String, FamilyState> = BTreeMap::new();
+    for f in FAMILIES {
+        families.insert(f.to_string(), FamilyState { implemented: true, gaps: Vec::new() });
+    }
+    for c in &i.results.coverage {
+        families.entry(c.family.to_string()).or_default().gaps.extend(c.gaps.iter().cloned());
+    }
+    let unpack_reasons = u.incompleteness();
+    let evidence: Vec<Evidence> = findings
+        .iter()
+        .map(|f| Evidence {
+            fingerprint: &f.fingerprint,
+            controls: &f.controls,
+            counts: f.severity >= i.fail_on && f.severity > Severity::Info,
+        })
+        .collect();
+
+    let mut requirements = Vec::new();
+    for sid in i.standards {
+        let Some(std) = i.rules.catalog.standards.get(sid) else { continue };
+        for req in &std.requirements {
+            let d = standards::decide(req, &i.rules.catalog, &evidence, &families, &unpack_reasons);
+            requirements.push(RequirementOut {
+                standard: std.standard.id.clone(),
+                standard_name: std.standard.name.clone(),
+                clause: req.clause.clone(),
+                title: req.title.clone(),
+                title_zh: req.title_zh.clone(),
+                control: req.controls.first().cloned().unwrap_or_default(),
+                controls: req.controls.clone(),
+                testable: req.testable,
+                verified: req.verified,
+                verdict: d.verdict,
+                reasons: d.reasons,
+                findings: d.findings,
+            });
+        }
+    }
+    // Clause order within a standard is the file's order; standards sort by id.
+    let verdict = standards::overall(requirements.iter().map(|r| r.verdict));
+
+    let mut req_counts = BTreeMap::new();
+    for v in ["PASS", "FAIL", "INCONCLUSIVE", "NOT-TESTABLE"] {
+        req_counts.insert(v, requirements.iter().filter(|r| r.verdict.as_str() == v).count());
+    }
+    let mut finding_counts = BTreeMap::new();
+    for s in [Severity::Critical, Severity::High, Severity::Medium, Severity::Low, Severity::Info] {
+        finding_counts.insert(s.as_str(), findings.iter().filter(|f| f.severity == s).count());
+    }
+
+    let containers = u
+        .containers
+        .iter()
+        .map(|c| ContainerOut {
+            format: c.format,
+            offset: c.offset,
+            size: c.size,
+            path: c.path.clone(),
+            status: c.status,
+            error: (!c.problems.is_empty()).then(|| c.problems.join("; ")),
+            description: c.description.clone(),
+            confidence: c.confidence,
+            facts: c.facts.clone(),
+        })
+        .collect();
+    let mut gaps: Vec<GapOut> = u
+        .gaps
+        .iter()
+        .map(|g| GapOut {
+            location: g.location.clone(),
+            offset: g.offset,
+            size: g.size,
+            kind: g.kind,
+            entropy: (g.entropy * 100.0).round() / 100.0,
+        })
+        .collect();
+    gaps.sort_by(|a, b| a.location.cmp(&b.location).then(a.offset.cmp(&b.offset)));
+    let mut filesystems: Vec<FilesystemOut> = u
+        .filesystems
+        .iter()
+        .map(|f| FilesystemOut {
+            container: f.chain.clone(),
+            format: f.format,
+            rootfs: f.is_rootfs(),
+            files: f.tree.files().count(),
+            entries: f.tree.len(),
+        })
+        .collect();
+    filesystems.sort_by(|a, b| a.container.cmp(&b.container));
+
+    let mut components: Vec<ComponentOut> = i
+        .inventory
+        .components
+        .iter()
+        .map(|d| {
+            let f = &i.inventory.files[d.file];
+            ComponentOut {
+                name: d.name.to_string(),
+                version: d.version.clone(),
+                path: f.path.clone(),
+                container: f.container.clone(),
+                offset: d.offset,
+                evidence: d.evidence.clone(),
+                purl: None,
+                cpe: None,
+                vulnerabilities: Vec::new(),
+                eol: None,
+            }
+        })
+        .collect();
+    components.sort_by(|a, b| (&a.name, &a.version, &a.container, &a.path).cmp(&(&b.name, &b.version, &b.container, &b.path)));
+
+    let files = i
+        .inventory
+        .files
+        .iter()
+        .filter(|f| matches!(f.origin, Origin::Filesystem(_)))
+        .count();
+    let mut checks: Vec<CheckCoverage> = i
+        .results
+        .coverage
+        .iter()
+        .map(|c| CheckCoverage {
+            family: c.family,
+            complete: c.gaps.is_empty(),
+            reasons: c.gaps.clone(),
+        })
+        .collect();
+    checks.sort_by_key(|c| c.family);
+
+    Report {
+        schema: SCHEMA,
+        tool: Tool {
+            name: "fwcert",
+            version: env!("CARGO_PKG_VERSION"),
+            rules_digest: i.rules.digest.clone(),
+        },
+        image: Image {
+            name: u.image_name.clone(),
+            sha256: crate::inventory::sha256_hex(&u.image),
+            size: u.image.len() as u64,
+        },
+        profile: i.profile.to_string(),
+        verdict,
+        summary: Summary {
+            requirements: req_counts,
+            findings: finding_counts,
+        },
+        unpack: UnpackSection {
+            complete: u.complete(),
+            reasons: unpack_reasons,
+            containers,
+            gaps,
+            filesystems,
+            files,
+        },
+        checks,
+        findings,
+        components,
+        requirements,
+    }
+}
