@@ -7,7 +7,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = fs::read_dir(dir) else { return };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let p = e.path();
         if p.is_dir() {
@@ -19,7 +21,8 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 fn main() {
-    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let checks = root.join("checks");
     println!("cargo:rerun-if-changed=checks");
     let mut files = Vec::new();
@@ -27,12 +30,25 @@ fn main() {
     files.sort();
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     let mut f = fs::File::create(out_dir.join("embedded_checks.rs")).expect("OUT_DIR is writable");
-    writeln!(f, "/// Every file under `checks/`, as (path relative to `checks/`, contents).").unwrap();
+    writeln!(
+        f,
+        "/// Every file under `checks/`, as (path relative to `checks/`, contents)."
+    )
+    .unwrap();
     writeln!(f, "pub static EMBEDDED: &[(&str, &str)] = &[").unwrap();
     for p in &files {
         println!("cargo:rerun-if-changed={}", p.display());
-        let rel = p.strip_prefix(&checks).expect("collected under checks/").to_string_lossy().replace('\\', "/");
-        writeln!(f, "    ({rel:?}, include_str!({:?})),", p.display().to_string()).unwrap();
+        let rel = p
+            .strip_prefix(&checks)
+            .expect("collected under checks/")
+            .to_string_lossy()
+            .replace('\\', "/");
+        writeln!(
+            f,
+            "    ({rel:?}, include_str!({:?})),",
+            p.display().to_string()
+        )
+        .unwrap();
     }
     writeln!(f, "];").unwrap();
 }

@@ -26,5 +26,3 @@ pub mod unpack;
 pub use error::{Error, Result};
 pub use report::model::{Report, Verdict};
 pub use scan::{ScanOptions, scan_bytes, scan_path};
-
-

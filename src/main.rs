@@ -19,7 +19,11 @@ fn main() {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { ExitCode::Error } else { ExitCode::Pass };
+            let code = if e.use_stderr() {
+                ExitCode::Error
+            } else {
+                ExitCode::Pass
+            };
             let _ = e.print();
             std::process::exit(code as i32);
         }
@@ -62,7 +66,8 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let report = fwcert::scan_path(&args.image, &opts)?;
     let rendered = fwcert::report::render(&report, args.format);
     match &args.output {
-        Some(path) => std::fs::write(path, rendered).with_context(|| format!("cannot write {}", path.display()))?,
+        Some(path) => std::fs::write(path, rendered)
+            .with_context(|| format!("cannot write {}", path.display()))?,
         None => std::io::stdout().write_all(rendered.as_bytes())?,
     }
     Ok(match report.verdict {
@@ -73,7 +78,8 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn unpack(args: UnpackArgs) -> anyhow::Result<ExitCode> {
-    let data = std::fs::read(&args.image).with_context(|| format!("cannot read {}", args.image.display()))?;
+    let data = std::fs::read(&args.image)
+        .with_context(|| format!("cannot read {}", args.image.display()))?;
     let name = args
         .image
         .file_name()
@@ -104,7 +110,11 @@ fn unpack(args: UnpackArgs) -> anyhow::Result<ExitCode> {
             "filesystem {}: {} entries{}",
             f.chain,
             f.tree.len(),
-            if f.is_rootfs() { " (root filesystem)" } else { "" }
+            if f.is_rootfs() {
+                " (root filesystem)"
+            } else {
+                ""
+            }
         )?;
     }
     for i in &u.incidents {
@@ -117,7 +127,11 @@ fn unpack(args: UnpackArgs) -> anyhow::Result<ExitCode> {
         let written = fwcert::unpack::materialize::write_all(&u, dir)?;
         writeln!(out, "wrote {} files under {}", written.len(), dir.display())?;
     }
-    Ok(if u.complete() { ExitCode::Pass } else { ExitCode::Inconclusive })
+    Ok(if u.complete() {
+        ExitCode::Pass
+    } else {
+        ExitCode::Inconclusive
+    })
 }
 
 fn rules(action: RulesAction) -> anyhow::Result<ExitCode> {
@@ -126,15 +140,35 @@ fn rules(action: RulesAction) -> anyhow::Result<ExitCode> {
     match action {
         RulesAction::List => {
             for r in rules.rules.values() {
-                writeln!(out, "{}  {:<8} {:<26} {}", r.id, r.severity.as_str(), r.name, r.title)?;
+                writeln!(
+                    out,
+                    "{}  {:<8} {:<26} {}",
+                    r.id,
+                    r.severity.as_str(),
+                    r.name,
+                    r.title
+                )?;
             }
         }
         RulesAction::Explain { id } => {
             let Some(r) = rules.rule(&id) else {
                 bail!("no rule {id} (see `fwcert rules list`)");
             };
-            writeln!(out, "{} {} ({}, {:?})\n{}\n{}\n", r.id, r.name, r.severity.as_str(), r.status, r.title, r.title_zh)?;
-            writeln!(out, "What it does\n  {}\n\nWhy it matters\n  {}\n\nExample\n  {}\n\nFix\n  {}\n", r.doc.what, r.doc.why, r.doc.example, r.doc.fix)?;
+            writeln!(
+                out,
+                "{} {} ({}, {:?})\n{}\n{}\n",
+                r.id,
+                r.name,
+                r.severity.as_str(),
+                r.status,
+                r.title,
+                r.title_zh
+            )?;
+            writeln!(
+                out,
+                "What it does\n  {}\n\nWhy it matters\n  {}\n\nExample\n  {}\n\nFix\n  {}\n",
+                r.doc.what, r.doc.why, r.doc.example, r.doc.fix
+            )?;
             writeln!(out, "Controls and clauses")?;
             for c in &r.controls {
                 writeln!(out, "  {c}")?;
@@ -151,7 +185,11 @@ fn rules(action: RulesAction) -> anyhow::Result<ExitCode> {
             }
             writeln!(out, "\nstandards:")?;
             for s in rules.catalog.standards.values() {
-                writeln!(out, "  {:<24} {} {}", s.standard.id, s.standard.name, s.standard.version)?;
+                writeln!(
+                    out,
+                    "  {:<24} {} {}",
+                    s.standard.id, s.standard.name, s.standard.version
+                )?;
             }
         }
     }

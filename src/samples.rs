@@ -39,7 +39,16 @@ pub fn minimal_elf(text: &[u8]) -> Vec<u8> {
     e.extend_from_slice(&u16le(0));
     e.extend_from_slice(&u16le(0));
     // PT_LOAD, R+X, the whole file.
-    for v in [1u32, 0, 0x8000, 0x8000, total as u32, total as u32, 5, 0x1000] {
+    for v in [
+        1u32,
+        0,
+        0x8000,
+        0x8000,
+        total as u32,
+        total as u32,
+        5,
+        0x1000,
+    ] {
         e.extend_from_slice(&u32le(v));
     }
     // PT_GNU_STACK, R+W only.
@@ -52,9 +61,19 @@ pub fn minimal_elf(text: &[u8]) -> Vec<u8> {
 
 /// One file to put in a sample filesystem.
 pub enum Entry<'a> {
-    File { path: &'a str, mode: u16, data: Vec<u8> },
-    Dir { path: &'a str, mode: u16 },
-    Link { path: &'a str, target: &'a str },
+    File {
+        path: &'a str,
+        mode: u16,
+        data: Vec<u8>,
+    },
+    Dir {
+        path: &'a str,
+        mode: u16,
+    },
+    Link {
+        path: &'a str,
+        target: &'a str,
+    },
 }
 
 /// Build a SquashFS 4 image with the given compressor codec.
@@ -72,10 +91,14 @@ pub fn squashfs(entries: &[Entry], codec: &'static squashfs::Codec) -> Vec<u8> {
         // bug in the sample definition, caught by the sample tests.
         let r = match e {
             Entry::Dir { path, mode } => w.push_dir_all(path, NodeHeader::new(*mode, 0, 0, EPOCH)),
-            Entry::File { path, mode, data } => {
-                w.push_file(Cursor::new(data.clone()), path, NodeHeader::new(*mode, 0, 0, EPOCH))
+            Entry::File { path, mode, data } => w.push_file(
+                Cursor::new(data.clone()),
+                path,
+                NodeHeader::new(*mode, 0, 0, EPOCH),
+            ),
+            Entry::Link { path, target } => {
+                w.push_symlink(target, path, NodeHeader::new(0o777, 0, 0, EPOCH))
             }
-            Entry::Link { path, target } => w.push_symlink(target, path, NodeHeader::new(0o777, 0, 0, EPOCH)),
         };
         if let Err(err) = r {
             panic!("sample entry is invalid: {err}");
@@ -103,7 +126,10 @@ fn camera_rootfs(hardened: bool) -> Vec<Entry<'static>> {
         "root:*:18628:0:99999:7:::\nadmin:!:18628:0:99999:7:::\n".to_string()
     } else {
         // root/xmhdipc: a Xiongmai camera default in Mirai's list.
-        format!("root:{}:18628:0:99999:7:::\n", md5crypt("xmhdipc", "Zq3xJ8aW"))
+        format!(
+            "root:{}:18628:0:99999:7:::\n",
+            md5crypt("xmhdipc", "Zq3xJ8aW")
+        )
     };
     let passwd = if hardened {
         "root:x:0:0:root:/root:/bin/sh\nadmin:x:1000:1000:admin:/home/admin:/bin/sh\n"
@@ -121,19 +147,63 @@ fn camera_rootfs(hardened: bool) -> Vec<Entry<'static>> {
         "::sysinit:/etc/init.d/rcS\nttyS0::askfirst:-/bin/sh\n"
     };
     vec![
-        Entry::Dir { path: "bin", mode: 0o755 },
-        Entry::Dir { path: "etc/init.d", mode: 0o755 },
-        Entry::Dir { path: "sbin", mode: 0o755 },
-        Entry::Dir { path: "usr/bin", mode: 0o755 },
-        Entry::Dir { path: "usr/sbin", mode: 0o755 },
-        Entry::File { path: "bin/busybox", mode: 0o755, data: busybox },
-        Entry::Link { path: "bin/sh", target: "busybox" },
-        Entry::Link { path: "sbin/getty", target: "../bin/busybox" },
-        Entry::Link { path: "usr/sbin/telnetd", target: "../../bin/busybox" },
-        Entry::File { path: "etc/passwd", mode: 0o644, data: passwd.as_bytes().to_vec() },
-        Entry::File { path: "etc/shadow", mode: 0o600, data: shadow.into_bytes() },
-        Entry::File { path: "etc/inittab", mode: 0o644, data: inittab.as_bytes().to_vec() },
-        Entry::File { path: "etc/init.d/rcS", mode: 0o755, data: rcs.as_bytes().to_vec() },
+        Entry::Dir {
+            path: "bin",
+            mode: 0o755,
+        },
+        Entry::Dir {
+            path: "etc/init.d",
+            mode: 0o755,
+        },
+        Entry::Dir {
+            path: "sbin",
+            mode: 0o755,
+        },
+        Entry::Dir {
+            path: "usr/bin",
+            mode: 0o755,
+        },
+        Entry::Dir {
+            path: "usr/sbin",
+            mode: 0o755,
+        },
+        Entry::File {
+            path: "bin/busybox",
+            mode: 0o755,
+            data: busybox,
+        },
+        Entry::Link {
+            path: "bin/sh",
+            target: "busybox",
+        },
+        Entry::Link {
+            path: "sbin/getty",
+            target: "../bin/busybox",
+        },
+        Entry::Link {
+            path: "usr/sbin/telnetd",
+            target: "../../bin/busybox",
+        },
+        Entry::File {
+            path: "etc/passwd",
+            mode: 0o644,
+            data: passwd.as_bytes().to_vec(),
+        },
+        Entry::File {
+            path: "etc/shadow",
+            mode: 0o600,
+            data: shadow.into_bytes(),
+        },
+        Entry::File {
+            path: "etc/inittab",
+            mode: 0o644,
+            data: inittab.as_bytes().to_vec(),
+        },
+        Entry::File {
+            path: "etc/init.d/rcS",
+            mode: 0o755,
+            data: rcs.as_bytes().to_vec(),
+        },
         Entry::File {
             path: "usr/bin/ipcam",
             mode: 0o755,

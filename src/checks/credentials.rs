@@ -31,7 +31,11 @@ pub fn check(inv: &Inventory, rules: &RuleSet, opts: &CheckOptions) -> (Vec<Find
     let mut findings = Vec::new();
     let mut gaps = Vec::new();
     let deadline = Instant::now() + opts.crack_time;
-    let stores: Vec<_> = inv.account_stores.iter().filter(|s| !s.accounts.is_empty()).collect();
+    let stores: Vec<_> = inv
+        .account_stores
+        .iter()
+        .filter(|s| !s.accounts.is_empty())
+        .collect();
     if stores.is_empty() {
         let mut why = "no /etc/passwd or /etc/shadow was found in any filesystem".to_string();
         let unresolved: Vec<&str> = inv
@@ -66,7 +70,11 @@ pub fn check(inv: &Inventory, rules: &RuleSet, opts: &CheckOptions) -> (Vec<Find
                 Password::Empty if a.uid == Some(0) || a.has_login_shell() => {
                     findings.push(mk(
                         "FW-CRED-001",
-                        format!("account `{}` has an empty password field{}", a.user, shell_note(a)),
+                        format!(
+                            "account `{}` has an empty password field{}",
+                            a.user,
+                            shell_note(a)
+                        ),
                     ));
                 }
                 Password::Hash(h) => {
@@ -89,13 +97,19 @@ pub fn check(inv: &Inventory, rules: &RuleSet, opts: &CheckOptions) -> (Vec<Find
                         }
                         _ => {
                             if Instant::now() >= deadline {
-                                gaps.push(format!("cracking time budget ran out before `{}` was tested", a.user));
+                                gaps.push(format!(
+                                    "cracking time budget ran out before `{}` was tested",
+                                    a.user
+                                ));
                                 continue;
                             }
                             if let Some(f) = crack(a, h, kind, rules, deadline, &mk) {
                                 findings.push(f);
                             } else if Instant::now() >= deadline {
-                                gaps.push(format!("cracking time budget ran out while testing `{}`", a.user));
+                                gaps.push(format!(
+                                    "cracking time budget ran out while testing `{}`",
+                                    a.user
+                                ));
                             }
                         }
                     }
@@ -106,7 +120,13 @@ pub fn check(inv: &Inventory, rules: &RuleSet, opts: &CheckOptions) -> (Vec<Find
     }
     gaps.sort();
     gaps.dedup();
-    (findings, Coverage { family: FAMILY, gaps })
+    (
+        findings,
+        Coverage {
+            family: FAMILY,
+            gaps,
+        },
+    )
 }
 
 fn shell_note(a: &Account) -> String {
@@ -127,7 +147,12 @@ fn crack(
     if matches(&a.user, hash) {
         return Some(mk(
             "FW-CRED-005",
-            format!("account `{}` ({}) has the password \"{}\", its own user name", a.user, kind.label(), a.user),
+            format!(
+                "account `{}` ({}) has the password \"{}\", its own user name",
+                a.user,
+                kind.label(),
+                a.user
+            ),
         ));
     }
     for c in rules.dictionary.candidates_for(&a.user) {
@@ -144,7 +169,11 @@ fn crack(
                     short(hash),
                     c.password,
                     c.sources.join(", "),
-                    if c.paired_with_user { "; listed for this user" } else { "" }
+                    if c.paired_with_user {
+                        "; listed for this user"
+                    } else {
+                        ""
+                    }
                 ),
             ));
         }

@@ -22,13 +22,34 @@ struct Pattern {
 }
 
 const PATTERNS: &[Pattern] = &[
-    Pattern { name: "busybox", prefix: b"BusyBox v" },
-    Pattern { name: "linux", prefix: b"Linux version " },
-    Pattern { name: "dropbear", prefix: b"dropbear_" },
-    Pattern { name: "openssl", prefix: b"OpenSSL " },
-    Pattern { name: "u-boot", prefix: b"U-Boot " },
-    Pattern { name: "dnsmasq", prefix: b"dnsmasq-" },
-    Pattern { name: "lighttpd", prefix: b"lighttpd/" },
+    Pattern {
+        name: "busybox",
+        prefix: b"BusyBox v",
+    },
+    Pattern {
+        name: "linux",
+        prefix: b"Linux version ",
+    },
+    Pattern {
+        name: "dropbear",
+        prefix: b"dropbear_",
+    },
+    Pattern {
+        name: "openssl",
+        prefix: b"OpenSSL ",
+    },
+    Pattern {
+        name: "u-boot",
+        prefix: b"U-Boot ",
+    },
+    Pattern {
+        name: "dnsmasq",
+        prefix: b"dnsmasq-",
+    },
+    Pattern {
+        name: "lighttpd",
+        prefix: b"lighttpd/",
+    },
 ];
 
 /// Version characters: digits, dots, letters and a few separators, starting
@@ -43,7 +64,9 @@ fn version_at(data: &[u8], at: usize) -> Option<String> {
         .take(40)
         .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_' | b'+'))
         .count();
-    let v = String::from_utf8_lossy(&rest[..len]).trim_end_matches(['.', '-', '_']).to_string();
+    let v = String::from_utf8_lossy(&rest[..len])
+        .trim_end_matches(['.', '-', '_'])
+        .to_string();
     // A version has at least one dot (1.01, 2012.55, 2.6.31).
     v.contains('.').then_some(v)
 }
@@ -53,7 +76,10 @@ pub fn detect(file: usize, path: &str, data: &[u8]) -> Vec<Detection> {
     let mut out = Vec::new();
     for p in PATTERNS {
         let finder = memchr::memmem::Finder::new(p.prefix);
-        if let Some(pos) = finder.find_iter(data).find(|&pos| version_at(data, pos + p.prefix.len()).is_some()) {
+        if let Some(pos) = finder
+            .find_iter(data)
+            .find(|&pos| version_at(data, pos + p.prefix.len()).is_some())
+        {
             let version = version_at(data, pos + p.prefix.len()).unwrap_or_default();
             let end = (pos + p.prefix.len() + version.len()).min(data.len());
             out.push(Detection {
@@ -66,16 +92,18 @@ pub fn detect(file: usize, path: &str, data: &[u8]) -> Vec<Detection> {
         }
     }
     // uClibc is named by its library file, e.g. /lib/libuClibc-0.9.30.so.
-    if let Some(name) = path.rsplit('/').next() {
-        if let Some(v) = name.strip_prefix("libuClibc-").and_then(|r| r.strip_suffix(".so")) {
-            out.push(Detection {
-                name: "uclibc",
-                version: v.to_string(),
-                file,
-                offset: 0,
-                evidence: format!("file name {name}"),
-            });
-        }
+    if let Some(name) = path.rsplit('/').next()
+        && let Some(v) = name
+            .strip_prefix("libuClibc-")
+            .and_then(|r| r.strip_suffix(".so"))
+    {
+        out.push(Detection {
+            name: "uclibc",
+            version: v.to_string(),
+            file,
+            offset: 0,
+            evidence: format!("file name {name}"),
+        });
     }
     out
 }
@@ -98,6 +126,9 @@ mod tests {
     #[test]
     fn prefixes_without_versions_are_ignored() {
         assert!(detect(0, "/x", b"BusyBox v%s OpenSSL library").is_empty());
-        assert_eq!(detect(0, "/lib/libuClibc-0.9.33.2.so", b"")[0].version, "0.9.33.2");
+        assert_eq!(
+            detect(0, "/lib/libuClibc-0.9.33.2.so", b"")[0].version,
+            "0.9.33.2"
+        );
     }
 }

@@ -69,20 +69,48 @@ impl<'u> Inventory<'u> {
         for (fi, fsys) in u.filesystems.iter().enumerate() {
             for (path, node) in fsys.tree.iter() {
                 if let NodeKind::File(data) = &node.kind {
-                    files.push(entry(Origin::Filesystem(fi), path, &fsys.chain, node.mode, node.uid, node.gid, data));
+                    files.push(entry(
+                        Origin::Filesystem(fi),
+                        path,
+                        &fsys.chain,
+                        node.mode,
+                        node.uid,
+                        node.gid,
+                        data,
+                    ));
                 }
             }
         }
         for (pi, p) in u.payloads.iter().enumerate() {
-            files.push(entry(Origin::Payload(pi), "payload", &p.chain, 0, 0, 0, &p.data));
+            files.push(entry(
+                Origin::Payload(pi),
+                "payload",
+                &p.chain,
+                0,
+                0,
+                0,
+                &p.data,
+            ));
         }
-        files.push(entry(Origin::Image, "image", &u.image_name, 0, 0, 0, &u.image));
+        files.push(entry(
+            Origin::Image,
+            "image",
+            &u.image_name,
+            0,
+            0,
+            0,
+            &u.image,
+        ));
 
         let account_stores = u
             .filesystems
             .iter()
             .enumerate()
-            .filter(|(_, f)| f.is_rootfs() || f.tree.get("/etc/passwd").is_some() || f.tree.get("/etc/shadow").is_some())
+            .filter(|(_, f)| {
+                f.is_rootfs()
+                    || f.tree.get("/etc/passwd").is_some()
+                    || f.tree.get("/etc/shadow").is_some()
+            })
             .map(|(i, f)| account_store(i, f))
             .collect();
 
@@ -111,7 +139,15 @@ impl<'u> Inventory<'u> {
     }
 }
 
-fn entry<'u>(origin: Origin, path: &str, container: &str, mode: u32, uid: u32, gid: u32, data: &'u [u8]) -> FileEntry<'u> {
+fn entry<'u>(
+    origin: Origin,
+    path: &str,
+    container: &str,
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    data: &'u [u8],
+) -> FileEntry<'u> {
     FileEntry {
         origin,
         path: path.to_string(),
@@ -134,7 +170,9 @@ fn account_store(fs: usize, f: &Filesystem) -> AccountStore {
     let mut read = |path: &'static str| -> Option<(String, String)> {
         let node = f.tree.get(path)?;
         match f.tree.resolve(path) {
-            Some((real, n)) => n.data().map(|d| (real.to_string(), String::from_utf8_lossy(d).to_string())),
+            Some((real, n)) => n
+                .data()
+                .map(|d| (real.to_string(), String::from_utf8_lossy(d).to_string())),
             None => {
                 if matches!(node.kind, NodeKind::Symlink(_)) {
                     unresolved.push(path.to_string());

@@ -45,7 +45,14 @@ pub fn build(i: Inputs) -> Report {
             let offset = f.offset.map(|o| o.to_string()).unwrap_or_default();
             Some(FindingOut {
                 id: rule.id.clone(),
-                fingerprint: fingerprint(&[&rule.id, &f.container, &f.path, &line, &offset, &f.evidence]),
+                fingerprint: fingerprint(&[
+                    &rule.id,
+                    &f.container,
+                    &f.path,
+                    &line,
+                    &offset,
+                    &f.evidence,
+                ]),
                 rule: rule.name.clone(),
                 check: rule.family.clone(),
                 category: rule.category,
@@ -73,10 +80,20 @@ pub fn build(i: Inputs) -> Report {
 
     let mut families: BTreeMap<String, FamilyState> = BTreeMap::new();
     for f in FAMILIES {
-        families.insert(f.to_string(), FamilyState { implemented: true, gaps: Vec::new() });
+        families.insert(
+            f.to_string(),
+            FamilyState {
+                implemented: true,
+                gaps: Vec::new(),
+            },
+        );
     }
     for c in &i.results.coverage {
-        families.entry(c.family.to_string()).or_default().gaps.extend(c.gaps.iter().cloned());
+        families
+            .entry(c.family.to_string())
+            .or_default()
+            .gaps
+            .extend(c.gaps.iter().cloned());
     }
     let unpack_reasons = u.incompleteness();
     let evidence: Vec<Evidence> = findings
@@ -90,7 +107,9 @@ pub fn build(i: Inputs) -> Report {
 
     let mut requirements = Vec::new();
     for sid in i.standards {
-        let Some(std) = i.rules.catalog.standards.get(sid) else { continue };
+        let Some(std) = i.rules.catalog.standards.get(sid) else {
+            continue;
+        };
         for req in &std.requirements {
             let d = standards::decide(req, &i.rules.catalog, &evidence, &families, &unpack_reasons);
             requirements.push(RequirementOut {
@@ -114,11 +133,26 @@ pub fn build(i: Inputs) -> Report {
 
     let mut req_counts = BTreeMap::new();
     for v in ["PASS", "FAIL", "INCONCLUSIVE", "NOT-TESTABLE"] {
-        req_counts.insert(v, requirements.iter().filter(|r| r.verdict.as_str() == v).count());
+        req_counts.insert(
+            v,
+            requirements
+                .iter()
+                .filter(|r| r.verdict.as_str() == v)
+                .count(),
+        );
     }
     let mut finding_counts = BTreeMap::new();
-    for s in [Severity::Critical, Severity::High, Severity::Medium, Severity::Low, Severity::Info] {
-        finding_counts.insert(s.as_str(), findings.iter().filter(|f| f.severity == s).count());
+    for s in [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ] {
+        finding_counts.insert(
+            s.as_str(),
+            findings.iter().filter(|f| f.severity == s).count(),
+        );
     }
 
     let containers = u
@@ -181,7 +215,14 @@ pub fn build(i: Inputs) -> Report {
             }
         })
         .collect();
-    components.sort_by(|a, b| (&a.name, &a.version, &a.container, &a.path).cmp(&(&b.name, &b.version, &b.container, &b.path)));
+    components.sort_by(|a, b| {
+        (&a.name, &a.version, &a.container, &a.path).cmp(&(
+            &b.name,
+            &b.version,
+            &b.container,
+            &b.path,
+        ))
+    });
 
     let files = i
         .inventory

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-pub use crate::standards::Verdict;
 use crate::checks::rule::{Category, Severity};
+pub use crate::standards::Verdict;
 use crate::unpack::formats::Confidence;
 use crate::unpack::{GapKind, Status};
 

@@ -119,7 +119,14 @@ pub const PROFILES: &[(&str, &str, &[&str])] = &[
     (
         "cn",
         "Chinese standards: GB 40050, GB/T 22239, GB/T 41387, GB 35114, GB/T 35273, GB/T 38632",
-        &["gb-40050-2021", "gb-t-22239-2019", "gb-t-41387-2022", "gb-35114-2017", "gb-t-35273-2020", "gb-t-38632-2020"],
+        &[
+            "gb-40050-2021",
+            "gb-t-22239-2019",
+            "gb-t-41387-2022",
+            "gb-35114-2017",
+            "gb-t-35273-2020",
+            "gb-t-38632-2020",
+        ],
     ),
     (
         "baseline",
@@ -130,17 +137,21 @@ pub const PROFILES: &[(&str, &str, &[&str])] = &[
 
 impl Catalog {
     /// Load from `(path, contents)` pairs of `standards/*.toml`.
-    pub fn load<'a>(files: impl Iterator<Item = (&'a str, &'a str)>) -> Result<Catalog, (String, String)> {
+    pub fn load<'a>(
+        files: impl Iterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Catalog, (String, String)> {
         let mut controls = BTreeMap::new();
         let mut standards = BTreeMap::new();
         for (path, text) in files {
             if path.ends_with("controls.toml") {
-                let f: ControlsFile = toml::from_str(text).map_err(|e| (path.to_string(), e.to_string()))?;
+                let f: ControlsFile =
+                    toml::from_str(text).map_err(|e| (path.to_string(), e.to_string()))?;
                 for c in f.control {
                     controls.insert(c.id.clone(), c);
                 }
             } else {
-                let s: Standard = toml::from_str(text).map_err(|e| (path.to_string(), e.to_string()))?;
+                let s: Standard =
+                    toml::from_str(text).map_err(|e| (path.to_string(), e.to_string()))?;
                 standards.insert(s.standard.id.clone(), s);
             }
         }
@@ -148,16 +159,25 @@ impl Catalog {
             let mut clauses = BTreeSet::new();
             for r in &s.requirements {
                 if !clauses.insert(&r.clause) {
-                    return Err((s.standard.id.clone(), format!("clause {} appears twice", r.clause)));
+                    return Err((
+                        s.standard.id.clone(),
+                        format!("clause {} appears twice", r.clause),
+                    ));
                 }
                 for c in &r.controls {
                     if !controls.contains_key(c) {
-                        return Err((s.standard.id.clone(), format!("clause {} names unknown control {c}", r.clause)));
+                        return Err((
+                            s.standard.id.clone(),
+                            format!("clause {} names unknown control {c}", r.clause),
+                        ));
                     }
                 }
             }
         }
-        Ok(Catalog { controls, standards })
+        Ok(Catalog {
+            controls,
+            standards,
+        })
     }
 
     /// The standard ids a profile selects.
@@ -166,10 +186,17 @@ impl Catalog {
             if ids.is_empty() {
                 return Some(self.standards.keys().cloned().collect());
             }
-            return Some(ids.iter().map(|s| s.to_string()).filter(|s| self.standards.contains_key(s)).collect());
+            return Some(
+                ids.iter()
+                    .map(|s| s.to_string())
+                    .filter(|s| self.standards.contains_key(s))
+                    .collect(),
+            );
         }
         let ids: Vec<String> = profile.split(',').map(|s| s.trim().to_string()).collect();
-        ids.iter().all(|s| self.standards.contains_key(s)).then_some(ids)
+        ids.iter()
+            .all(|s| self.standards.contains_key(s))
+            .then_some(ids)
     }
 }
 
@@ -209,7 +236,11 @@ pub fn decide(
     if req.testable == Testable::None {
         return Decision {
             verdict: Verdict::NotTestable,
-            reasons: vec![req.note.clone().unwrap_or_else(|| "not decidable from a firmware image".into())],
+            reasons: vec![
+                req.note
+                    .clone()
+                    .unwrap_or_else(|| "not decidable from a firmware image".into()),
+            ],
             findings: Vec::new(),
         };
     }
@@ -252,11 +283,18 @@ pub fn decide(
     if reasons.is_empty() && req.testable == Testable::Partial {
         reasons.insert(format!(
             "no violation found; firmware analysis decides this clause only partly{}",
-            req.note.as_ref().map(|n| format!(": {n}")).unwrap_or_default()
+            req.note
+                .as_ref()
+                .map(|n| format!(": {n}"))
+                .unwrap_or_default()
         ));
     }
     Decision {
-        verdict: if reasons.is_empty() { Verdict::Pass } else { Verdict::Inconclusive },
+        verdict: if reasons.is_empty() {
+            Verdict::Pass
+        } else {
+            Verdict::Inconclusive
+        },
         reasons: reasons.into_iter().collect(),
         findings: Vec::new(),
     }
@@ -353,18 +391,42 @@ verified = true
             controls: &ctl,
             counts: true,
         }];
-        let d = decide(&s.requirements[0], &c, &f, &families(&[]), &["partial".into()]);
-        assert_eq!(d.verdict, Verdict::Fail, "a finding fails even when unpack is partial");
+        let d = decide(
+            &s.requirements[0],
+            &c,
+            &f,
+            &families(&[]),
+            &["partial".into()],
+        );
+        assert_eq!(
+            d.verdict,
+            Verdict::Fail,
+            "a finding fails even when unpack is partial"
+        );
         assert_eq!(d.findings, ["abc"]);
         let d = decide(&s.requirements[0], &c, &[], &families(&[]), &[]);
         assert_eq!(d.verdict, Verdict::Pass);
         let d = decide(&s.requirements[0], &c, &[], &families(&[]), &["x".into()]);
-        assert_eq!(d.verdict, Verdict::Inconclusive, "fail closed on a partial unpack");
-        let d = decide(&s.requirements[0], &c, &[], &families(&["no /etc/passwd"]), &[]);
+        assert_eq!(
+            d.verdict,
+            Verdict::Inconclusive,
+            "fail closed on a partial unpack"
+        );
+        let d = decide(
+            &s.requirements[0],
+            &c,
+            &[],
+            &families(&["no /etc/passwd"]),
+            &[],
+        );
         assert_eq!(d.verdict, Verdict::Inconclusive);
         assert!(d.reasons[0].contains("no /etc/passwd"));
         let d = decide(&s.requirements[1], &c, &[], &families(&[]), &[]);
-        assert_eq!(d.verdict, Verdict::Inconclusive, "no services check exists yet");
+        assert_eq!(
+            d.verdict,
+            Verdict::Inconclusive,
+            "no services check exists yet"
+        );
         let d = decide(&s.requirements[2], &c, &f, &families(&[]), &[]);
         assert_eq!(d.verdict, Verdict::NotTestable);
         let below = [Evidence {
@@ -372,7 +434,10 @@ verified = true
             controls: &ctl,
             counts: false,
         }];
-        assert_eq!(decide(&s.requirements[0], &c, &below, &families(&[]), &[]).verdict, Verdict::Pass);
+        assert_eq!(
+            decide(&s.requirements[0], &c, &below, &families(&[]), &[]).verdict,
+            Verdict::Pass
+        );
     }
 
     #[test]

@@ -134,7 +134,10 @@ mod tests {
         let mut zeros = std::io::repeat(0).take(1 << 30);
         let d = read_bounded(&mut zeros, &mut ctx);
         assert_eq!(d.data.len(), 100_000);
-        assert!(matches!(d.stop, Some(Stop::Budget(BudgetExceeded::TotalBytes(100_000)))));
+        assert!(matches!(
+            d.stop,
+            Some(Stop::Budget(BudgetExceeded::TotalBytes(100_000)))
+        ));
     }
 
     #[test]
@@ -171,7 +174,8 @@ pub const LZMA_MEM_LIMIT_KIB: u32 = 256 * 1024;
 /// Decode a `.lzma` ("LZMA alone") stream: 13-byte header, then data.
 pub fn lzma_alone(data: &[u8], ctx: &mut ExtractCtx) -> (Decoded, usize) {
     let mut input = CountingSlice::new(data);
-    let mut dec = match lzma_rust2::LzmaReader::new_mem_limit(&mut input, LZMA_MEM_LIMIT_KIB, None) {
+    let mut dec = match lzma_rust2::LzmaReader::new_mem_limit(&mut input, LZMA_MEM_LIMIT_KIB, None)
+    {
         Ok(d) => d,
         Err(e) => {
             return (
@@ -210,7 +214,12 @@ pub fn read_capped<R: Read>(reader: &mut R, cap: u64, ctx: &ExtractCtx) -> Resul
             Ok(0) => return Ok(data),
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(Stop::Corrupt(format!("read failed after {} bytes: {e}", data.len()))),
+            Err(e) => {
+                return Err(Stop::Corrupt(format!(
+                    "read failed after {} bytes: {e}",
+                    data.len()
+                )));
+            }
         };
         if data.len() as u64 + n as u64 > cap {
             return Err(Stop::Budget(BudgetExceeded::TotalBytes(cap)));
@@ -225,17 +234,19 @@ pub fn block(codec: BlockCodec, bytes: &[u8], max_out: usize) -> Result<Vec<u8>,
     let mut out = Vec::new();
     let limit = max_out as u64 + 1;
     let result = match codec {
-        BlockCodec::Zlib => flate2::read::ZlibDecoder::new(bytes).take(limit).read_to_end(&mut out),
-        BlockCodec::Xz => {
-            lzma_rust2::XzReader::new_mem_limit(bytes, false, LZMA_MEM_LIMIT_KIB)
-                .take(limit)
-                .read_to_end(&mut out)
-        }
+        BlockCodec::Zlib => flate2::read::ZlibDecoder::new(bytes)
+            .take(limit)
+            .read_to_end(&mut out),
+        BlockCodec::Xz => lzma_rust2::XzReader::new_mem_limit(bytes, false, LZMA_MEM_LIMIT_KIB)
+            .take(limit)
+            .read_to_end(&mut out),
         BlockCodec::Lzma => return lzma_block(bytes, max_out),
     };
     result.map_err(|e| format!("{codec:?} block does not decode: {e}"))?;
     if out.len() > max_out {
-        return Err(format!("{codec:?} block decodes to more than {max_out} bytes"));
+        return Err(format!(
+            "{codec:?} block decodes to more than {max_out} bytes"
+        ));
     }
     Ok(out)
 }
@@ -256,7 +267,11 @@ fn lzma_block(bytes: &[u8], max_out: usize) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
     let standard = lzma_rust2::LzmaReader::new_mem_limit(bytes, LZMA_MEM_LIMIT_KIB, None)
         .map_err(|e| e.to_string())
-        .and_then(|r| r.take(limit).read_to_end(&mut out).map_err(|e| e.to_string()));
+        .and_then(|r| {
+            r.take(limit)
+                .read_to_end(&mut out)
+                .map_err(|e| e.to_string())
+        });
     if standard.is_ok() && out.len() <= max_out {
         return Ok(out);
     }
@@ -264,7 +279,10 @@ fn lzma_block(bytes: &[u8], max_out: usize) -> Result<Vec<u8>, String> {
         return Err("LZMA block shorter than its header".into());
     };
     if props >= 225 || !(4096..=1 << 28).contains(&dict) {
-        return Err(format!("LZMA block does not decode: {}", standard.err().unwrap_or_default()));
+        return Err(format!(
+            "LZMA block does not decode: {}",
+            standard.err().unwrap_or_default()
+        ));
     }
     out.clear();
     let raw = lzma_rust2::LzmaReader::new_with_props(&bytes[5..], u64::MAX, props, dict, None)

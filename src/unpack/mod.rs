@@ -99,7 +99,9 @@ impl Filesystem {
     /// `/bin`, `/sbin` or `/init`).
     pub fn is_rootfs(&self) -> bool {
         self.tree.get("/etc").is_some()
-            && ["/bin", "/sbin", "/init", "/usr"].iter().any(|p| self.tree.get(p).is_some())
+            && ["/bin", "/sbin", "/init", "/usr"]
+                .iter()
+                .any(|p| self.tree.get(p).is_some())
     }
 }
 
@@ -143,10 +145,20 @@ impl Unpacked {
             .iter()
             .filter(|c| c.status != Status::Complete)
             .flat_map(|c| {
-                let status = if c.status == Status::Failed { "failed" } else { "partial" };
-                c.problems.iter().map(move |p| format!("{} ({status}): {p}", c.path))
+                let status = if c.status == Status::Failed {
+                    "failed"
+                } else {
+                    "partial"
+                };
+                c.problems
+                    .iter()
+                    .map(move |p| format!("{} ({status}): {p}", c.path))
             })
-            .chain(self.incidents.iter().map(|i| format!("{}: {}", i.location, i.message)))
+            .chain(
+                self.incidents
+                    .iter()
+                    .map(|i| format!("{}: {}", i.location, i.message)),
+            )
             .collect();
         out.sort();
         out.dedup();
@@ -247,7 +259,15 @@ fn leading(data: &[u8]) -> Vec<(usize, usize)> {
 
 impl Engine {
     /// Carve `blob[start..end]` (offsets stay blob-absolute).
-    fn carve(&mut self, blob: &[u8], start: usize, end: usize, prefix: &str, label: &str, depth: u32) {
+    fn carve(
+        &mut self,
+        blob: &[u8],
+        start: usize,
+        end: usize,
+        prefix: &str,
+        label: &str,
+        depth: u32,
+    ) {
         let hits = candidates(blob, start, end);
         let mut cursor = start;
         let mut claimed: Vec<(usize, usize)> = Vec::new();
@@ -273,7 +293,10 @@ impl Engine {
             return;
         }
         for (pos, fi) in leading(data) {
-            if self.try_container(data, pos, data.len(), fi, prefix, label, depth).is_some() {
+            if self
+                .try_container(data, pos, data.len(), fi, prefix, label, depth)
+                .is_some()
+            {
                 return;
             }
         }
@@ -345,7 +368,10 @@ impl Engine {
                 });
                 // An unknown extent is not claimed beyond the header, so that
                 // later containers can still be found.
-                (Vec::new(), declared.unwrap_or(format.magics[0].bytes.len()).max(1))
+                (
+                    Vec::new(),
+                    declared.unwrap_or(format.magics[0].bytes.len()).max(1),
+                )
             }
         };
         container.size = extent as u64;
@@ -388,7 +414,15 @@ impl Engine {
         Some(extent)
     }
 
-    fn record_gaps(&mut self, blob: &[u8], start: usize, end: usize, claimed: &[(usize, usize)], prefix: &str, label: &str) {
+    fn record_gaps(
+        &mut self,
+        blob: &[u8],
+        start: usize,
+        end: usize,
+        claimed: &[(usize, usize)],
+        prefix: &str,
+        label: &str,
+    ) {
         let location = if prefix.is_empty() {
             label.to_string()
         } else {
@@ -416,7 +450,11 @@ impl Engine {
                 location: location.clone(),
                 offset: s as u64,
                 size: (e - s) as u64,
-                kind: if padding { GapKind::Padding } else { GapKind::Unidentified },
+                kind: if padding {
+                    GapKind::Padding
+                } else {
+                    GapKind::Unidentified
+                },
                 entropy,
             };
             if !padding && gap.size >= OPAQUE_REGION_MIN && entropy >= OPAQUE_REGION_ENTROPY {
@@ -449,8 +487,16 @@ mod tests {
             .collect();
         let u = unpack(data.into(), "random.bin", &UnpackOptions::default());
         assert!(!u.complete());
-        assert!(u.incompleteness().iter().any(|m| m.contains("no known container")));
-        assert!(u.incompleteness().iter().any(|m| m.contains("unidentified region")));
+        assert!(
+            u.incompleteness()
+                .iter()
+                .any(|m| m.contains("no known container"))
+        );
+        assert!(
+            u.incompleteness()
+                .iter()
+                .any(|m| m.contains("unidentified region"))
+        );
     }
 
     #[test]
@@ -476,7 +522,11 @@ mod tests {
         }
         let u = unpack(img.into(), "nest.bin", &UnpackOptions::default());
         assert!(!u.complete());
-        assert!(u.incompleteness().iter().any(|m| m.contains("depth budget exceeded")));
+        assert!(
+            u.incompleteness()
+                .iter()
+                .any(|m| m.contains("depth budget exceeded"))
+        );
         assert!(u.containers.len() <= 18);
     }
 }

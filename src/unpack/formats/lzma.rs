@@ -9,7 +9,9 @@
 
 use std::collections::BTreeMap;
 
-use super::{Child, Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, need};
+use super::{
+    Child, Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, need,
+};
 use crate::unpack::bytes::{le_u32, le_u64};
 use crate::unpack::decode::lzma_alone;
 
@@ -31,11 +33,15 @@ pub fn parse(d: &[u8]) -> Result<Parsed, Reject> {
     }
     let dict = need(le_u32(d, 1), "dictionary size")?;
     if !(4096..=1 << 30).contains(&dict) {
-        return Err(Reject::new(format!("implausible LZMA dictionary size {dict}")));
+        return Err(Reject::new(format!(
+            "implausible LZMA dictionary size {dict}"
+        )));
     }
     let size = need(le_u64(d, 5), "uncompressed size")?;
     if size != u64::MAX && (size == 0 || size >= 1 << 32) {
-        return Err(Reject::new(format!("implausible LZMA uncompressed size {size}")));
+        return Err(Reject::new(format!(
+            "implausible LZMA uncompressed size {size}"
+        )));
     }
     if *need(d.get(13), "first range-coder byte")? != 0 {
         return Err(Reject::new("first LZMA range-coder byte is not zero"));
@@ -50,7 +56,11 @@ pub fn parse(d: &[u8]) -> Result<Parsed, Reject> {
     facts.insert("uncompressed_size".into(), size_text.clone());
     Ok(Parsed {
         len: None,
-        confidence: if size == u64::MAX { Confidence::Low } else { Confidence::Medium },
+        confidence: if size == u64::MAX {
+            Confidence::Low
+        } else {
+            Confidence::Medium
+        },
         description: format!("LZMA stream, dictionary {dict} bytes, uncompressed size {size_text}"),
         facts,
     })
@@ -110,7 +120,9 @@ mod tests {
 
     #[test]
     fn implausible_headers_are_rejected() {
-        let mut h = vec![0x5d, 0, 0, 0x80, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0];
+        let mut h = vec![
+            0x5d, 0, 0, 0x80, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0,
+        ];
         assert!(parse(&h).is_ok());
         h[13] = 1;
         assert!(parse(&h).is_err());

@@ -16,7 +16,9 @@ use backhand::compression::{CompressionAction, Compressor};
 use backhand::kind::{self, Kind};
 use backhand::{BackhandError, FilesystemCompressor, FilesystemReader, InnerNode, SuperBlock};
 
-use super::{Child, Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, need};
+use super::{
+    Child, Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, need,
+};
 use crate::unpack::bytes::{be_u16, be_u32, be_u64, le_u16, le_u32, le_u64};
 use crate::unpack::decode::{BlockCodec, block, read_capped};
 use crate::unpack::tree::{Node, NodeKind, Sink};
@@ -59,12 +61,32 @@ pub fn superblock(d: &[u8]) -> Result<Super, Reject> {
         Some(b"sqsh") => true,
         _ => return Err(Reject::new("not a SquashFS magic")),
     };
-    let u16_at = |at| if big_endian { be_u16(d, at) } else { le_u16(d, at) };
-    let u32_at = |at| if big_endian { be_u32(d, at) } else { le_u32(d, at) };
-    let u64_at = |at| if big_endian { be_u64(d, at) } else { le_u64(d, at) };
+    let u16_at = |at| {
+        if big_endian {
+            be_u16(d, at)
+        } else {
+            le_u16(d, at)
+        }
+    };
+    let u32_at = |at| {
+        if big_endian {
+            be_u32(d, at)
+        } else {
+            le_u32(d, at)
+        }
+    };
+    let u64_at = |at| {
+        if big_endian {
+            be_u64(d, at)
+        } else {
+            le_u64(d, at)
+        }
+    };
     let major = need(u16_at(28), "version")?;
     if !(1..=4).contains(&major) {
-        return Err(Reject::new(format!("implausible SquashFS major version {major}")));
+        return Err(Reject::new(format!(
+            "implausible SquashFS major version {major}"
+        )));
     }
     let s = Super {
         big_endian,
@@ -74,11 +96,18 @@ pub fn superblock(d: &[u8]) -> Result<Super, Reject> {
         mod_time: need(u32_at(8), "modification time")?,
         block_size: need(u32_at(12), "block size")?,
         compressor: need(u16_at(20), "compressor")?,
-        bytes_used: if major == 4 { need(u64_at(40), "bytes used")? } else { 0 },
+        bytes_used: if major == 4 {
+            need(u64_at(40), "bytes used")?
+        } else {
+            0
+        },
     };
     if major == 4 {
         if !s.block_size.is_power_of_two() || !(4096..=MAX_BLOCK as u32).contains(&s.block_size) {
-            return Err(Reject::new(format!("implausible block size {}", s.block_size)));
+            return Err(Reject::new(format!(
+                "implausible block size {}",
+                s.block_size
+            )));
         }
         if s.bytes_used < 96 || s.compressor == 0 || s.compressor > 6 {
             return Err(Reject::new("implausible SquashFS 4 superblock"));
@@ -103,7 +132,10 @@ pub fn parse(d: &[u8]) -> Result<Parsed, Reject> {
     let s = superblock(d)?;
     let mut facts = BTreeMap::new();
     facts.insert("version".into(), format!("{}.{}", s.major, s.minor));
-    facts.insert("endianness".into(), if s.big_endian { "big" } else { "little" }.into());
+    facts.insert(
+        "endianness".into(),
+        if s.big_endian { "big" } else { "little" }.into(),
+    );
     facts.insert("inodes".into(), s.inodes.to_string());
     facts.insert("block_size".into(), s.block_size.to_string());
     facts.insert("modification_time".into(), s.mod_time.to_string());
@@ -118,9 +150,17 @@ pub fn parse(d: &[u8]) -> Result<Parsed, Reject> {
             "SquashFS {}.{} {}, {} inodes{}",
             s.major,
             s.minor,
-            if s.big_endian { "big-endian" } else { "little-endian" },
+            if s.big_endian {
+                "big-endian"
+            } else {
+                "little-endian"
+            },
             s.inodes,
-            if s.major == 4 { format!(", {}", compressor_name(s.compressor)) } else { String::new() }
+            if s.major == 4 {
+                format!(", {}", compressor_name(s.compressor))
+            } else {
+                String::new()
+            }
         ),
         facts,
     })
@@ -142,7 +182,11 @@ pub fn extract(d: &[u8], _: &Parsed, ctx: &mut ExtractCtx) -> Result<Extraction,
             d.len()
         ));
     }
-    let base = if s.big_endian { kind::BE_V4_0 } else { kind::LE_V4_0 };
+    let base = if s.big_endian {
+        kind::BE_V4_0
+    } else {
+        kind::LE_V4_0
+    };
     let kind = Kind::new_v4_with_const(&READ_CODEC, base);
     let fs = FilesystemReader::from_reader_with_offset_and_kind(Cursor::new(d), 0, kind)
         .map_err(|e| ExtractError::Corrupt(format!("SquashFS metadata: {e}")))?;
@@ -239,7 +283,12 @@ impl CompressionAction for Codec {
     type FilesystemCompressor = FilesystemCompressor;
     type SuperBlock = SuperBlock;
 
-    fn decompress(&self, bytes: &[u8], out: &mut Vec<u8>, compressor: Compressor) -> Result<(), BackhandError> {
+    fn decompress(
+        &self,
+        bytes: &[u8],
+        out: &mut Vec<u8>,
+        compressor: Compressor,
+    ) -> Result<(), BackhandError> {
         let codec = match compressor {
             Compressor::Uncompressed => {
                 out.extend_from_slice(bytes);
@@ -257,11 +306,17 @@ impl CompressionAction for Codec {
         Ok(())
     }
 
-    fn compress(&self, bytes: &[u8], _: FilesystemCompressor, _block_size: u32) -> Result<Vec<u8>, BackhandError> {
+    fn compress(
+        &self,
+        bytes: &[u8],
+        _: FilesystemCompressor,
+        _block_size: u32,
+    ) -> Result<Vec<u8>, BackhandError> {
         use std::io::Write;
         match self.writes {
             Compressor::Gzip => {
-                let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+                let mut e =
+                    flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
                 e.write_all(bytes)?;
                 Ok(e.finish()?)
             }
@@ -285,8 +340,14 @@ mod tests {
         w.set_kind(Kind::new_v4(codec));
         w.set_compressor(FilesystemCompressor::new(codec.writes, None).unwrap());
         let h = NodeHeader::new(0o644, 0, 0, 1_600_000_000);
-        w.push_dir("etc", NodeHeader::new(0o755, 0, 0, 1_600_000_000)).unwrap();
-        w.push_file(Cursor::new(b"root::0:0:99999:7:::\n".to_vec()), "etc/shadow", h).unwrap();
+        w.push_dir("etc", NodeHeader::new(0o755, 0, 0, 1_600_000_000))
+            .unwrap();
+        w.push_file(
+            Cursor::new(b"root::0:0:99999:7:::\n".to_vec()),
+            "etc/shadow",
+            h,
+        )
+        .unwrap();
         w.push_symlink("/bin/busybox", "etc/sh", h).unwrap();
         let mut out = Cursor::new(Vec::new());
         w.write(&mut out).unwrap();
@@ -310,10 +371,23 @@ mod tests {
             let p = parse(&img).unwrap();
             assert_eq!(p.facts["version"], "4.0");
             let x = unpack(&img);
-            assert!(x.problems.is_empty(), "{:?}: {:?}", codec.writes, x.problems);
-            let Child::Tree(t) = &x.children[0] else { panic!("no tree") };
-            assert_eq!(t.get("/etc/shadow").and_then(Node::data), Some(&b"root::0:0:99999:7:::\n"[..]));
-            assert_eq!(t.get("/etc/sh").map(|n| &n.kind), Some(&NodeKind::Symlink("/bin/busybox".into())));
+            assert!(
+                x.problems.is_empty(),
+                "{:?}: {:?}",
+                codec.writes,
+                x.problems
+            );
+            let Child::Tree(t) = &x.children[0] else {
+                panic!("no tree")
+            };
+            assert_eq!(
+                t.get("/etc/shadow").and_then(Node::data),
+                Some(&b"root::0:0:99999:7:::\n"[..])
+            );
+            assert_eq!(
+                t.get("/etc/sh").map(|n| &n.kind),
+                Some(&NodeKind::Symlink("/bin/busybox".into()))
+            );
         }
     }
 
@@ -346,6 +420,9 @@ mod tests {
             budget: &mut budget,
             deadline: Deadline::far(),
         };
-        assert!(matches!(extract(&img, &p, &mut ctx), Err(ExtractError::Unsupported(_))));
+        assert!(matches!(
+            extract(&img, &p, &mut ctx),
+            Err(ExtractError::Unsupported(_))
+        ));
     }
 }

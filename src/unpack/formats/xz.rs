@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use super::{Child, Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject};
+use super::{
+    Child, Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject,
+};
 use crate::unpack::bytes::le_u32;
 use crate::unpack::decode::xz;
 

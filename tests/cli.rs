@@ -1,0 +1,128 @@
+//! The binary as a user runs it: exit codes, formats, determinism.
+
+use std::process::Command;
+
+fn fwcert(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_fwcert"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the fwcert binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn default_root_sample_fails_with_exit_code_1_and_names_password_and_clause() {
+    let (code, out, _) = fwcert(&["scan", "samples/camera-default-root.bin"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("VERDICT: FAIL"));
+    assert!(out.contains("\"xmhdipc\""), "names the default password");
+    assert!(
+        out.contains("ETSI EN 303 645 5.1-1"),
+        "names the violated clause"
+    );
+    assert!(out.contains("/etc/shadow:1"), "names file and line");
+}
+
+#[test]
+fn hardened_sample_is_inconclusive_with_exit_code_2() {
+    let (code, out, _) = fwcert(&["scan", "samples/camera-hardened.bin"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("VERDICT: INCONCLUSIVE"));
+    assert!(out.contains("FINDINGS (0)"));
+}
+
+#[test]
+fn missing_input_is_exit_code_3_with_a_clear_error() {
+    let (code, _, err) = fwcert(&["scan", "no/such/image.bin"]);
+    assert_eq!(code, 3);
+    assert!(err.contains("cannot read no/such/image.bin"), "{err}");
+    let (code, _, _) = fwcert(&["scan", "samples/camera-hardened.bin", "--profile", "nope"]);
+    assert_eq!(code, 3);
+    let (code, _, _) = fwcert(&["frobnicate"]);
+    assert_eq!(code, 3);
+}
+
+#[test]
+fn json_output_is_deterministic_and_parses() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.json");
+    let b = dir.path().join("b.json");
+    for p in [&a, &b] {
+        let (code, _, _) = fwcert(&[
+            "scan",
+            "samples/camera-default-root.bin",
+            "--format",
+            "json",
+            "-o",
+            p.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 1);
+    }
+    let ja = std::fs::read(&a).unwrap();
+    assert_eq!(
+        ja,
+        std::fs::read(&b).unwrap(),
+        "two scans give byte-identical JSON"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&ja).unwrap();
+    assert_eq!(v["schema"], "fwcert-report/1");
+    assert_eq!(v["verdict"], "FAIL");
+}
+
+#[test]
+fn fail_on_threshold_changes_the_verdict() {
+    // The sample's findings are critical and medium: above critical there is nothing to fail on
+    // except the critical one, so it still fails; the exit code follows the verdict.
+    let (code, _, _) = fwcert(&[
+        "scan",
+        "samples/camera-default-root.bin",
+        "--fail-on",
+        "critical",
+    ]);
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn unpack_lists_containers_and_writes_files_confined() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let (code, out, err) = fwcert(&[
+        "unpack",
+        "samples/camera-default-root.bin",
+        "-o",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("uimage"));
+    assert!(out.contains("squashfs"));
+    let shadow = std::fs::read_to_string(out_dir.join("fs-00/etc/shadow")).unwrap();
+    assert!(shadow.starts_with("root:$1$"));
+    let link = std::fs::read_link(out_dir.join("fs-00/bin/sh")).unwrap();
+    assert_eq!(link.to_str(), Some("busybox"));
+    // A second unpack into the same, now non-empty, directory is refused.
+    let (code, _, err) = fwcert(&[
+        "unpack",
+        "samples/camera-default-root.bin",
+        "-o",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 3);
+    assert!(err.contains("not empty"));
+}
+
+#[test]
+fn rules_list_and_explain() {
+    let (code, out, _) = fwcert(&["rules", "list"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("FW-CRED-002"));
+    let (code, out, _) = fwcert(&["rules", "explain", "FW-CRED-002"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("ETSI EN 303 645 5.1-1"));
+    let (code, _, _) = fwcert(&["rules", "explain", "FW-NOPE-999"]);
+    assert_eq!(code, 3);
+}

@@ -1,0 +1,146 @@
+//! Report contract: snapshots of the bundled samples' reports, and the
+//! fail-closed behaviour on damaged images.
+
+use fwcert::{ScanOptions, Verdict, scan_bytes};
+
+fn sample(name: &str) -> Vec<u8> {
+    fwcert::samples::all()
+        .into_iter()
+        .find(|(n, _, _)| *n == name)
+        .map(|(_, b, _)| b)
+        .expect("sample exists")
+}
+
+#[test]
+fn committed_samples_match_the_generator() {
+    for (name, bytes, _) in fwcert::samples::all() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("samples")
+            .join(name);
+        let committed = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(
+            committed == bytes,
+            "{name} is stale: run `cargo run --example gen-samples`"
+        );
+    }
+}
+
+#[test]
+fn json_report_of_default_root_sample() {
+    let r = scan_bytes(
+        sample("camera-default-root.bin").into(),
+        "camera-default-root.bin",
+        &ScanOptions::default(),
+    )
+    .unwrap();
+    insta::assert_snapshot!("camera-default-root.json", fwcert::report::json::render(&r));
+}
+
+#[test]
+fn text_report_of_default_root_sample() {
+    let opts = ScanOptions {
+        profile: "baseline".into(),
+        ..ScanOptions::default()
+    };
+    let r = scan_bytes(
+        sample("camera-default-root.bin").into(),
+        "camera-default-root.bin",
+        &opts,
+    )
+    .unwrap();
+    insta::assert_snapshot!("camera-default-root.txt", fwcert::report::text::render(&r));
+}
+
+#[test]
+fn json_report_of_hardened_sample() {
+    let opts = ScanOptions {
+        profile: "baseline".into(),
+        ..ScanOptions::default()
+    };
+    let r = scan_bytes(
+        sample("camera-hardened.bin").into(),
+        "camera-hardened.bin",
+        &opts,
+    )
+    .unwrap();
+    insta::assert_snapshot!("camera-hardened.json", fwcert::report::json::render(&r));
+}
+
+#[test]
+fn truncated_images_are_never_pass() {
+    for name in ["camera-default-root.bin", "camera-hardened.bin"] {
+        let full = sample(name);
+        for cut in [
+            full.len() / 4,
+            full.len() / 2,
+            full.len() - 100,
+            full.len() - 1,
+        ] {
+            let r = scan_bytes(full[..cut].to_vec().into(), name, &ScanOptions::default()).unwrap();
+            assert_ne!(r.verdict, Verdict::Pass, "{name} cut at {cut}");
+            assert!(
+                !r.unpack.complete,
+                "{name} cut at {cut} must be marked incomplete"
+            );
+            assert!(
+                !r.unpack.reasons.is_empty(),
+                "{name} cut at {cut} must say why"
+            );
+        }
+    }
+    // The hardened image has nothing to fail on: truncated, it is INCONCLUSIVE.
+    let full = sample("camera-hardened.bin");
+    let r = scan_bytes(
+        full[..full.len() / 2].to_vec().into(),
+        "h.bin",
+        &ScanOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(r.verdict, Verdict::Inconclusive);
+}
+
+#[test]
+fn random_and_empty_inputs_are_inconclusive_with_reasons() {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let random: Vec<u8> = (0..300_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    for (name, data) in [("random.bin", random), ("empty.bin", Vec::new())] {
+        let r = scan_bytes(data.into(), name, &ScanOptions::default()).unwrap();
+        assert_eq!(r.verdict, Verdict::Inconclusive, "{name}");
+        assert!(
+            r.unpack
+                .reasons
+                .iter()
+                .any(|m| m.contains("no known container")),
+            "{name}"
+        );
+        assert!(
+            r.checks.iter().any(|c| !c.complete),
+            "{name}: credentials could not be checked"
+        );
+    }
+}
+
+#[test]
+fn every_finding_carries_evidence() {
+    let r = scan_bytes(
+        sample("camera-default-root.bin").into(),
+        "c.bin",
+        &ScanOptions::default(),
+    )
+    .unwrap();
+    assert!(!r.findings.is_empty());
+    for f in &r.findings {
+        assert!(f.path.starts_with('/'), "{f:?}");
+        assert!(f.container.contains("squashfs"), "{f:?}");
+        assert!(f.line.is_some() || f.offset.is_some(), "{f:?}");
+        assert_eq!(f.sha256.as_ref().map(String::len), Some(64), "{f:?}");
+        assert!(!f.controls.is_empty());
+    }
+}

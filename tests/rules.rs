@@ -1,0 +1,157 @@
+//! Every rule's fixtures, run through the whole pipeline, plus meta checks
+//! on the rule set (IDs, docs, fixtures, clause references).
+
+use fwcert::checks::RuleSet;
+use fwcert::checks::rule::Expect;
+use fwcert::samples::{Entry, squashfs};
+use fwcert::unpack::formats::squashfs::GZIP_CODEC;
+use fwcert::{ScanOptions, scan_bytes};
+
+fn image_for(
+    files: &std::collections::BTreeMap<String, String>,
+    links: &std::collections::BTreeMap<String, String>,
+) -> Vec<u8> {
+    let mut dirs = std::collections::BTreeSet::new();
+    for p in files.keys().chain(links.keys()) {
+        let rel = p.trim_start_matches('/');
+        if let Some((d, _)) = rel.rsplit_once('/') {
+            dirs.insert(d.to_string());
+        }
+    }
+    let mut entries: Vec<Entry> = dirs
+        .iter()
+        .map(|d| Entry::Dir {
+            path: d,
+            mode: 0o755,
+        })
+        .collect();
+    for (p, c) in files {
+        entries.push(Entry::File {
+            path: p.trim_start_matches('/'),
+            mode: 0o644,
+            data: c.as_bytes().to_vec(),
+        });
+    }
+    for (p, t) in links {
+        entries.push(Entry::Link {
+            path: p.trim_start_matches('/'),
+            target: t,
+        });
+    }
+    squashfs(&entries, &GZIP_CODEC)
+}
+
+#[test]
+fn every_rule_fixture_gives_its_expected_result() {
+    let rules = RuleSet::embedded().unwrap();
+    let mut ran = 0;
+    for rule in rules.rules.values() {
+        for fx in &rule.fixtures {
+            let img = image_for(&fx.files, &fx.links);
+            let r = scan_bytes(img.into(), &fx.name, &ScanOptions::default()).unwrap();
+            let fired = r.findings.iter().any(|f| f.id == rule.id);
+            match fx.expect {
+                Expect::Fail => assert!(fired, "{} fixture {} should fire", rule.id, fx.name),
+                Expect::Pass => assert!(
+                    !fired,
+                    "{} fixture {} must stay quiet: {:?}",
+                    rule.id, fx.name, r.findings
+                ),
+            }
+            ran += 1;
+        }
+    }
+    assert!(ran >= 10, "only {ran} fixtures ran");
+}
+
+#[test]
+fn rule_set_meta() {
+    let rules = RuleSet::embedded().unwrap();
+    assert!(!rules.rules.is_empty());
+    for r in rules.rules.values() {
+        let (fam, num) = r.id.trim_start_matches("FW-").split_once('-').unwrap();
+        assert!(
+            [
+                "CRED", "SECRET", "SVC", "DEBUG", "COMP", "UPD", "BOOT", "HARD", "CRYPTO", "PERM",
+                "PRIV"
+            ]
+            .contains(&fam),
+            "{}",
+            r.id
+        );
+        assert!(
+            num.len() == 3 && num.chars().all(|c| c.is_ascii_digit()),
+            "{}",
+            r.id
+        );
+        assert!(
+            r.name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+            "{} name is kebab-case",
+            r.id
+        );
+        for s in [
+            &r.title,
+            &r.title_zh,
+            &r.doc.what,
+            &r.doc.why,
+            &r.doc.example,
+            &r.doc.fix,
+        ] {
+            assert!(!s.trim().is_empty(), "{} has every doc section", r.id);
+        }
+        assert!(
+            r.fixtures.iter().any(|f| f.expect == Expect::Pass),
+            "{} has a pass fixture",
+            r.id
+        );
+        assert!(
+            r.fixtures.iter().any(|f| f.expect == Expect::Fail),
+            "{} has a fail fixture",
+            r.id
+        );
+        assert!(!r.controls.is_empty(), "{} feeds a control", r.id);
+        // Every control a rule feeds is reachable from at least one clause.
+        for c in &r.controls {
+            let used = rules
+                .catalog
+                .standards
+                .values()
+                .any(|s| s.requirements.iter().any(|q| q.controls.contains(c)));
+            assert!(used, "{} feeds {c}, which no clause maps", r.id);
+        }
+    }
+}
+
+#[test]
+fn rule_list_is_stable() {
+    let rules = RuleSet::embedded().unwrap();
+    let listing: String = rules
+        .rules
+        .values()
+        .map(|r| {
+            format!(
+                "{} {} {} {}\n",
+                r.id,
+                r.name,
+                r.severity.as_str(),
+                r.controls.join(",")
+            )
+        })
+        .collect();
+    insta::assert_snapshot!("rule-list", listing);
+}
+
+#[test]
+fn dictionary_entries_cite_declared_sources() {
+    let rules = RuleSet::embedded().unwrap();
+    let d = &rules.dictionary;
+    assert!(d.credentials.len() > 50);
+    assert!(d.credentials.iter().all(|c| !c.sources.is_empty()));
+    assert!(
+        d.credentials
+            .iter()
+            .any(|c| c.user == "root" && c.password == "xc3511")
+    );
+}
