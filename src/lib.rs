@@ -24,5 +24,3 @@ pub mod standards;
 pub mod unpack;
 
 pub use error::{Error, Result};
-
-

@@ -55,9 +55,7 @@ pub fn read_bounded<R: Read>(reader: &mut R, ctx: &mut ExtractCtx) -> Decoded {
                 let at = data.len();
                 return Decoded {
                     data,
-                    stop: Some(Stop::Corrupt(format!(
-                        "decoding failed after {at} output bytes: {e}"
-                    ))),
+                    stop: Some(Stop::Corrupt(format!("decoding failed after {at} output bytes: {e}"))),
                 };
             }
         };
@@ -134,7 +132,10 @@ mod tests {
         let mut zeros = std::io::repeat(0).take(1 << 30);
         let d = read_bounded(&mut zeros, &mut ctx);
         assert_eq!(d.data.len(), 100_000);
-        assert!(matches!(d.stop, Some(Stop::Budget(BudgetExceeded::TotalBytes(100_000)))));
+        assert!(matches!(
+            d.stop,
+            Some(Stop::Budget(BudgetExceeded::TotalBytes(100_000)))
+        ));
     }
 
     #[test]
@@ -226,11 +227,9 @@ pub fn block(codec: BlockCodec, bytes: &[u8], max_out: usize) -> Result<Vec<u8>,
     let limit = max_out as u64 + 1;
     let result = match codec {
         BlockCodec::Zlib => flate2::read::ZlibDecoder::new(bytes).take(limit).read_to_end(&mut out),
-        BlockCodec::Xz => {
-            lzma_rust2::XzReader::new_mem_limit(bytes, false, LZMA_MEM_LIMIT_KIB)
-                .take(limit)
-                .read_to_end(&mut out)
-        }
+        BlockCodec::Xz => lzma_rust2::XzReader::new_mem_limit(bytes, false, LZMA_MEM_LIMIT_KIB)
+            .take(limit)
+            .read_to_end(&mut out),
         BlockCodec::Lzma => return lzma_block(bytes, max_out),
     };
     result.map_err(|e| format!("{codec:?} block does not decode: {e}"))?;
@@ -264,11 +263,14 @@ fn lzma_block(bytes: &[u8], max_out: usize) -> Result<Vec<u8>, String> {
         return Err("LZMA block shorter than its header".into());
     };
     if props >= 225 || !(4096..=1 << 28).contains(&dict) {
-        return Err(format!("LZMA block does not decode: {}", standard.err().unwrap_or_default()));
+        return Err(format!(
+            "LZMA block does not decode: {}",
+            standard.err().unwrap_or_default()
+        ));
     }
     out.clear();
-    let raw = lzma_rust2::LzmaReader::new_with_props(&bytes[5..], u64::MAX, props, dict, None)
-        .map_err(|e| e.to_string())?;
+    let raw =
+        lzma_rust2::LzmaReader::new_with_props(&bytes[5..], u64::MAX, props, dict, None).map_err(|e| e.to_string())?;
     let _ = raw.take(limit).read_to_end(&mut out);
     if out.is_empty() || out.len() > max_out {
         return Err("LZMA block (5-byte header variant) does not decode".into());

@@ -99,7 +99,9 @@ impl Filesystem {
     /// `/bin`, `/sbin` or `/init`).
     pub fn is_rootfs(&self) -> bool {
         self.tree.get("/etc").is_some()
-            && ["/bin", "/sbin", "/init", "/usr"].iter().any(|p| self.tree.get(p).is_some())
+            && ["/bin", "/sbin", "/init", "/usr"]
+                .iter()
+                .any(|p| self.tree.get(p).is_some())
     }
 }
 
@@ -143,7 +145,11 @@ impl Unpacked {
             .iter()
             .filter(|c| c.status != Status::Complete)
             .flat_map(|c| {
-                let status = if c.status == Status::Failed { "failed" } else { "partial" };
+                let status = if c.status == Status::Failed {
+                    "failed"
+                } else {
+                    "partial"
+                };
                 c.problems.iter().map(move |p| format!("{} ({status}): {p}", c.path))
             })
             .chain(self.incidents.iter().map(|i| format!("{}: {}", i.location, i.message)))
@@ -273,7 +279,10 @@ impl Engine {
             return;
         }
         for (pos, fi) in leading(data) {
-            if self.try_container(data, pos, data.len(), fi, prefix, label, depth).is_some() {
+            if self
+                .try_container(data, pos, data.len(), fi, prefix, label, depth)
+                .is_some()
+            {
                 return;
             }
         }
@@ -388,7 +397,15 @@ impl Engine {
         Some(extent)
     }
 
-    fn record_gaps(&mut self, blob: &[u8], start: usize, end: usize, claimed: &[(usize, usize)], prefix: &str, label: &str) {
+    fn record_gaps(
+        &mut self,
+        blob: &[u8],
+        start: usize,
+        end: usize,
+        claimed: &[(usize, usize)],
+        prefix: &str,
+        label: &str,
+    ) {
         let location = if prefix.is_empty() {
             label.to_string()
         } else {
@@ -416,7 +433,11 @@ impl Engine {
                 location: location.clone(),
                 offset: s as u64,
                 size: (e - s) as u64,
-                kind: if padding { GapKind::Padding } else { GapKind::Unidentified },
+                kind: if padding {
+                    GapKind::Padding
+                } else {
+                    GapKind::Unidentified
+                },
                 entropy,
             };
             if !padding && gap.size >= OPAQUE_REGION_MIN && entropy >= OPAQUE_REGION_ENTROPY {

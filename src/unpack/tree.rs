@@ -28,8 +28,14 @@ pub enum NodeKind {
     Symlink(String),
     /// A hard link to another path of the same tree (as stored by tar/cpio).
     HardLink(String),
-    CharDevice { major: u32, minor: u32 },
-    BlockDevice { major: u32, minor: u32 },
+    CharDevice {
+        major: u32,
+        minor: u32,
+    },
+    BlockDevice {
+        major: u32,
+        minor: u32,
+    },
     Fifo,
     Socket,
 }

@@ -50,7 +50,11 @@ pub fn parse(d: &[u8]) -> Result<Parsed, Reject> {
     facts.insert("uncompressed_size".into(), size_text.clone());
     Ok(Parsed {
         len: None,
-        confidence: if size == u64::MAX { Confidence::Low } else { Confidence::Medium },
+        confidence: if size == u64::MAX {
+            Confidence::Low
+        } else {
+            Confidence::Medium
+        },
         description: format!("LZMA stream, dictionary {dict} bytes, uncompressed size {size_text}"),
         facts,
     })

@@ -120,7 +120,11 @@ pub fn parse(d: &[u8]) -> Result<Parsed, Reject> {
             s.minor,
             if s.big_endian { "big-endian" } else { "little-endian" },
             s.inodes,
-            if s.major == 4 { format!(", {}", compressor_name(s.compressor)) } else { String::new() }
+            if s.major == 4 {
+                format!(", {}", compressor_name(s.compressor))
+            } else {
+                String::new()
+            }
         ),
         facts,
     })
@@ -229,9 +233,7 @@ pub static GZIP_CODEC: Codec = Codec {
 pub static LZMA_CODEC: Codec = Codec {
     writes: Compressor::Lzma,
 };
-pub static XZ_CODEC: Codec = Codec {
-    writes: Compressor::Xz,
-};
+pub static XZ_CODEC: Codec = Codec { writes: Compressor::Xz };
 
 impl CompressionAction for Codec {
     type Error = BackhandError;
@@ -250,9 +252,8 @@ impl CompressionAction for Codec {
             Compressor::Xz => BlockCodec::Xz,
             other => return Err(BackhandError::UnsupportedCompression(format!("{other:?}"))),
         };
-        let decoded = block(codec, bytes, MAX_BLOCK).map_err(|e| {
-            BackhandError::StdIo(std::io::Error::new(std::io::ErrorKind::InvalidData, e))
-        })?;
+        let decoded = block(codec, bytes, MAX_BLOCK)
+            .map_err(|e| BackhandError::StdIo(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
         out.extend_from_slice(&decoded);
         Ok(())
     }
@@ -286,7 +287,8 @@ mod tests {
         w.set_compressor(FilesystemCompressor::new(codec.writes, None).unwrap());
         let h = NodeHeader::new(0o644, 0, 0, 1_600_000_000);
         w.push_dir("etc", NodeHeader::new(0o755, 0, 0, 1_600_000_000)).unwrap();
-        w.push_file(Cursor::new(b"root::0:0:99999:7:::\n".to_vec()), "etc/shadow", h).unwrap();
+        w.push_file(Cursor::new(b"root::0:0:99999:7:::\n".to_vec()), "etc/shadow", h)
+            .unwrap();
         w.push_symlink("/bin/busybox", "etc/sh", h).unwrap();
         let mut out = Cursor::new(Vec::new());
         w.write(&mut out).unwrap();
@@ -311,9 +313,17 @@ mod tests {
             assert_eq!(p.facts["version"], "4.0");
             let x = unpack(&img);
             assert!(x.problems.is_empty(), "{:?}: {:?}", codec.writes, x.problems);
-            let Child::Tree(t) = &x.children[0] else { panic!("no tree") };
-            assert_eq!(t.get("/etc/shadow").and_then(Node::data), Some(&b"root::0:0:99999:7:::\n"[..]));
-            assert_eq!(t.get("/etc/sh").map(|n| &n.kind), Some(&NodeKind::Symlink("/bin/busybox".into())));
+            let Child::Tree(t) = &x.children[0] else {
+                panic!("no tree")
+            };
+            assert_eq!(
+                t.get("/etc/shadow").and_then(Node::data),
+                Some(&b"root::0:0:99999:7:::\n"[..])
+            );
+            assert_eq!(
+                t.get("/etc/sh").map(|n| &n.kind),
+                Some(&NodeKind::Symlink("/bin/busybox".into()))
+            );
         }
     }
 
