@@ -273,16 +273,15 @@ impl<'b> Sink<'b> {
 
     fn try_add(&mut self, raw_name: &str, node: Node) -> Result<(), Refusal> {
         let path = normalize(raw_name)?;
-        if node.kind == NodeKind::Dir {
-            // Directories may be announced after their content, or twice.
-            if let Some(existing) = self.tree.nodes.get_mut(&path) {
-                if existing.kind == NodeKind::Dir {
-                    existing.mode = node.mode;
-                    existing.uid = node.uid;
-                    existing.gid = node.gid;
-                    return Ok(());
-                }
-            }
+        // Directories may be announced after their content, or twice.
+        if node.kind == NodeKind::Dir
+            && let Some(existing) = self.tree.nodes.get_mut(&path)
+            && existing.kind == NodeKind::Dir
+        {
+            existing.mode = node.mode;
+            existing.uid = node.uid;
+            existing.gid = node.gid;
+            return Ok(());
         }
         if let NodeKind::File(data) = &node.kind {
             self.budget.charge_bytes(data.len() as u64)?;

@@ -42,17 +42,17 @@ pub fn parse(d: &[u8]) -> Result<Parsed, Reject> {
         deadline: Deadline::far(),
     };
     let (decoded, _) = gzip_member(&d[..probe_len], &mut ctx);
-    if let Some(Stop::Corrupt(_)) = decoded.stop {
-        if decoded.data.is_empty() {
-            return Err(Reject::new("deflate stream does not decode"));
-        }
+    if let Some(Stop::Corrupt(_)) = decoded.stop
+        && decoded.data.is_empty()
+    {
+        return Err(Reject::new("deflate stream does not decode"));
     }
     let mut facts = BTreeMap::new();
-    if flags & FNAME != 0 {
-        if let Some(end) = memchr::memchr(0, &d[10..]) {
-            let name = String::from_utf8_lossy(&d[10..10 + end]).to_string();
-            facts.insert("original_name".to_string(), name);
-        }
+    if flags & FNAME != 0
+        && let Some(end) = memchr::memchr(0, &d[10..])
+    {
+        let name = String::from_utf8_lossy(&d[10..10 + end]).to_string();
+        facts.insert("original_name".to_string(), name);
     }
     Ok(Parsed {
         len: None,
