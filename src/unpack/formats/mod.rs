@@ -11,8 +11,9 @@
 use std::collections::BTreeMap;
 
 use super::budget::{Budget, BudgetExceeded, Deadline};
-use super::tree::FsTree;
+use super::tree::{FsTree, NodeKind, Sink};
 
+pub mod cpio;
 pub mod gzip;
 pub mod lzma;
 pub mod squashfs;
@@ -145,9 +146,62 @@ pub static FORMATS: &[Format] = &[
     xz::FORMAT,
     gzip::FORMAT,
     lzma::FORMAT,
+    cpio::FORMAT,
+    cpio::FORMAT_BINARY,
 ];
+
+/// Hand a finished sink's tree to the engine. Every refused entry becomes a
+/// problem, so an archive that tried to escape or overwrite is `partial`
+/// and the verdicts that depend on it fail closed.
+pub fn finish_tree(sink: Sink, out: &mut Extraction) {
+    let (tree, refusals) = sink.finish();
+    for r in refusals {
+        out.problem(r.to_string());
+    }
+    out.children.push(Child::Tree(tree));
+}
+
+/// The node kind a Unix `st_mode` names, for archive formats that store one
+/// (cpio, zip, tar's mode field is not used for the type). Regular files
+/// and symlinks need their data and are built by the caller; `None` means
+/// "regular file" or an unknown type the caller treats as one.
+pub fn special_kind(mode: u32, major: u32, minor: u32) -> Option<NodeKind> {
+    match mode & 0o170000 {
+        0o040000 => Some(NodeKind::Dir),
+        0o020000 => Some(NodeKind::CharDevice { major, minor }),
+        0o060000 => Some(NodeKind::BlockDevice { major, minor }),
+        0o010000 => Some(NodeKind::Fifo),
+        0o140000 => Some(NodeKind::Socket),
+        _ => None,
+    }
+}
+
+/// `S_IFLNK`: the entry's data is a symlink target.
+pub const S_IFLNK: u32 = 0o120000;
 
 /// Look a format up by name.
 pub fn by_name(name: &str) -> Option<&'static Format> {
     FORMATS.iter().find(|f| f.name == name)
+}
+
+/// Parse and extract `d` with a fresh default budget; for unit tests.
+#[cfg(test)]
+pub fn run(format: &Format, d: &[u8]) -> (Parsed, Result<Extraction, ExtractError>) {
+    let p = (format.parse)(d).unwrap_or_else(|r| panic!("{} parse rejected: {}", format.name, r.0));
+    let mut budget = Budget::new(super::budget::Limits::default(), d.len() as u64);
+    let mut ctx = ExtractCtx {
+        budget: &mut budget,
+        deadline: Deadline::far(),
+    };
+    let x = (format.extract)(d, &p, &mut ctx);
+    (p, x)
+}
+
+/// The tree of an extraction that must have exactly one; for unit tests.
+#[cfg(test)]
+pub fn tree_of(x: &Extraction) -> &FsTree {
+    match x.children.as_slice() {
+        [Child::Tree(t)] => t,
+        other => panic!("expected one tree, got {other:?}"),
+    }
 }
