@@ -17,6 +17,7 @@ pub mod cpio;
 pub mod gzip;
 pub mod lzma;
 pub mod squashfs;
+pub mod tar;
 pub mod tplink;
 pub mod uimage;
 pub mod xz;
@@ -148,6 +149,7 @@ pub static FORMATS: &[Format] = &[
     lzma::FORMAT,
     cpio::FORMAT,
     cpio::FORMAT_BINARY,
+    tar::FORMAT,
 ];
 
 /// Hand a finished sink's tree to the engine. Every refused entry becomes a
