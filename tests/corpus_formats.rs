@@ -24,6 +24,7 @@ enum Expect {
 const CASES: &[(&str, &str, Expect)] = &[
     ("test.cpio", "cpio", Expect::StandardSet),
     ("test.tar", "tar", Expect::StandardSet),
+    ("dahua_dh.bin", "dahua", Expect::StandardSet),
 ];
 
 fn corpus() -> Option<PathBuf> {

@@ -21,6 +21,7 @@ pub mod tar;
 pub mod tplink;
 pub mod uimage;
 pub mod xz;
+pub mod zip;
 
 /// A byte pattern and where it sits relative to the container's start.
 #[derive(Debug, Clone, Copy)]
@@ -150,6 +151,8 @@ pub static FORMATS: &[Format] = &[
     cpio::FORMAT,
     cpio::FORMAT_BINARY,
     tar::FORMAT,
+    zip::FORMAT,
+    zip::FORMAT_DAHUA,
 ];
 
 /// Hand a finished sink's tree to the engine. Every refused entry becomes a
