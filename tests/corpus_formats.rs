@@ -25,6 +25,7 @@ const CASES: &[(&str, &str, Expect)] = &[
     ("test.cpio", "cpio", Expect::StandardSet),
     ("test.tar", "tar", Expect::StandardSet),
     ("dahua_dh.bin", "dahua", Expect::StandardSet),
+    ("trx.img", "trx", Expect::StandardSet),
 ];
 
 fn corpus() -> Option<PathBuf> {

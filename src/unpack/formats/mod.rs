@@ -19,6 +19,7 @@ pub mod lzma;
 pub mod squashfs;
 pub mod tar;
 pub mod tplink;
+pub mod trx;
 pub mod uimage;
 pub mod xz;
 pub mod zip;
@@ -143,6 +144,7 @@ pub struct Format {
 pub static FORMATS: &[Format] = &[
     tplink::FORMAT,
     uimage::FORMAT,
+    trx::FORMAT,
     squashfs::FORMAT_LE,
     squashfs::FORMAT_BE,
     xz::FORMAT,
