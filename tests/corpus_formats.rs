@@ -26,6 +26,8 @@ const CASES: &[(&str, &str, Expect)] = &[
     ("test.tar", "tar", Expect::StandardSet),
     ("dahua_dh.bin", "dahua", Expect::StandardSet),
     ("trx.img", "trx", Expect::StandardSet),
+    ("test.tar.bz2", "bzip2", Expect::StandardSet),
+    ("test.zst", "zstd", Expect::Payloads(1)),
 ];
 
 fn corpus() -> Option<PathBuf> {

@@ -11,10 +11,13 @@
 use std::collections::BTreeMap;
 
 use super::budget::{Budget, BudgetExceeded, Deadline};
+use super::decode::{Decoded, Stop};
 use super::tree::{FsTree, NodeKind, Sink};
 
+pub mod bzip2;
 pub mod cpio;
 pub mod gzip;
+pub mod lz4;
 pub mod lzma;
 pub mod squashfs;
 pub mod tar;
@@ -23,6 +26,7 @@ pub mod trx;
 pub mod uimage;
 pub mod xz;
 pub mod zip;
+pub mod zstd;
 
 /// A byte pattern and where it sits relative to the container's start.
 #[derive(Debug, Clone, Copy)]
@@ -150,6 +154,9 @@ pub static FORMATS: &[Format] = &[
     xz::FORMAT,
     gzip::FORMAT,
     lzma::FORMAT,
+    bzip2::FORMAT,
+    zstd::FORMAT,
+    lz4::FORMAT,
     cpio::FORMAT,
     cpio::FORMAT_BINARY,
     tar::FORMAT,
@@ -181,6 +188,37 @@ pub fn special_kind(mode: u32, major: u32, minor: u32) -> Option<NodeKind> {
         0o140000 => Some(NodeKind::Socket),
         _ => None,
     }
+}
+
+/// The extraction of a single compressed stream: its payload, how much
+/// input it used, and why it stopped early if it did. A stream that yields
+/// nothing at all is an error; a partial one is kept with a problem.
+pub fn stream_extraction(what: &str, decoded: Decoded, consumed: usize) -> Result<Extraction, ExtractError> {
+    let mut out = Extraction::default();
+    if let Some(stop) = decoded.stop {
+        if decoded.data.is_empty() {
+            return Err(match stop {
+                Stop::Budget(b) => ExtractError::Budget(b),
+                Stop::Corrupt(m) => ExtractError::Corrupt(format!("{what} stream: {m}")),
+            });
+        }
+        out.problem(format!(
+            "{what} stream stopped after {} output bytes: {stop}",
+            decoded.data.len()
+        ));
+    }
+    out.consumed = Some(consumed as u64);
+    out.children.push(Child::Payload { data: decoded.data });
+    Ok(out)
+}
+
+/// Decode a little of a stream to rule out a chance match of its magic.
+/// True when the first bytes decode (or the stream is merely cut short).
+pub fn probe_decodes<R: std::io::Read>(reader: R) -> bool {
+    use std::io::Read;
+    let mut buf = [0u8; 512];
+    let mut r = reader.take(buf.len() as u64);
+    matches!(r.read(&mut buf), Ok(n) if n > 0)
 }
 
 /// `S_IFLNK`: the entry's data is a symlink target.
