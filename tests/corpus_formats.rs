@@ -23,6 +23,12 @@ enum Expect {
 /// Every corpus file fwcert supports, with the format that must be found.
 const CASES: &[(&str, &str, Expect)] = &[
     ("test.cpio", "cpio", Expect::StandardSet),
+    ("squashfs-gzip.sqfs", "squashfs", Expect::StandardSet),
+    ("squashfs-lzma.sqfs", "squashfs", Expect::StandardSet),
+    ("squashfs-xz.sqfs", "squashfs", Expect::StandardSet),
+    ("squashfs-lzo.sqfs", "squashfs", Expect::StandardSet),
+    ("squashfs-lz4.sqfs", "squashfs", Expect::StandardSet),
+    ("squashfs-zstd.sqfs", "squashfs", Expect::StandardSet),
     ("test.tar", "tar", Expect::StandardSet),
     ("dahua_dh.bin", "dahua", Expect::StandardSet),
     ("trx.img", "trx", Expect::StandardSet),

@@ -4,7 +4,8 @@
 //! no LZMA, the most common compression in router images. fwcert plugs pure
 //! Rust decoders into backhand's `CompressionAction` trait instead: zlib
 //! (flate2/miniz_oxide), LZMA and XZ (lzma-rust2), including the vendor LZMA
-//! variant whose blocks carry only the 5 property bytes.
+//! variant whose blocks carry only the 5 property bytes, LZO (fwcert's own
+//! bounded LZO1X decoder), LZ4 (lz4_flex) and Zstandard (ruzstd).
 //!
 //! Versions other than 4.0 (3.x, 2.x) are recognised and reported as
 //! unsupported so the scan fails closed instead of silently skipping them.
@@ -250,6 +251,9 @@ impl CompressionAction for Codec {
             Compressor::Gzip => BlockCodec::Zlib,
             Compressor::Lzma => BlockCodec::Lzma,
             Compressor::Xz => BlockCodec::Xz,
+            Compressor::Lzo => BlockCodec::Lzo,
+            Compressor::Lz4 => BlockCodec::Lz4,
+            Compressor::Zstd => BlockCodec::Zstd,
             other => return Err(BackhandError::UnsupportedCompression(format!("{other:?}"))),
         };
         let decoded = block(codec, bytes, MAX_BLOCK)
