@@ -254,7 +254,6 @@ impl CompressionAction for Codec {
             Compressor::Lzo => BlockCodec::Lzo,
             Compressor::Lz4 => BlockCodec::Lz4,
             Compressor::Zstd => BlockCodec::Zstd,
-            other => return Err(BackhandError::UnsupportedCompression(format!("{other:?}"))),
         };
         let decoded = block(codec, bytes, MAX_BLOCK)
             .map_err(|e| BackhandError::StdIo(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
