@@ -34,6 +34,7 @@ const CASES: &[(&str, &str, Expect)] = &[
     ("trx.img", "trx", Expect::StandardSet),
     ("test.tar.bz2", "bzip2", Expect::StandardSet),
     ("test.zst", "zstd", Expect::Payloads(1)),
+    ("test.lzo", "lzop", Expect::Payloads(1)),
 ];
 
 fn corpus() -> Option<PathBuf> {

@@ -19,6 +19,7 @@ pub mod cpio;
 pub mod gzip;
 pub mod lz4;
 pub mod lzma;
+pub mod lzop;
 pub mod squashfs;
 pub mod tar;
 pub mod tplink;
@@ -157,6 +158,7 @@ pub static FORMATS: &[Format] = &[
     bzip2::FORMAT,
     zstd::FORMAT,
     lz4::FORMAT,
+    lzop::FORMAT,
     cpio::FORMAT,
     cpio::FORMAT_BINARY,
     tar::FORMAT,
