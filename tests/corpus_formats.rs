@@ -35,6 +35,7 @@ const CASES: &[(&str, &str, Expect)] = &[
     ("test.tar.bz2", "bzip2", Expect::StandardSet),
     ("test.zst", "zstd", Expect::Payloads(1)),
     ("test.lzo", "lzop", Expect::Payloads(1)),
+    ("android_sparse.img", "android-sparse", Expect::Payloads(1)),
 ];
 
 fn corpus() -> Option<PathBuf> {

@@ -14,6 +14,7 @@ use super::budget::{Budget, BudgetExceeded, Deadline};
 use super::decode::{Decoded, Stop};
 use super::tree::{FsTree, NodeKind, Sink};
 
+pub mod android_sparse;
 pub mod bzip2;
 pub mod cpio;
 pub mod gzip;
@@ -150,6 +151,7 @@ pub static FORMATS: &[Format] = &[
     tplink::FORMAT,
     uimage::FORMAT,
     trx::FORMAT,
+    android_sparse::FORMAT,
     squashfs::FORMAT_LE,
     squashfs::FORMAT_BE,
     xz::FORMAT,
