@@ -55,7 +55,7 @@ pub fn header(d: &[u8]) -> Result<Header, Reject> {
             h.major, h.minor, h.header_len, h.chunk_header_len
         )));
     }
-    if h.block_size == 0 || h.block_size % 4 != 0 {
+    if h.block_size == 0 || !h.block_size.is_multiple_of(4) {
         return Err(Reject::new(format!(
             "block size {} is not a multiple of 4",
             h.block_size
