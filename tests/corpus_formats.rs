@@ -18,6 +18,8 @@ enum Expect {
     StandardSet,
     /// At least this many non-empty decoded payloads.
     Payloads(usize),
+    /// A FIT listing exactly this many images, each carved as a range.
+    FitImages(usize),
 }
 
 /// Every corpus file fwcert supports, with the format that must be found.
@@ -36,6 +38,7 @@ const CASES: &[(&str, &str, Expect)] = &[
     ("test.zst", "zstd", Expect::Payloads(1)),
     ("test.lzo", "lzop", Expect::Payloads(1)),
     ("android_sparse.img", "android-sparse", Expect::Payloads(1)),
+    ("fit.itb", "fit", Expect::FitImages(3)),
 ];
 
 fn corpus() -> Option<PathBuf> {
@@ -73,6 +76,16 @@ fn check(u: &Unpacked, file: &str, format: &str, expect: &Expect) -> Result<(), 
                         .collect();
                     return Err(format!("{file}: `{want}` missing; trees hold {listing:?}"));
                 }
+            }
+        }
+        Expect::FitImages(n) => {
+            let fit = u.containers.iter().find(|c| c.format == "fit").ok_or("no fit")?;
+            let listed = fit.facts.get("images").map_or(0, |s| s.split("; ").count());
+            if listed != *n {
+                return Err(format!(
+                    "{file}: FIT lists {listed} images, expected {n}: {:?}",
+                    fit.facts
+                ));
             }
         }
         Expect::Payloads(n) => {

@@ -17,6 +17,7 @@ use super::tree::{FsTree, NodeKind, Sink};
 pub mod android_sparse;
 pub mod bzip2;
 pub mod cpio;
+pub mod fit;
 pub mod gzip;
 pub mod lz4;
 pub mod lzma;
@@ -151,6 +152,7 @@ pub static FORMATS: &[Format] = &[
     tplink::FORMAT,
     uimage::FORMAT,
     trx::FORMAT,
+    fit::FORMAT,
     android_sparse::FORMAT,
     squashfs::FORMAT_LE,
     squashfs::FORMAT_BE,
