@@ -21,8 +21,7 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 fn main() {
-    let root =
-        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let checks = root.join("checks");
     println!("cargo:rerun-if-changed=checks");
     let mut files = Vec::new();
@@ -43,12 +42,7 @@ fn main() {
             .expect("collected under checks/")
             .to_string_lossy()
             .replace('\\', "/");
-        writeln!(
-            f,
-            "    ({rel:?}, include_str!({:?})),",
-            p.display().to_string()
-        )
-        .unwrap();
+        writeln!(f, "    ({rel:?}, include_str!({:?})),", p.display().to_string()).unwrap();
     }
     writeln!(f, "];").unwrap();
 }

@@ -66,8 +66,7 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let report = fwcert::scan_path(&args.image, &opts)?;
     let rendered = fwcert::report::render(&report, args.format);
     match &args.output {
-        Some(path) => std::fs::write(path, rendered)
-            .with_context(|| format!("cannot write {}", path.display()))?,
+        Some(path) => std::fs::write(path, rendered).with_context(|| format!("cannot write {}", path.display()))?,
         None => std::io::stdout().write_all(rendered.as_bytes())?,
     }
     Ok(match report.verdict {
@@ -78,8 +77,7 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn unpack(args: UnpackArgs) -> anyhow::Result<ExitCode> {
-    let data = std::fs::read(&args.image)
-        .with_context(|| format!("cannot read {}", args.image.display()))?;
+    let data = std::fs::read(&args.image).with_context(|| format!("cannot read {}", args.image.display()))?;
     let name = args
         .image
         .file_name()
@@ -110,11 +108,7 @@ fn unpack(args: UnpackArgs) -> anyhow::Result<ExitCode> {
             "filesystem {}: {} entries{}",
             f.chain,
             f.tree.len(),
-            if f.is_rootfs() {
-                " (root filesystem)"
-            } else {
-                ""
-            }
+            if f.is_rootfs() { " (root filesystem)" } else { "" }
         )?;
     }
     for i in &u.incidents {
@@ -140,14 +134,7 @@ fn rules(action: RulesAction) -> anyhow::Result<ExitCode> {
     match action {
         RulesAction::List => {
             for r in rules.rules.values() {
-                writeln!(
-                    out,
-                    "{}  {:<8} {:<26} {}",
-                    r.id,
-                    r.severity.as_str(),
-                    r.name,
-                    r.title
-                )?;
+                writeln!(out, "{}  {:<8} {:<26} {}", r.id, r.severity.as_str(), r.name, r.title)?;
             }
         }
         RulesAction::Explain { id } => {

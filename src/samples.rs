@@ -39,16 +39,7 @@ pub fn minimal_elf(text: &[u8]) -> Vec<u8> {
     e.extend_from_slice(&u16le(0));
     e.extend_from_slice(&u16le(0));
     // PT_LOAD, R+X, the whole file.
-    for v in [
-        1u32,
-        0,
-        0x8000,
-        0x8000,
-        total as u32,
-        total as u32,
-        5,
-        0x1000,
-    ] {
+    for v in [1u32, 0, 0x8000, 0x8000, total as u32, total as u32, 5, 0x1000] {
         e.extend_from_slice(&u32le(v));
     }
     // PT_GNU_STACK, R+W only.
@@ -61,19 +52,9 @@ pub fn minimal_elf(text: &[u8]) -> Vec<u8> {
 
 /// One file to put in a sample filesystem.
 pub enum Entry<'a> {
-    File {
-        path: &'a str,
-        mode: u16,
-        data: Vec<u8>,
-    },
-    Dir {
-        path: &'a str,
-        mode: u16,
-    },
-    Link {
-        path: &'a str,
-        target: &'a str,
-    },
+    File { path: &'a str, mode: u16, data: Vec<u8> },
+    Dir { path: &'a str, mode: u16 },
+    Link { path: &'a str, target: &'a str },
 }
 
 /// Build a SquashFS 4 image with the given compressor codec.
@@ -91,14 +72,10 @@ pub fn squashfs(entries: &[Entry], codec: &'static squashfs::Codec) -> Vec<u8> {
         // bug in the sample definition, caught by the sample tests.
         let r = match e {
             Entry::Dir { path, mode } => w.push_dir_all(path, NodeHeader::new(*mode, 0, 0, EPOCH)),
-            Entry::File { path, mode, data } => w.push_file(
-                Cursor::new(data.clone()),
-                path,
-                NodeHeader::new(*mode, 0, 0, EPOCH),
-            ),
-            Entry::Link { path, target } => {
-                w.push_symlink(target, path, NodeHeader::new(0o777, 0, 0, EPOCH))
+            Entry::File { path, mode, data } => {
+                w.push_file(Cursor::new(data.clone()), path, NodeHeader::new(*mode, 0, 0, EPOCH))
             }
+            Entry::Link { path, target } => w.push_symlink(target, path, NodeHeader::new(0o777, 0, 0, EPOCH)),
         };
         if let Err(err) = r {
             panic!("sample entry is invalid: {err}");
@@ -119,17 +96,13 @@ fn md5crypt(password: &str, salt: &str) -> String {
 
 /// A camera root filesystem. `hardened` locks root and drops telnet.
 fn camera_rootfs(hardened: bool) -> Vec<Entry<'static>> {
-    let busybox = minimal_elf(
-        b"\0BusyBox v1.24.1 (2021-01-01 00:00:00 CST) multi-call binary.\0telnetd\0ash\0login\0getty\0",
-    );
+    let busybox =
+        minimal_elf(b"\0BusyBox v1.24.1 (2021-01-01 00:00:00 CST) multi-call binary.\0telnetd\0ash\0login\0getty\0");
     let shadow = if hardened {
         "root:*:18628:0:99999:7:::\nadmin:!:18628:0:99999:7:::\n".to_string()
     } else {
         // root/xmhdipc: a Xiongmai camera default in Mirai's list.
-        format!(
-            "root:{}:18628:0:99999:7:::\n",
-            md5crypt("xmhdipc", "Zq3xJ8aW")
-        )
+        format!("root:{}:18628:0:99999:7:::\n", md5crypt("xmhdipc", "Zq3xJ8aW"))
     };
     let passwd = if hardened {
         "root:x:0:0:root:/root:/bin/sh\nadmin:x:1000:1000:admin:/home/admin:/bin/sh\n"

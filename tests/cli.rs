@@ -21,10 +21,7 @@ fn default_root_sample_fails_with_exit_code_1_and_names_password_and_clause() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("VERDICT: FAIL"));
     assert!(out.contains("\"xmhdipc\""), "names the default password");
-    assert!(
-        out.contains("ETSI EN 303 645 5.1-1"),
-        "names the violated clause"
-    );
+    assert!(out.contains("ETSI EN 303 645 5.1-1"), "names the violated clause");
     assert!(out.contains("/etc/shadow:1"), "names file and line");
 }
 
@@ -64,11 +61,7 @@ fn json_output_is_deterministic_and_parses() {
         assert_eq!(code, 1);
     }
     let ja = std::fs::read(&a).unwrap();
-    assert_eq!(
-        ja,
-        std::fs::read(&b).unwrap(),
-        "two scans give byte-identical JSON"
-    );
+    assert_eq!(ja, std::fs::read(&b).unwrap(), "two scans give byte-identical JSON");
     let v: serde_json::Value = serde_json::from_slice(&ja).unwrap();
     assert_eq!(v["schema"], "fwcert-report/1");
     assert_eq!(v["verdict"], "FAIL");
@@ -78,12 +71,7 @@ fn json_output_is_deterministic_and_parses() {
 fn fail_on_threshold_changes_the_verdict() {
     // The sample's findings are critical and medium: above critical there is nothing to fail on
     // except the critical one, so it still fails; the exit code follows the verdict.
-    let (code, _, _) = fwcert(&[
-        "scan",
-        "samples/camera-default-root.bin",
-        "--fail-on",
-        "critical",
-    ]);
+    let (code, _, _) = fwcert(&["scan", "samples/camera-default-root.bin", "--fail-on", "critical"]);
     assert_eq!(code, 1);
 }
 

@@ -57,12 +57,7 @@ fn json_report_of_hardened_sample() {
         profile: "baseline".into(),
         ..ScanOptions::default()
     };
-    let r = scan_bytes(
-        sample("camera-hardened.bin").into(),
-        "camera-hardened.bin",
-        &opts,
-    )
-    .unwrap();
+    let r = scan_bytes(sample("camera-hardened.bin").into(), "camera-hardened.bin", &opts).unwrap();
     insta::assert_snapshot!("camera-hardened.json", fwcert::report::json::render(&r));
 }
 
@@ -70,32 +65,16 @@ fn json_report_of_hardened_sample() {
 fn truncated_images_are_never_pass() {
     for name in ["camera-default-root.bin", "camera-hardened.bin"] {
         let full = sample(name);
-        for cut in [
-            full.len() / 4,
-            full.len() / 2,
-            full.len() - 100,
-            full.len() - 1,
-        ] {
+        for cut in [full.len() / 4, full.len() / 2, full.len() - 100, full.len() - 1] {
             let r = scan_bytes(full[..cut].to_vec().into(), name, &ScanOptions::default()).unwrap();
             assert_ne!(r.verdict, Verdict::Pass, "{name} cut at {cut}");
-            assert!(
-                !r.unpack.complete,
-                "{name} cut at {cut} must be marked incomplete"
-            );
-            assert!(
-                !r.unpack.reasons.is_empty(),
-                "{name} cut at {cut} must say why"
-            );
+            assert!(!r.unpack.complete, "{name} cut at {cut} must be marked incomplete");
+            assert!(!r.unpack.reasons.is_empty(), "{name} cut at {cut} must say why");
         }
     }
     // The hardened image has nothing to fail on: truncated, it is INCONCLUSIVE.
     let full = sample("camera-hardened.bin");
-    let r = scan_bytes(
-        full[..full.len() / 2].to_vec().into(),
-        "h.bin",
-        &ScanOptions::default(),
-    )
-    .unwrap();
+    let r = scan_bytes(full[..full.len() / 2].to_vec().into(), "h.bin", &ScanOptions::default()).unwrap();
     assert_eq!(r.verdict, Verdict::Inconclusive);
 }
 
@@ -114,10 +93,7 @@ fn random_and_empty_inputs_are_inconclusive_with_reasons() {
         let r = scan_bytes(data.into(), name, &ScanOptions::default()).unwrap();
         assert_eq!(r.verdict, Verdict::Inconclusive, "{name}");
         assert!(
-            r.unpack
-                .reasons
-                .iter()
-                .any(|m| m.contains("no known container")),
+            r.unpack.reasons.iter().any(|m| m.contains("no known container")),
             "{name}"
         );
         assert!(

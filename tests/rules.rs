@@ -18,13 +18,7 @@ fn image_for(
             dirs.insert(d.to_string());
         }
     }
-    let mut entries: Vec<Entry> = dirs
-        .iter()
-        .map(|d| Entry::Dir {
-            path: d,
-            mode: 0o755,
-        })
-        .collect();
+    let mut entries: Vec<Entry> = dirs.iter().map(|d| Entry::Dir { path: d, mode: 0o755 }).collect();
     for (p, c) in files {
         entries.push(Entry::File {
             path: p.trim_start_matches('/'),
@@ -72,18 +66,13 @@ fn rule_set_meta() {
         let (fam, num) = r.id.trim_start_matches("FW-").split_once('-').unwrap();
         assert!(
             [
-                "CRED", "SECRET", "SVC", "DEBUG", "COMP", "UPD", "BOOT", "HARD", "CRYPTO", "PERM",
-                "PRIV"
+                "CRED", "SECRET", "SVC", "DEBUG", "COMP", "UPD", "BOOT", "HARD", "CRYPTO", "PERM", "PRIV"
             ]
             .contains(&fam),
             "{}",
             r.id
         );
-        assert!(
-            num.len() == 3 && num.chars().all(|c| c.is_ascii_digit()),
-            "{}",
-            r.id
-        );
+        assert!(num.len() == 3 && num.chars().all(|c| c.is_ascii_digit()), "{}", r.id);
         assert!(
             r.name
                 .chars()
@@ -130,15 +119,7 @@ fn rule_list_is_stable() {
     let listing: String = rules
         .rules
         .values()
-        .map(|r| {
-            format!(
-                "{} {} {} {}\n",
-                r.id,
-                r.name,
-                r.severity.as_str(),
-                r.controls.join(",")
-            )
-        })
+        .map(|r| format!("{} {} {} {}\n", r.id, r.name, r.severity.as_str(), r.controls.join(",")))
         .collect();
     insta::assert_snapshot!("rule-list", listing);
 }
@@ -149,9 +130,5 @@ fn dictionary_entries_cite_declared_sources() {
     let d = &rules.dictionary;
     assert!(d.credentials.len() > 50);
     assert!(d.credentials.iter().all(|c| !c.sources.is_empty()));
-    assert!(
-        d.credentials
-            .iter()
-            .any(|c| c.user == "root" && c.password == "xc3511")
-    );
+    assert!(d.credentials.iter().any(|c| c.user == "root" && c.password == "xc3511"));
 }

@@ -31,11 +31,7 @@ pub fn check(inv: &Inventory, rules: &RuleSet, opts: &CheckOptions) -> (Vec<Find
     let mut findings = Vec::new();
     let mut gaps = Vec::new();
     let deadline = Instant::now() + opts.crack_time;
-    let stores: Vec<_> = inv
-        .account_stores
-        .iter()
-        .filter(|s| !s.accounts.is_empty())
-        .collect();
+    let stores: Vec<_> = inv.account_stores.iter().filter(|s| !s.accounts.is_empty()).collect();
     if stores.is_empty() {
         let mut why = "no /etc/passwd or /etc/shadow was found in any filesystem".to_string();
         let unresolved: Vec<&str> = inv
@@ -70,11 +66,7 @@ pub fn check(inv: &Inventory, rules: &RuleSet, opts: &CheckOptions) -> (Vec<Find
                 Password::Empty if a.uid == Some(0) || a.has_login_shell() => {
                     findings.push(mk(
                         "FW-CRED-001",
-                        format!(
-                            "account `{}` has an empty password field{}",
-                            a.user,
-                            shell_note(a)
-                        ),
+                        format!("account `{}` has an empty password field{}", a.user, shell_note(a)),
                     ));
                 }
                 Password::Hash(h) => {
@@ -97,19 +89,13 @@ pub fn check(inv: &Inventory, rules: &RuleSet, opts: &CheckOptions) -> (Vec<Find
                         }
                         _ => {
                             if Instant::now() >= deadline {
-                                gaps.push(format!(
-                                    "cracking time budget ran out before `{}` was tested",
-                                    a.user
-                                ));
+                                gaps.push(format!("cracking time budget ran out before `{}` was tested", a.user));
                                 continue;
                             }
                             if let Some(f) = crack(a, h, kind, rules, deadline, &mk) {
                                 findings.push(f);
                             } else if Instant::now() >= deadline {
-                                gaps.push(format!(
-                                    "cracking time budget ran out while testing `{}`",
-                                    a.user
-                                ));
+                                gaps.push(format!("cracking time budget ran out while testing `{}`", a.user));
                             }
                         }
                     }
@@ -120,13 +106,7 @@ pub fn check(inv: &Inventory, rules: &RuleSet, opts: &CheckOptions) -> (Vec<Find
     }
     gaps.sort();
     gaps.dedup();
-    (
-        findings,
-        Coverage {
-            family: FAMILY,
-            gaps,
-        },
-    )
+    (findings, Coverage { family: FAMILY, gaps })
 }
 
 fn shell_note(a: &Account) -> String {

@@ -96,11 +96,7 @@ impl Dictionary {
             .credentials
             .iter()
             .map(|c| (c.password.as_str(), &c.sources))
-            .chain(
-                self.passwords
-                    .iter()
-                    .map(|p| (p.password.as_str(), &p.sources)),
-            );
+            .chain(self.passwords.iter().map(|p| (p.password.as_str(), &p.sources)));
         for (pw, sources) in others {
             if seen.insert(pw) {
                 out.push(Candidate {

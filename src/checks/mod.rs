@@ -46,9 +46,7 @@ impl RuleSet {
     }
 
     /// Load from `(relative path, contents)` pairs.
-    pub fn from_files<'a>(
-        files: impl Iterator<Item = (&'a str, &'a str)> + Clone,
-    ) -> Result<RuleSet> {
+    pub fn from_files<'a>(files: impl Iterator<Item = (&'a str, &'a str)> + Clone) -> Result<RuleSet> {
         let err = |file: &str, message: String| Error::RuleSet {
             file: file.to_string(),
             message,
@@ -64,13 +62,8 @@ impl RuleSet {
         }
         let digest = hex::encode(h.finalize());
 
-        let catalog = Catalog::load(
-            sorted
-                .iter()
-                .copied()
-                .filter(|(p, _)| p.starts_with("standards/")),
-        )
-        .map_err(|(f, m)| err(&f, m))?;
+        let catalog = Catalog::load(sorted.iter().copied().filter(|(p, _)| p.starts_with("standards/")))
+            .map_err(|(f, m)| err(&f, m))?;
         let mut rules = BTreeMap::new();
         let mut dictionary = None;
         for (path, text) in &sorted {
@@ -78,10 +71,7 @@ impl RuleSet {
             if name.starts_with("FW-") && name.ends_with(".toml") {
                 let r: Rule = toml::from_str(text).map_err(|e| err(path, e.to_string()))?;
                 if format!("{}.toml", r.id) != name {
-                    return Err(err(
-                        path,
-                        format!("rule id {} does not match its file name", r.id),
-                    ));
+                    return Err(err(path, format!("rule id {} does not match its file name", r.id)));
                 }
                 for c in &r.controls {
                     if !catalog.controls.contains_key(c) {
@@ -95,8 +85,7 @@ impl RuleSet {
                 dictionary = Some(Dictionary::parse(text).map_err(|m| err(path, m))?);
             }
         }
-        let dictionary = dictionary
-            .ok_or_else(|| err("credentials/default-credentials.toml", "missing".into()))?;
+        let dictionary = dictionary.ok_or_else(|| err("credentials/default-credentials.toml", "missing".into()))?;
         Ok(RuleSet {
             rules,
             dictionary,

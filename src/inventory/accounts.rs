@@ -28,14 +28,9 @@ impl HashKind {
             h if h.starts_with("$apr1$") => HashKind::Apr1,
             h if h.starts_with("$5$") => HashKind::Sha256Crypt,
             h if h.starts_with("$6$") => HashKind::Sha512Crypt,
-            h if h.starts_with("$2a$") || h.starts_with("$2b$") || h.starts_with("$2y$") => {
-                HashKind::Bcrypt
-            }
+            h if h.starts_with("$2a$") || h.starts_with("$2b$") || h.starts_with("$2y$") => HashKind::Bcrypt,
             h if h.starts_with("$y$") => HashKind::Yescrypt,
-            _ if b.len() == 13
-                && b.iter()
-                    .all(|c| c.is_ascii_alphanumeric() || *c == b'.' || *c == b'/') =>
-            {
+            _ if b.len() == 13 && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'.' || *c == b'/') => {
                 HashKind::Des
             }
             _ => HashKind::Unknown,
@@ -95,12 +90,7 @@ impl Account {
     pub fn has_login_shell(&self) -> bool {
         match self.shell.as_deref() {
             None | Some("") => true, // an empty shell field means /bin/sh
-            Some(s) => {
-                !(s.ends_with("nologin")
-                    || s.ends_with("/false")
-                    || s == "/bin/sync"
-                    || s.ends_with("/true"))
-            }
+            Some(s) => !(s.ends_with("nologin") || s.ends_with("/false") || s == "/bin/sync" || s.ends_with("/true")),
         }
     }
 }
@@ -172,11 +162,7 @@ pub fn parse(passwd: Option<(&str, &str)>, shadow: Option<(&str, &str)>) -> Vec<
             }
         }
     }
-    accounts.sort_by(|a, b| {
-        a.user
-            .cmp(&b.user)
-            .then(a.password_line.cmp(&b.password_line))
-    });
+    accounts.sort_by(|a, b| a.user.cmp(&b.user).then(a.password_line.cmp(&b.password_line)));
     accounts
 }
 
@@ -186,8 +172,7 @@ mod tests {
 
     #[test]
     fn shadow_resolves_passwd_placeholders() {
-        let passwd =
-            "root:x:0:0:root:/root:/bin/sh\n# comment\nnobody:*:65534:65534::/:/sbin/nologin\n";
+        let passwd = "root:x:0:0:root:/root:/bin/sh\n# comment\nnobody:*:65534:65534::/:/sbin/nologin\n";
         let shadow = "root:$1$GTN.gpri$DlSyKvZKMR9A9Uj9e9wR3/:15502:0:99999:7:::\n";
         let a = parse(Some(("/etc/passwd", passwd)), Some(("/etc/shadow", shadow)));
         assert_eq!(a.len(), 2);
@@ -196,19 +181,14 @@ mod tests {
         assert_eq!(root.uid, Some(0));
         assert_eq!(root.password_file, "/etc/shadow");
         assert_eq!(root.password_line, 1);
-        assert!(
-            matches!(&root.password, Password::Hash(h) if HashKind::of(h) == HashKind::Md5Crypt)
-        );
+        assert!(matches!(&root.password, Password::Hash(h) if HashKind::of(h) == HashKind::Md5Crypt));
         assert_eq!(a[0].password, Password::Locked);
         assert!(!a[0].has_login_shell());
     }
 
     #[test]
     fn empty_and_locked_fields() {
-        let a = parse(
-            None,
-            Some(("/etc/shadow", "root::0:0:99999:7:::\nsvc:!$6$x$y:1::\n")),
-        );
+        let a = parse(None, Some(("/etc/shadow", "root::0:0:99999:7:::\nsvc:!$6$x$y:1::\n")));
         assert_eq!(a[0].password, Password::Empty);
         assert_eq!(a[1].password, Password::Locked);
     }

@@ -93,9 +93,7 @@ pub fn detect(file: usize, path: &str, data: &[u8]) -> Vec<Detection> {
     }
     // uClibc is named by its library file, e.g. /lib/libuClibc-0.9.30.so.
     if let Some(name) = path.rsplit('/').next()
-        && let Some(v) = name
-            .strip_prefix("libuClibc-")
-            .and_then(|r| r.strip_suffix(".so"))
+        && let Some(v) = name.strip_prefix("libuClibc-").and_then(|r| r.strip_suffix(".so"))
     {
         out.push(Detection {
             name: "uclibc",
@@ -126,9 +124,6 @@ mod tests {
     #[test]
     fn prefixes_without_versions_are_ignored() {
         assert!(detect(0, "/x", b"BusyBox v%s OpenSSL library").is_empty());
-        assert_eq!(
-            detect(0, "/lib/libuClibc-0.9.33.2.so", b"")[0].version,
-            "0.9.33.2"
-        );
+        assert_eq!(detect(0, "/lib/libuClibc-0.9.33.2.so", b"")[0].version, "0.9.33.2");
     }
 }

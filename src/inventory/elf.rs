@@ -62,20 +62,12 @@ pub fn facts(data: &[u8]) -> Option<ElfFacts> {
                 || (e.d_tag == DT_FLAGS_1 && e.d_val & DF_1_NOW != 0)
         })
     });
-    let canary_names = [
-        "__stack_chk_fail",
-        "__stack_chk_guard",
-        "__intel_security_cookie",
-    ];
+    let canary_names = ["__stack_chk_fail", "__stack_chk_guard", "__intel_security_cookie"];
     let stack_canary = elf
         .dynsyms
         .iter()
         .chain(elf.syms.iter())
-        .filter_map(|s| {
-            elf.dynstrtab
-                .get_at(s.st_name)
-                .or_else(|| elf.strtab.get_at(s.st_name))
-        })
+        .filter_map(|s| elf.dynstrtab.get_at(s.st_name).or_else(|| elf.strtab.get_at(s.st_name)))
         .any(|n| canary_names.contains(&n));
     Some(ElfFacts {
         machine: goblin::elf::header::machine_to_str(elf.header.e_machine).to_string(),

@@ -82,34 +82,16 @@ impl<'u> Inventory<'u> {
             }
         }
         for (pi, p) in u.payloads.iter().enumerate() {
-            files.push(entry(
-                Origin::Payload(pi),
-                "payload",
-                &p.chain,
-                0,
-                0,
-                0,
-                &p.data,
-            ));
+            files.push(entry(Origin::Payload(pi), "payload", &p.chain, 0, 0, 0, &p.data));
         }
-        files.push(entry(
-            Origin::Image,
-            "image",
-            &u.image_name,
-            0,
-            0,
-            0,
-            &u.image,
-        ));
+        files.push(entry(Origin::Image, "image", &u.image_name, 0, 0, 0, &u.image));
 
         let account_stores = u
             .filesystems
             .iter()
             .enumerate()
             .filter(|(_, f)| {
-                f.is_rootfs()
-                    || f.tree.get("/etc/passwd").is_some()
-                    || f.tree.get("/etc/shadow").is_some()
+                f.is_rootfs() || f.tree.get("/etc/passwd").is_some() || f.tree.get("/etc/shadow").is_some()
             })
             .map(|(i, f)| account_store(i, f))
             .collect();

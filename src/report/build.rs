@@ -45,14 +45,7 @@ pub fn build(i: Inputs) -> Report {
             let offset = f.offset.map(|o| o.to_string()).unwrap_or_default();
             Some(FindingOut {
                 id: rule.id.clone(),
-                fingerprint: fingerprint(&[
-                    &rule.id,
-                    &f.container,
-                    &f.path,
-                    &line,
-                    &offset,
-                    &f.evidence,
-                ]),
+                fingerprint: fingerprint(&[&rule.id, &f.container, &f.path, &line, &offset, &f.evidence]),
                 rule: rule.name.clone(),
                 check: rule.family.clone(),
                 category: rule.category,
@@ -133,13 +126,7 @@ pub fn build(i: Inputs) -> Report {
 
     let mut req_counts = BTreeMap::new();
     for v in ["PASS", "FAIL", "INCONCLUSIVE", "NOT-TESTABLE"] {
-        req_counts.insert(
-            v,
-            requirements
-                .iter()
-                .filter(|r| r.verdict.as_str() == v)
-                .count(),
-        );
+        req_counts.insert(v, requirements.iter().filter(|r| r.verdict.as_str() == v).count());
     }
     let mut finding_counts = BTreeMap::new();
     for s in [
@@ -149,10 +136,7 @@ pub fn build(i: Inputs) -> Report {
         Severity::Low,
         Severity::Info,
     ] {
-        finding_counts.insert(
-            s.as_str(),
-            findings.iter().filter(|f| f.severity == s).count(),
-        );
+        finding_counts.insert(s.as_str(), findings.iter().filter(|f| f.severity == s).count());
     }
 
     let containers = u
@@ -216,12 +200,7 @@ pub fn build(i: Inputs) -> Report {
         })
         .collect();
     components.sort_by(|a, b| {
-        (&a.name, &a.version, &a.container, &a.path).cmp(&(
-            &b.name,
-            &b.version,
-            &b.container,
-            &b.path,
-        ))
+        (&a.name, &a.version, &a.container, &a.path).cmp(&(&b.name, &b.version, &b.container, &b.path))
     });
 
     let files = i

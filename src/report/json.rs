@@ -6,8 +6,7 @@ use super::model::Report;
 
 pub fn render(report: &Report) -> String {
     // Serialising plain data structures to a String cannot fail.
-    let mut s =
-        serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    let mut s = serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     s.push('\n');
     s
 }

@@ -8,11 +8,7 @@ use super::model::{Report, Verdict};
 pub fn render(r: &Report) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "fwcert {} — {}", r.tool.version, r.image.name);
-    let _ = writeln!(
-        s,
-        "image sha256 {}  ({} bytes)",
-        r.image.sha256, r.image.size
-    );
+    let _ = writeln!(s, "image sha256 {}  ({} bytes)", r.image.sha256, r.image.size);
     let _ = writeln!(
         s,
         "profile {}  rules {}",
@@ -21,30 +17,17 @@ pub fn render(r: &Report) -> String {
     );
     let _ = writeln!(s);
     let _ = writeln!(s, "VERDICT: {}", r.verdict.as_str());
-    let counts: Vec<String> = r
-        .summary
-        .requirements
-        .iter()
-        .map(|(k, v)| format!("{v} {k}"))
-        .collect();
+    let counts: Vec<String> = r.summary.requirements.iter().map(|(k, v)| format!("{v} {k}")).collect();
     let _ = writeln!(s, "requirements: {}", counts.join(", "));
     let _ = writeln!(s);
 
     let _ = writeln!(
         s,
         "UNPACK ({})",
-        if r.unpack.complete {
-            "complete"
-        } else {
-            "INCOMPLETE"
-        }
+        if r.unpack.complete { "complete" } else { "INCOMPLETE" }
     );
     for c in &r.unpack.containers {
-        let _ = writeln!(
-            s,
-            "  [{:?}] {}  ({} bytes) {}",
-            c.status, c.path, c.size, c.description
-        );
+        let _ = writeln!(s, "  [{:?}] {}  ({} bytes) {}", c.status, c.path, c.size, c.description);
         if let Some(e) = &c.error {
             let _ = writeln!(s, "      ! {e}");
         }
@@ -89,11 +72,7 @@ pub fn render(r: &Report) -> String {
     if !r.components.is_empty() {
         let _ = writeln!(s, "COMPONENTS");
         for c in &r.components {
-            let _ = writeln!(
-                s,
-                "  {} {}  ({} in {})",
-                c.name, c.version, c.path, c.container
-            );
+            let _ = writeln!(s, "  {} {}  ({} in {})", c.name, c.version, c.path, c.container);
         }
         let _ = writeln!(s);
     }

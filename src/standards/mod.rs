@@ -137,21 +137,17 @@ pub const PROFILES: &[(&str, &str, &[&str])] = &[
 
 impl Catalog {
     /// Load from `(path, contents)` pairs of `standards/*.toml`.
-    pub fn load<'a>(
-        files: impl Iterator<Item = (&'a str, &'a str)>,
-    ) -> Result<Catalog, (String, String)> {
+    pub fn load<'a>(files: impl Iterator<Item = (&'a str, &'a str)>) -> Result<Catalog, (String, String)> {
         let mut controls = BTreeMap::new();
         let mut standards = BTreeMap::new();
         for (path, text) in files {
             if path.ends_with("controls.toml") {
-                let f: ControlsFile =
-                    toml::from_str(text).map_err(|e| (path.to_string(), e.to_string()))?;
+                let f: ControlsFile = toml::from_str(text).map_err(|e| (path.to_string(), e.to_string()))?;
                 for c in f.control {
                     controls.insert(c.id.clone(), c);
                 }
             } else {
-                let s: Standard =
-                    toml::from_str(text).map_err(|e| (path.to_string(), e.to_string()))?;
+                let s: Standard = toml::from_str(text).map_err(|e| (path.to_string(), e.to_string()))?;
                 standards.insert(s.standard.id.clone(), s);
             }
         }
@@ -159,10 +155,7 @@ impl Catalog {
             let mut clauses = BTreeSet::new();
             for r in &s.requirements {
                 if !clauses.insert(&r.clause) {
-                    return Err((
-                        s.standard.id.clone(),
-                        format!("clause {} appears twice", r.clause),
-                    ));
+                    return Err((s.standard.id.clone(), format!("clause {} appears twice", r.clause)));
                 }
                 for c in &r.controls {
                     if !controls.contains_key(c) {
@@ -174,10 +167,7 @@ impl Catalog {
                 }
             }
         }
-        Ok(Catalog {
-            controls,
-            standards,
-        })
+        Ok(Catalog { controls, standards })
     }
 
     /// The standard ids a profile selects.
@@ -194,9 +184,7 @@ impl Catalog {
             );
         }
         let ids: Vec<String> = profile.split(',').map(|s| s.trim().to_string()).collect();
-        ids.iter()
-            .all(|s| self.standards.contains_key(s))
-            .then_some(ids)
+        ids.iter().all(|s| self.standards.contains_key(s)).then_some(ids)
     }
 }
 
@@ -283,10 +271,7 @@ pub fn decide(
     if reasons.is_empty() && req.testable == Testable::Partial {
         reasons.insert(format!(
             "no violation found; firmware analysis decides this clause only partly{}",
-            req.note
-                .as_ref()
-                .map(|n| format!(": {n}"))
-                .unwrap_or_default()
+            req.note.as_ref().map(|n| format!(": {n}")).unwrap_or_default()
         ));
     }
     Decision {
@@ -391,42 +376,18 @@ verified = true
             controls: &ctl,
             counts: true,
         }];
-        let d = decide(
-            &s.requirements[0],
-            &c,
-            &f,
-            &families(&[]),
-            &["partial".into()],
-        );
-        assert_eq!(
-            d.verdict,
-            Verdict::Fail,
-            "a finding fails even when unpack is partial"
-        );
+        let d = decide(&s.requirements[0], &c, &f, &families(&[]), &["partial".into()]);
+        assert_eq!(d.verdict, Verdict::Fail, "a finding fails even when unpack is partial");
         assert_eq!(d.findings, ["abc"]);
         let d = decide(&s.requirements[0], &c, &[], &families(&[]), &[]);
         assert_eq!(d.verdict, Verdict::Pass);
         let d = decide(&s.requirements[0], &c, &[], &families(&[]), &["x".into()]);
-        assert_eq!(
-            d.verdict,
-            Verdict::Inconclusive,
-            "fail closed on a partial unpack"
-        );
-        let d = decide(
-            &s.requirements[0],
-            &c,
-            &[],
-            &families(&["no /etc/passwd"]),
-            &[],
-        );
+        assert_eq!(d.verdict, Verdict::Inconclusive, "fail closed on a partial unpack");
+        let d = decide(&s.requirements[0], &c, &[], &families(&["no /etc/passwd"]), &[]);
         assert_eq!(d.verdict, Verdict::Inconclusive);
         assert!(d.reasons[0].contains("no /etc/passwd"));
         let d = decide(&s.requirements[1], &c, &[], &families(&[]), &[]);
-        assert_eq!(
-            d.verdict,
-            Verdict::Inconclusive,
-            "no services check exists yet"
-        );
+        assert_eq!(d.verdict, Verdict::Inconclusive, "no services check exists yet");
         let d = decide(&s.requirements[2], &c, &f, &families(&[]), &[]);
         assert_eq!(d.verdict, Verdict::NotTestable);
         let below = [Evidence {

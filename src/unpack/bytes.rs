@@ -3,39 +3,27 @@
 //! never a panic.
 
 pub fn be_u16(d: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes(
-        d.get(at..at.checked_add(2)?)?.try_into().ok()?,
-    ))
+    Some(u16::from_be_bytes(d.get(at..at.checked_add(2)?)?.try_into().ok()?))
 }
 
 pub fn le_u16(d: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(
-        d.get(at..at.checked_add(2)?)?.try_into().ok()?,
-    ))
+    Some(u16::from_le_bytes(d.get(at..at.checked_add(2)?)?.try_into().ok()?))
 }
 
 pub fn be_u32(d: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes(
-        d.get(at..at.checked_add(4)?)?.try_into().ok()?,
-    ))
+    Some(u32::from_be_bytes(d.get(at..at.checked_add(4)?)?.try_into().ok()?))
 }
 
 pub fn le_u32(d: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(
-        d.get(at..at.checked_add(4)?)?.try_into().ok()?,
-    ))
+    Some(u32::from_le_bytes(d.get(at..at.checked_add(4)?)?.try_into().ok()?))
 }
 
 pub fn le_u64(d: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(
-        d.get(at..at.checked_add(8)?)?.try_into().ok()?,
-    ))
+    Some(u64::from_le_bytes(d.get(at..at.checked_add(8)?)?.try_into().ok()?))
 }
 
 pub fn be_u64(d: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_be_bytes(
-        d.get(at..at.checked_add(8)?)?.try_into().ok()?,
-    ))
+    Some(u64::from_be_bytes(d.get(at..at.checked_add(8)?)?.try_into().ok()?))
 }
 
 /// A fixed-size, NUL-padded text field, decoded lossily and trimmed.

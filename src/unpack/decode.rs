@@ -55,9 +55,7 @@ pub fn read_bounded<R: Read>(reader: &mut R, ctx: &mut ExtractCtx) -> Decoded {
                 let at = data.len();
                 return Decoded {
                     data,
-                    stop: Some(Stop::Corrupt(format!(
-                        "decoding failed after {at} output bytes: {e}"
-                    ))),
+                    stop: Some(Stop::Corrupt(format!("decoding failed after {at} output bytes: {e}"))),
                 };
             }
         };
@@ -141,6 +139,36 @@ mod tests {
     }
 
     #[test]
+    fn lzo1x_round_trips_lzokay_output_and_refuses_hostile_input() {
+        let text: Vec<u8> = (0..200_000u32)
+            .map(|i| b"firmware root:x:0:0"[(i % 19) as usize] ^ (i / 997) as u8)
+            .collect();
+        for sample in [&b"a"[..], b"hello hello hello hello", &text, &vec![0u8; 100_000]] {
+            let packed = lzokay_native::compress(sample).unwrap();
+            assert_eq!(lzo1x(&packed, sample.len()).unwrap(), sample);
+            // One byte less room than needed is an error, not a longer buffer.
+            if !sample.is_empty() {
+                assert!(lzo1x(&packed, sample.len() - 1).is_err());
+            }
+            // Truncations and bit flips must fail or decode, never panic.
+            for cut in [0, 1, 2, packed.len() / 2, packed.len() - 1] {
+                let _ = lzo1x(&packed[..cut], sample.len());
+            }
+            let mut bad = packed.clone();
+            for i in (0..bad.len()).step_by(7) {
+                bad[i] = bad[i].wrapping_mul(31).wrapping_add(5);
+                let _ = lzo1x(&bad, sample.len());
+            }
+        }
+        // A back-reference before the start of the output.
+        assert!(
+            lzo1x(&[0x12, b'A', 0x80, 0xff, 0x11, 0, 0], 100)
+                .unwrap_err()
+                .contains("before the start")
+        );
+    }
+
+    #[test]
     fn counting_slice_reports_consumption() {
         let mut s = CountingSlice::new(b"hello world");
         let mut b = [0u8; 5];
@@ -174,8 +202,7 @@ pub const LZMA_MEM_LIMIT_KIB: u32 = 256 * 1024;
 /// Decode a `.lzma` ("LZMA alone") stream: 13-byte header, then data.
 pub fn lzma_alone(data: &[u8], ctx: &mut ExtractCtx) -> (Decoded, usize) {
     let mut input = CountingSlice::new(data);
-    let mut dec = match lzma_rust2::LzmaReader::new_mem_limit(&mut input, LZMA_MEM_LIMIT_KIB, None)
-    {
+    let mut dec = match lzma_rust2::LzmaReader::new_mem_limit(&mut input, LZMA_MEM_LIMIT_KIB, None) {
         Ok(d) => d,
         Err(e) => {
             return (
@@ -214,12 +241,7 @@ pub fn read_capped<R: Read>(reader: &mut R, cap: u64, ctx: &ExtractCtx) -> Resul
             Ok(0) => return Ok(data),
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                return Err(Stop::Corrupt(format!(
-                    "read failed after {} bytes: {e}",
-                    data.len()
-                )));
-            }
+            Err(e) => return Err(Stop::Corrupt(format!("read failed after {} bytes: {e}", data.len()))),
         };
         if data.len() as u64 + n as u64 > cap {
             return Err(Stop::Budget(BudgetExceeded::TotalBytes(cap)));
@@ -234,19 +256,28 @@ pub fn block(codec: BlockCodec, bytes: &[u8], max_out: usize) -> Result<Vec<u8>,
     let mut out = Vec::new();
     let limit = max_out as u64 + 1;
     let result = match codec {
-        BlockCodec::Zlib => flate2::read::ZlibDecoder::new(bytes)
-            .take(limit)
-            .read_to_end(&mut out),
+        BlockCodec::Zlib => flate2::read::ZlibDecoder::new(bytes).take(limit).read_to_end(&mut out),
         BlockCodec::Xz => lzma_rust2::XzReader::new_mem_limit(bytes, false, LZMA_MEM_LIMIT_KIB)
             .take(limit)
             .read_to_end(&mut out),
         BlockCodec::Lzma => return lzma_block(bytes, max_out),
+        BlockCodec::Lzo => return lzo1x(bytes, max_out),
+        BlockCodec::Lz4 => {
+            let mut buf = vec![0u8; max_out];
+            return lz4_flex::block::decompress_into(bytes, &mut buf)
+                .map(|n| {
+                    buf.truncate(n);
+                    buf
+                })
+                .map_err(|e| format!("LZ4 block does not decode: {e}"));
+        }
+        BlockCodec::Zstd => ruzstd::decoding::StreamingDecoder::new(bytes)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))
+            .and_then(|d| d.take(limit).read_to_end(&mut out)),
     };
     result.map_err(|e| format!("{codec:?} block does not decode: {e}"))?;
     if out.len() > max_out {
-        return Err(format!(
-            "{codec:?} block decodes to more than {max_out} bytes"
-        ));
+        return Err(format!("{codec:?} block decodes to more than {max_out} bytes"));
     }
     Ok(out)
 }
@@ -257,6 +288,148 @@ pub enum BlockCodec {
     Zlib,
     Lzma,
     Xz,
+    /// LZO1X, decoded by [`lzo1x`].
+    Lzo,
+    /// A raw LZ4 block (no frame).
+    Lz4,
+    /// One or more Zstandard frames.
+    Zstd,
+}
+
+/// Decode raw LZO1X data (what lzop blocks, SquashFS and UBIFS store) into
+/// at most `max_out` bytes.
+///
+/// fwcert carries its own decoder: the pure-Rust `lzokay-native` crate
+/// indexes its output with unchecked back-reference distances and has no
+/// output bound, so hostile input can panic it or make it allocate without
+/// limit. Every read and every back-reference here is checked, and the
+/// output never grows past `max_out`.
+pub fn lzo1x(src: &[u8], max_out: usize) -> Result<Vec<u8>, String> {
+    struct In<'a> {
+        src: &'a [u8],
+        pos: usize,
+    }
+    impl In<'_> {
+        fn byte(&mut self) -> Result<usize, String> {
+            let b = *self.src.get(self.pos).ok_or("LZO input ends inside an instruction")?;
+            self.pos += 1;
+            Ok(usize::from(b))
+        }
+        fn le16(&mut self) -> Result<usize, String> {
+            Ok(self.byte()? | (self.byte()? << 8))
+        }
+        /// A run-length extension: zero bytes add 255 each, then one byte.
+        fn extended(&mut self, base: usize) -> Result<usize, String> {
+            let mut zeros = 0usize;
+            while self.src.get(self.pos) == Some(&0) {
+                zeros += 1;
+                self.pos += 1;
+            }
+            Ok(base + zeros * 255 + self.byte()?)
+        }
+        fn literals(&mut self, n: usize, out: &mut Vec<u8>, max_out: usize) -> Result<(), String> {
+            let lit = self
+                .src
+                .get(self.pos..self.pos + n)
+                .ok_or("LZO input ends inside a literal run")?;
+            if out.len() + n > max_out {
+                return Err(format!("LZO data decodes to more than {max_out} bytes"));
+            }
+            out.extend_from_slice(lit);
+            self.pos += n;
+            Ok(())
+        }
+    }
+    let mut input = In { src, pos: 0 };
+    let mut out = Vec::new();
+    let mut state = 0usize;
+    match src.first().copied().map(usize::from) {
+        None => return Err("empty LZO input".into()),
+        Some(first) if first >= 22 => {
+            input.pos = 1;
+            input.literals(first - 17, &mut out, max_out)?;
+            state = 4;
+        }
+        Some(first) if first >= 18 => {
+            input.pos = 1;
+            state = first - 17;
+            input.literals(state, &mut out, max_out)?;
+        }
+        Some(_) => {}
+    }
+    loop {
+        let inst = input.byte()?;
+        let (len, dist, next_state);
+        if inst & 0xc0 != 0 {
+            // M2: 3..8 bytes within 2 KiB.
+            let h = input.byte()?;
+            dist = (h << 3) + ((inst >> 2) & 7) + 1;
+            len = (inst >> 5) + 1;
+            next_state = inst & 3;
+        } else if inst & 0x20 != 0 {
+            // M3: within 16 KiB.
+            len = match inst & 0x1f {
+                0 => input.extended(31)? + 2,
+                l => l + 2,
+            };
+            let d = input.le16()?;
+            dist = (d >> 2) + 1;
+            next_state = d & 3;
+        } else if inst & 0x10 != 0 {
+            // M4: 16..48 KiB, or the end-of-stream marker.
+            len = match inst & 7 {
+                0 => input.extended(7)? + 2,
+                l => l + 2,
+            };
+            let d = input.le16()?;
+            let far = ((inst & 8) << 11) + (d >> 2);
+            if far == 0 {
+                if len != 3 {
+                    return Err("malformed LZO end-of-stream marker".into());
+                }
+                return Ok(out);
+            }
+            dist = far + 16384;
+            next_state = d & 3;
+        } else if state == 0 {
+            // A long literal run.
+            let n = match inst {
+                0 => input.extended(15)? + 3,
+                l => l + 3,
+            };
+            input.literals(n, &mut out, max_out)?;
+            state = 4;
+            continue;
+        } else {
+            // M1: 2 bytes within 1 KiB, or 3 bytes 2..3 KiB back after a long run.
+            let h = input.byte()?;
+            if state == 4 {
+                dist = (inst >> 2) + (h << 2) + 2049;
+                len = 3;
+            } else {
+                dist = (inst >> 2) + (h << 2) + 1;
+                len = 2;
+            }
+            next_state = inst & 3;
+        }
+        if dist > out.len() {
+            return Err(format!(
+                "LZO back-reference {dist} bytes back at output offset {} points before the start",
+                out.len()
+            ));
+        }
+        if out.len() + len > max_out {
+            return Err(format!("LZO data decodes to more than {max_out} bytes"));
+        }
+        let start = out.len() - dist;
+        // Byte by byte: a match may overlap the bytes it produces.
+        for i in 0..len {
+            let b = out[start + i];
+            out.push(b);
+        }
+        input.literals(next_state, &mut out, max_out)?;
+        state = next_state;
+    }
 }
 
 /// An LZMA block: the standard 13-byte `.lzma` header, or the vendor
@@ -267,11 +440,7 @@ fn lzma_block(bytes: &[u8], max_out: usize) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
     let standard = lzma_rust2::LzmaReader::new_mem_limit(bytes, LZMA_MEM_LIMIT_KIB, None)
         .map_err(|e| e.to_string())
-        .and_then(|r| {
-            r.take(limit)
-                .read_to_end(&mut out)
-                .map_err(|e| e.to_string())
-        });
+        .and_then(|r| r.take(limit).read_to_end(&mut out).map_err(|e| e.to_string()));
     if standard.is_ok() && out.len() <= max_out {
         return Ok(out);
     }
@@ -285,8 +454,8 @@ fn lzma_block(bytes: &[u8], max_out: usize) -> Result<Vec<u8>, String> {
         ));
     }
     out.clear();
-    let raw = lzma_rust2::LzmaReader::new_with_props(&bytes[5..], u64::MAX, props, dict, None)
-        .map_err(|e| e.to_string())?;
+    let raw =
+        lzma_rust2::LzmaReader::new_with_props(&bytes[5..], u64::MAX, props, dict, None).map_err(|e| e.to_string())?;
     let _ = raw.take(limit).read_to_end(&mut out);
     if out.is_empty() || out.len() > max_out {
         return Err("LZMA block (5-byte header variant) does not decode".into());

@@ -52,9 +52,7 @@ pub fn write_all(u: &Unpacked, root: &Path) -> Result<Vec<PathBuf>> {
                     #[cfg(not(unix))]
                     listing.push_str(&format!("fs-{i:02}{path}\tsymlink\t{t}\n"));
                 }
-                NodeKind::HardLink(t) => {
-                    listing.push_str(&format!("fs-{i:02}{path}\thardlink\t{t}\n"))
-                }
+                NodeKind::HardLink(t) => listing.push_str(&format!("fs-{i:02}{path}\thardlink\t{t}\n")),
                 NodeKind::CharDevice { major, minor } => {
                     listing.push_str(&format!("fs-{i:02}{path}\tchar-device\t{major}:{minor}\n"))
                 }

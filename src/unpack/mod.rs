@@ -150,15 +150,9 @@ impl Unpacked {
                 } else {
                     "partial"
                 };
-                c.problems
-                    .iter()
-                    .map(move |p| format!("{} ({status}): {p}", c.path))
+                c.problems.iter().map(move |p| format!("{} ({status}): {p}", c.path))
             })
-            .chain(
-                self.incidents
-                    .iter()
-                    .map(|i| format!("{}: {}", i.location, i.message)),
-            )
+            .chain(self.incidents.iter().map(|i| format!("{}: {}", i.location, i.message)))
             .collect();
         out.sort();
         out.dedup();
@@ -259,15 +253,7 @@ fn leading(data: &[u8]) -> Vec<(usize, usize)> {
 
 impl Engine {
     /// Carve `blob[start..end]` (offsets stay blob-absolute).
-    fn carve(
-        &mut self,
-        blob: &[u8],
-        start: usize,
-        end: usize,
-        prefix: &str,
-        label: &str,
-        depth: u32,
-    ) {
+    fn carve(&mut self, blob: &[u8], start: usize, end: usize, prefix: &str, label: &str, depth: u32) {
         let hits = candidates(blob, start, end);
         let mut cursor = start;
         let mut claimed: Vec<(usize, usize)> = Vec::new();
@@ -368,10 +354,7 @@ impl Engine {
                 });
                 // An unknown extent is not claimed beyond the header, so that
                 // later containers can still be found.
-                (
-                    Vec::new(),
-                    declared.unwrap_or(format.magics[0].bytes.len()).max(1),
-                )
+                (Vec::new(), declared.unwrap_or(format.magics[0].bytes.len()).max(1))
             }
         };
         container.size = extent as u64;
@@ -487,16 +470,8 @@ mod tests {
             .collect();
         let u = unpack(data.into(), "random.bin", &UnpackOptions::default());
         assert!(!u.complete());
-        assert!(
-            u.incompleteness()
-                .iter()
-                .any(|m| m.contains("no known container"))
-        );
-        assert!(
-            u.incompleteness()
-                .iter()
-                .any(|m| m.contains("unidentified region"))
-        );
+        assert!(u.incompleteness().iter().any(|m| m.contains("no known container")));
+        assert!(u.incompleteness().iter().any(|m| m.contains("unidentified region")));
     }
 
     #[test]
@@ -522,11 +497,7 @@ mod tests {
         }
         let u = unpack(img.into(), "nest.bin", &UnpackOptions::default());
         assert!(!u.complete());
-        assert!(
-            u.incompleteness()
-                .iter()
-                .any(|m| m.contains("depth budget exceeded"))
-        );
+        assert!(u.incompleteness().iter().any(|m| m.contains("depth budget exceeded")));
         assert!(u.containers.len() <= 18);
     }
 }

@@ -273,16 +273,15 @@ impl<'b> Sink<'b> {
 
     fn try_add(&mut self, raw_name: &str, node: Node) -> Result<(), Refusal> {
         let path = normalize(raw_name)?;
-        if node.kind == NodeKind::Dir {
-            // Directories may be announced after their content, or twice.
-            if let Some(existing) = self.tree.nodes.get_mut(&path)
-                && existing.kind == NodeKind::Dir
-            {
-                existing.mode = node.mode;
-                existing.uid = node.uid;
-                existing.gid = node.gid;
-                return Ok(());
-            }
+        // Directories may be announced after their content, or twice.
+        if node.kind == NodeKind::Dir
+            && let Some(existing) = self.tree.nodes.get_mut(&path)
+            && existing.kind == NodeKind::Dir
+        {
+            existing.mode = node.mode;
+            existing.uid = node.uid;
+            existing.gid = node.gid;
+            return Ok(());
         }
         if let NodeKind::File(data) = &node.kind {
             self.budget.charge_bytes(data.len() as u64)?;
@@ -310,15 +309,9 @@ mod tests {
     fn normalize_strips_roots_and_dots_but_refuses_parent_components() {
         assert_eq!(normalize("./etc//shadow").unwrap(), "/etc/shadow");
         assert_eq!(normalize("/etc/./passwd").unwrap(), "/etc/passwd");
-        assert!(matches!(
-            normalize("../../etc/passwd"),
-            Err(Refusal::Traversal(_))
-        ));
+        assert!(matches!(normalize("../../etc/passwd"), Err(Refusal::Traversal(_))));
         assert!(matches!(normalize("a/../../b"), Err(Refusal::Traversal(_))));
-        assert!(matches!(
-            normalize("..\\..\\win"),
-            Err(Refusal::Traversal(_))
-        ));
+        assert!(matches!(normalize("..\\..\\win"), Err(Refusal::Traversal(_))));
         assert!(matches!(normalize("./"), Err(Refusal::InvalidName(_))));
         assert!(matches!(normalize("a\0b"), Err(Refusal::InvalidName(_))));
     }
@@ -334,10 +327,7 @@ mod tests {
             gid: 0,
         };
         assert_eq!(sink.add("evil", link), Ok(true));
-        assert_eq!(
-            sink.add("evil/passwd", Node::file(&b"x"[..], 0o644)),
-            Ok(false)
-        );
+        assert_eq!(sink.add("evil/passwd", Node::file(&b"x"[..], 0o644)), Ok(false));
         let (tree, refusals) = sink.finish();
         assert!(tree.get("/evil/passwd").is_none());
         assert!(matches!(refusals[0], Refusal::ThroughNonDirectory(..)));
@@ -347,25 +337,13 @@ mod tests {
     fn parents_are_created_and_duplicates_refused() {
         let mut budget = Budget::new(Limits::default(), 0);
         let mut sink = Sink::new(&mut budget);
-        assert_eq!(
-            sink.add("etc/init.d/rcS", Node::file(&b"a"[..], 0o755)),
-            Ok(true)
-        );
-        assert_eq!(
-            sink.add("etc/init.d/rcS", Node::file(&b"b"[..], 0o755)),
-            Ok(false)
-        );
+        assert_eq!(sink.add("etc/init.d/rcS", Node::file(&b"a"[..], 0o755)), Ok(true));
+        assert_eq!(sink.add("etc/init.d/rcS", Node::file(&b"b"[..], 0o755)), Ok(false));
         assert_eq!(sink.add("etc", Node::dir(0o700)), Ok(true));
         let (tree, refusals) = sink.finish();
-        assert_eq!(
-            tree.get("/etc/init.d").map(|n| &n.kind),
-            Some(&NodeKind::Dir)
-        );
+        assert_eq!(tree.get("/etc/init.d").map(|n| &n.kind), Some(&NodeKind::Dir));
         assert_eq!(tree.get("/etc").map(|n| n.mode), Some(0o700));
-        assert_eq!(
-            tree.get("/etc/init.d/rcS").and_then(Node::data),
-            Some(&b"a"[..])
-        );
+        assert_eq!(tree.get("/etc/init.d/rcS").and_then(Node::data), Some(&b"a"[..]));
         assert_eq!(refusals.len(), 1);
     }
 
@@ -389,8 +367,7 @@ mod tests {
     fn resolve_follows_links_inside_the_tree_only() {
         let mut budget = Budget::new(Limits::default(), 0);
         let mut sink = Sink::new(&mut budget);
-        sink.add("bin/busybox", Node::file(&b"elf"[..], 0o755))
-            .unwrap();
+        sink.add("bin/busybox", Node::file(&b"elf"[..], 0o755)).unwrap();
         let link = |t: &str| Node {
             kind: NodeKind::Symlink(t.into()),
             mode: 0o777,
@@ -398,16 +375,12 @@ mod tests {
             gid: 0,
         };
         sink.add("bin/sh", link("busybox")).unwrap();
-        sink.add("usr/sbin/telnetd", link("../../bin/busybox"))
-            .unwrap();
+        sink.add("usr/sbin/telnetd", link("../../bin/busybox")).unwrap();
         sink.add("escape", link("../../../../bin/busybox")).unwrap();
         sink.add("loop", link("/loop")).unwrap();
         let (tree, _) = sink.finish();
         assert_eq!(tree.resolve("/bin/sh").map(|r| r.0), Some("/bin/busybox"));
-        assert_eq!(
-            tree.resolve("/usr/sbin/telnetd").map(|r| r.0),
-            Some("/bin/busybox")
-        );
+        assert_eq!(tree.resolve("/usr/sbin/telnetd").map(|r| r.0), Some("/bin/busybox"));
         assert_eq!(tree.resolve("/escape").map(|r| r.0), Some("/bin/busybox"));
         assert_eq!(tree.resolve("/loop"), None);
     }

@@ -5,9 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{
-    Child, Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject,
-};
+use super::{Child, Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject};
 use crate::unpack::budget::{Budget, Deadline, Limits};
 use crate::unpack::decode::{Stop, gzip_member};
 

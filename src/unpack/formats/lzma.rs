@@ -9,9 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{
-    Child, Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, need,
-};
+use super::{Child, Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, need};
 use crate::unpack::bytes::{le_u32, le_u64};
 use crate::unpack::decode::lzma_alone;
 
@@ -33,15 +31,11 @@ pub fn parse(d: &[u8]) -> Result<Parsed, Reject> {
     }
     let dict = need(le_u32(d, 1), "dictionary size")?;
     if !(4096..=1 << 30).contains(&dict) {
-        return Err(Reject::new(format!(
-            "implausible LZMA dictionary size {dict}"
-        )));
+        return Err(Reject::new(format!("implausible LZMA dictionary size {dict}")));
     }
     let size = need(le_u64(d, 5), "uncompressed size")?;
     if size != u64::MAX && (size == 0 || size >= 1 << 32) {
-        return Err(Reject::new(format!(
-            "implausible LZMA uncompressed size {size}"
-        )));
+        return Err(Reject::new(format!("implausible LZMA uncompressed size {size}")));
     }
     if *need(d.get(13), "first range-coder byte")? != 0 {
         return Err(Reject::new("first LZMA range-coder byte is not zero"));
@@ -120,9 +114,7 @@ mod tests {
 
     #[test]
     fn implausible_headers_are_rejected() {
-        let mut h = vec![
-            0x5d, 0, 0, 0x80, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0,
-        ];
+        let mut h = vec![0x5d, 0, 0, 0x80, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0];
         assert!(parse(&h).is_ok());
         h[13] = 1;
         assert!(parse(&h).is_err());

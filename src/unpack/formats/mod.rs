@@ -11,14 +11,25 @@
 use std::collections::BTreeMap;
 
 use super::budget::{Budget, BudgetExceeded, Deadline};
-use super::tree::FsTree;
+use super::decode::{Decoded, Stop};
+use super::tree::{FsTree, NodeKind, Sink};
 
+pub mod android_sparse;
+pub mod bzip2;
+pub mod cpio;
+pub mod fit;
 pub mod gzip;
+pub mod lz4;
 pub mod lzma;
+pub mod lzop;
 pub mod squashfs;
+pub mod tar;
 pub mod tplink;
+pub mod trx;
 pub mod uimage;
 pub mod xz;
+pub mod zip;
+pub mod zstd;
 
 /// A byte pattern and where it sits relative to the container's start.
 #[derive(Debug, Clone, Copy)]
@@ -140,14 +151,108 @@ pub struct Format {
 pub static FORMATS: &[Format] = &[
     tplink::FORMAT,
     uimage::FORMAT,
+    trx::FORMAT,
+    fit::FORMAT,
+    android_sparse::FORMAT,
     squashfs::FORMAT_LE,
     squashfs::FORMAT_BE,
     xz::FORMAT,
     gzip::FORMAT,
     lzma::FORMAT,
+    bzip2::FORMAT,
+    zstd::FORMAT,
+    lz4::FORMAT,
+    lzop::FORMAT,
+    cpio::FORMAT,
+    cpio::FORMAT_BINARY,
+    tar::FORMAT,
+    zip::FORMAT,
+    zip::FORMAT_DAHUA,
 ];
+
+/// Hand a finished sink's tree to the engine. Every refused entry becomes a
+/// problem, so an archive that tried to escape or overwrite is `partial`
+/// and the verdicts that depend on it fail closed.
+pub fn finish_tree(sink: Sink, out: &mut Extraction) {
+    let (tree, refusals) = sink.finish();
+    for r in refusals {
+        out.problem(r.to_string());
+    }
+    out.children.push(Child::Tree(tree));
+}
+
+/// The node kind a Unix `st_mode` names, for archive formats that store one
+/// (cpio, zip, tar's mode field is not used for the type). Regular files
+/// and symlinks need their data and are built by the caller; `None` means
+/// "regular file" or an unknown type the caller treats as one.
+pub fn special_kind(mode: u32, major: u32, minor: u32) -> Option<NodeKind> {
+    match mode & 0o170000 {
+        0o040000 => Some(NodeKind::Dir),
+        0o020000 => Some(NodeKind::CharDevice { major, minor }),
+        0o060000 => Some(NodeKind::BlockDevice { major, minor }),
+        0o010000 => Some(NodeKind::Fifo),
+        0o140000 => Some(NodeKind::Socket),
+        _ => None,
+    }
+}
+
+/// The extraction of a single compressed stream: its payload, how much
+/// input it used, and why it stopped early if it did. A stream that yields
+/// nothing at all is an error; a partial one is kept with a problem.
+pub fn stream_extraction(what: &str, decoded: Decoded, consumed: usize) -> Result<Extraction, ExtractError> {
+    let mut out = Extraction::default();
+    if let Some(stop) = decoded.stop {
+        if decoded.data.is_empty() {
+            return Err(match stop {
+                Stop::Budget(b) => ExtractError::Budget(b),
+                Stop::Corrupt(m) => ExtractError::Corrupt(format!("{what} stream: {m}")),
+            });
+        }
+        out.problem(format!(
+            "{what} stream stopped after {} output bytes: {stop}",
+            decoded.data.len()
+        ));
+    }
+    out.consumed = Some(consumed as u64);
+    out.children.push(Child::Payload { data: decoded.data });
+    Ok(out)
+}
+
+/// Decode a little of a stream to rule out a chance match of its magic.
+/// True when the first bytes decode (or the stream is merely cut short).
+pub fn probe_decodes<R: std::io::Read>(reader: R) -> bool {
+    use std::io::Read;
+    let mut buf = [0u8; 512];
+    let mut r = reader.take(buf.len() as u64);
+    matches!(r.read(&mut buf), Ok(n) if n > 0)
+}
+
+/// `S_IFLNK`: the entry's data is a symlink target.
+pub const S_IFLNK: u32 = 0o120000;
 
 /// Look a format up by name.
 pub fn by_name(name: &str) -> Option<&'static Format> {
     FORMATS.iter().find(|f| f.name == name)
+}
+
+/// Parse and extract `d` with a fresh default budget; for unit tests.
+#[cfg(test)]
+pub fn run(format: &Format, d: &[u8]) -> (Parsed, Result<Extraction, ExtractError>) {
+    let p = (format.parse)(d).unwrap_or_else(|r| panic!("{} parse rejected: {}", format.name, r.0));
+    let mut budget = Budget::new(super::budget::Limits::default(), d.len() as u64);
+    let mut ctx = ExtractCtx {
+        budget: &mut budget,
+        deadline: Deadline::far(),
+    };
+    let x = (format.extract)(d, &p, &mut ctx);
+    (p, x)
+}
+
+/// The tree of an extraction that must have exactly one; for unit tests.
+#[cfg(test)]
+pub fn tree_of(x: &Extraction) -> &FsTree {
+    match x.children.as_slice() {
+        [Child::Tree(t)] => t,
+        other => panic!("expected one tree, got {other:?}"),
+    }
 }

@@ -4,7 +4,8 @@
 //! no LZMA, the most common compression in router images. fwcert plugs pure
 //! Rust decoders into backhand's `CompressionAction` trait instead: zlib
 //! (flate2/miniz_oxide), LZMA and XZ (lzma-rust2), including the vendor LZMA
-//! variant whose blocks carry only the 5 property bytes.
+//! variant whose blocks carry only the 5 property bytes, LZO (fwcert's own
+//! bounded LZO1X decoder), LZ4 (lz4_flex) and Zstandard (ruzstd).
 //!
 //! Versions other than 4.0 (3.x, 2.x) are recognised and reported as
 //! unsupported so the scan fails closed instead of silently skipping them.
@@ -16,9 +17,7 @@ use backhand::compression::{CompressionAction, Compressor};
 use backhand::kind::{self, Kind};
 use backhand::{BackhandError, FilesystemCompressor, FilesystemReader, InnerNode, SuperBlock};
 
-use super::{
-    Child, Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, need,
-};
+use super::{Child, Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, need};
 use crate::unpack::bytes::{be_u16, be_u32, be_u64, le_u16, le_u32, le_u64};
 use crate::unpack::decode::{BlockCodec, block, read_capped};
 use crate::unpack::tree::{Node, NodeKind, Sink};
@@ -61,32 +60,12 @@ pub fn superblock(d: &[u8]) -> Result<Super, Reject> {
         Some(b"sqsh") => true,
         _ => return Err(Reject::new("not a SquashFS magic")),
     };
-    let u16_at = |at| {
-        if big_endian {
-            be_u16(d, at)
-        } else {
-            le_u16(d, at)
-        }
-    };
-    let u32_at = |at| {
-        if big_endian {
-            be_u32(d, at)
-        } else {
-            le_u32(d, at)
-        }
-    };
-    let u64_at = |at| {
-        if big_endian {
-            be_u64(d, at)
-        } else {
-            le_u64(d, at)
-        }
-    };
+    let u16_at = |at| if big_endian { be_u16(d, at) } else { le_u16(d, at) };
+    let u32_at = |at| if big_endian { be_u32(d, at) } else { le_u32(d, at) };
+    let u64_at = |at| if big_endian { be_u64(d, at) } else { le_u64(d, at) };
     let major = need(u16_at(28), "version")?;
     if !(1..=4).contains(&major) {
-        return Err(Reject::new(format!(
-            "implausible SquashFS major version {major}"
-        )));
+        return Err(Reject::new(format!("implausible SquashFS major version {major}")));
     }
     let s = Super {
         big_endian,
@@ -96,18 +75,11 @@ pub fn superblock(d: &[u8]) -> Result<Super, Reject> {
         mod_time: need(u32_at(8), "modification time")?,
         block_size: need(u32_at(12), "block size")?,
         compressor: need(u16_at(20), "compressor")?,
-        bytes_used: if major == 4 {
-            need(u64_at(40), "bytes used")?
-        } else {
-            0
-        },
+        bytes_used: if major == 4 { need(u64_at(40), "bytes used")? } else { 0 },
     };
     if major == 4 {
         if !s.block_size.is_power_of_two() || !(4096..=MAX_BLOCK as u32).contains(&s.block_size) {
-            return Err(Reject::new(format!(
-                "implausible block size {}",
-                s.block_size
-            )));
+            return Err(Reject::new(format!("implausible block size {}", s.block_size)));
         }
         if s.bytes_used < 96 || s.compressor == 0 || s.compressor > 6 {
             return Err(Reject::new("implausible SquashFS 4 superblock"));
@@ -132,10 +104,7 @@ pub fn parse(d: &[u8]) -> Result<Parsed, Reject> {
     let s = superblock(d)?;
     let mut facts = BTreeMap::new();
     facts.insert("version".into(), format!("{}.{}", s.major, s.minor));
-    facts.insert(
-        "endianness".into(),
-        if s.big_endian { "big" } else { "little" }.into(),
-    );
+    facts.insert("endianness".into(), if s.big_endian { "big" } else { "little" }.into());
     facts.insert("inodes".into(), s.inodes.to_string());
     facts.insert("block_size".into(), s.block_size.to_string());
     facts.insert("modification_time".into(), s.mod_time.to_string());
@@ -150,11 +119,7 @@ pub fn parse(d: &[u8]) -> Result<Parsed, Reject> {
             "SquashFS {}.{} {}, {} inodes{}",
             s.major,
             s.minor,
-            if s.big_endian {
-                "big-endian"
-            } else {
-                "little-endian"
-            },
+            if s.big_endian { "big-endian" } else { "little-endian" },
             s.inodes,
             if s.major == 4 {
                 format!(", {}", compressor_name(s.compressor))
@@ -182,11 +147,7 @@ pub fn extract(d: &[u8], _: &Parsed, ctx: &mut ExtractCtx) -> Result<Extraction,
             d.len()
         ));
     }
-    let base = if s.big_endian {
-        kind::BE_V4_0
-    } else {
-        kind::LE_V4_0
-    };
+    let base = if s.big_endian { kind::BE_V4_0 } else { kind::LE_V4_0 };
     let kind = Kind::new_v4_with_const(&READ_CODEC, base);
     let fs = FilesystemReader::from_reader_with_offset_and_kind(Cursor::new(d), 0, kind)
         .map_err(|e| ExtractError::Corrupt(format!("SquashFS metadata: {e}")))?;
@@ -273,9 +234,7 @@ pub static GZIP_CODEC: Codec = Codec {
 pub static LZMA_CODEC: Codec = Codec {
     writes: Compressor::Lzma,
 };
-pub static XZ_CODEC: Codec = Codec {
-    writes: Compressor::Xz,
-};
+pub static XZ_CODEC: Codec = Codec { writes: Compressor::Xz };
 
 impl CompressionAction for Codec {
     type Error = BackhandError;
@@ -283,12 +242,7 @@ impl CompressionAction for Codec {
     type FilesystemCompressor = FilesystemCompressor;
     type SuperBlock = SuperBlock;
 
-    fn decompress(
-        &self,
-        bytes: &[u8],
-        out: &mut Vec<u8>,
-        compressor: Compressor,
-    ) -> Result<(), BackhandError> {
+    fn decompress(&self, bytes: &[u8], out: &mut Vec<u8>, compressor: Compressor) -> Result<(), BackhandError> {
         let codec = match compressor {
             Compressor::Uncompressed => {
                 out.extend_from_slice(bytes);
@@ -297,26 +251,21 @@ impl CompressionAction for Codec {
             Compressor::Gzip => BlockCodec::Zlib,
             Compressor::Lzma => BlockCodec::Lzma,
             Compressor::Xz => BlockCodec::Xz,
-            other => return Err(BackhandError::UnsupportedCompression(format!("{other:?}"))),
+            Compressor::Lzo => BlockCodec::Lzo,
+            Compressor::Lz4 => BlockCodec::Lz4,
+            Compressor::Zstd => BlockCodec::Zstd,
         };
-        let decoded = block(codec, bytes, MAX_BLOCK).map_err(|e| {
-            BackhandError::StdIo(std::io::Error::new(std::io::ErrorKind::InvalidData, e))
-        })?;
+        let decoded = block(codec, bytes, MAX_BLOCK)
+            .map_err(|e| BackhandError::StdIo(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
         out.extend_from_slice(&decoded);
         Ok(())
     }
 
-    fn compress(
-        &self,
-        bytes: &[u8],
-        _: FilesystemCompressor,
-        _block_size: u32,
-    ) -> Result<Vec<u8>, BackhandError> {
+    fn compress(&self, bytes: &[u8], _: FilesystemCompressor, _block_size: u32) -> Result<Vec<u8>, BackhandError> {
         use std::io::Write;
         match self.writes {
             Compressor::Gzip => {
-                let mut e =
-                    flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+                let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
                 e.write_all(bytes)?;
                 Ok(e.finish()?)
             }
@@ -340,14 +289,9 @@ mod tests {
         w.set_kind(Kind::new_v4(codec));
         w.set_compressor(FilesystemCompressor::new(codec.writes, None).unwrap());
         let h = NodeHeader::new(0o644, 0, 0, 1_600_000_000);
-        w.push_dir("etc", NodeHeader::new(0o755, 0, 0, 1_600_000_000))
+        w.push_dir("etc", NodeHeader::new(0o755, 0, 0, 1_600_000_000)).unwrap();
+        w.push_file(Cursor::new(b"root::0:0:99999:7:::\n".to_vec()), "etc/shadow", h)
             .unwrap();
-        w.push_file(
-            Cursor::new(b"root::0:0:99999:7:::\n".to_vec()),
-            "etc/shadow",
-            h,
-        )
-        .unwrap();
         w.push_symlink("/bin/busybox", "etc/sh", h).unwrap();
         let mut out = Cursor::new(Vec::new());
         w.write(&mut out).unwrap();
@@ -371,12 +315,7 @@ mod tests {
             let p = parse(&img).unwrap();
             assert_eq!(p.facts["version"], "4.0");
             let x = unpack(&img);
-            assert!(
-                x.problems.is_empty(),
-                "{:?}: {:?}",
-                codec.writes,
-                x.problems
-            );
+            assert!(x.problems.is_empty(), "{:?}: {:?}", codec.writes, x.problems);
             let Child::Tree(t) = &x.children[0] else {
                 panic!("no tree")
             };
@@ -420,9 +359,6 @@ mod tests {
             budget: &mut budget,
             deadline: Deadline::far(),
         };
-        assert!(matches!(
-            extract(&img, &p, &mut ctx),
-            Err(ExtractError::Unsupported(_))
-        ));
+        assert!(matches!(extract(&img, &p, &mut ctx), Err(ExtractError::Unsupported(_))));
     }
 }

@@ -13,9 +13,7 @@ use std::collections::BTreeMap;
 
 use md5::{Digest, Md5};
 
-use super::{
-    Child, Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, need,
-};
+use super::{Child, Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, need};
 use crate::unpack::bytes::{be_u16, be_u32, c_string};
 
 pub const FORMAT: Format = Format {
@@ -90,14 +88,8 @@ pub fn parse(d: &[u8]) -> Result<Parsed, Reject> {
     facts.insert("hardware_id".into(), format!("{:#010x}", h.hw_id));
     facts.insert("hardware_revision".into(), h.hw_rev.to_string());
     facts.insert("firmware_length".into(), h.fw_length.to_string());
-    facts.insert(
-        "kernel".into(),
-        format!("{:#x}+{:#x}", h.kernel_ofs, h.kernel_len),
-    );
-    facts.insert(
-        "rootfs".into(),
-        format!("{:#x}+{:#x}", h.rootfs_ofs, h.rootfs_len),
-    );
+    facts.insert("kernel".into(), format!("{:#x}+{:#x}", h.kernel_ofs, h.kernel_len));
+    facts.insert("rootfs".into(), format!("{:#x}+{:#x}", h.rootfs_ofs, h.rootfs_len));
     facts.insert("bootloader_length".into(), h.boot_len.to_string());
     let (a, b, c) = h.release;
     facts.insert("release".into(), format!("{a}.{b}.{c}"));
@@ -109,11 +101,7 @@ pub fn parse(d: &[u8]) -> Result<Parsed, Reject> {
             "TP-Link firmware header, hardware {:#010x} v{}, release {a}.{b}.{c}{}",
             h.hw_id,
             h.hw_rev,
-            if h.boot_len > 0 {
-                ", with bootloader"
-            } else {
-                ""
-            }
+            if h.boot_len > 0 { ", with bootloader" } else { "" }
         ),
         facts,
     })
@@ -126,10 +114,7 @@ fn integrity(d: &[u8], h: &Header) -> &'static str {
         return "truncated";
     };
     let stored = &image[MD5_AT..MD5_AT + 16];
-    for (salt, name) in [
-        (SALT_NORMAL, "md5-salted-normal"),
-        (SALT_BOOT, "md5-salted-boot"),
-    ] {
+    for (salt, name) in [(SALT_NORMAL, "md5-salted-normal"), (SALT_BOOT, "md5-salted-boot")] {
         let mut md5 = Md5::new();
         md5.update(&image[..MD5_AT]);
         md5.update(salt);
@@ -150,9 +135,7 @@ pub fn extract(d: &[u8], p: &Parsed, _: &mut ExtractCtx) -> Result<Extraction, E
             h.fw_length,
             d.len()
         )),
-        Some("md5-mismatch") => {
-            out.problem("header MD5 does not match the image (corrupt or modified)")
-        }
+        Some("md5-mismatch") => out.problem("header MD5 does not match the image (corrupt or modified)"),
         _ => {}
     }
     let end = (h.fw_length as usize).min(d.len());
@@ -192,10 +175,7 @@ mod tests {
         let mut bad = d.clone();
         bad[HEADER_LEN + 1] ^= 1;
         assert_eq!(parse(&bad).unwrap().facts["integrity"], "md5-mismatch");
-        assert_eq!(
-            parse(&d[..HEADER_LEN + 3]).unwrap().facts["integrity"],
-            "truncated"
-        );
+        assert_eq!(parse(&d[..HEADER_LEN + 3]).unwrap().facts["integrity"], "truncated");
     }
 
     #[test]

@@ -7,9 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{
-    Child, Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, need,
-};
+use super::{Child, Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, need};
 use crate::unpack::bytes::{be_u32, c_string};
 use crate::unpack::decode::{Decoded, gzip_member, lzma_alone};
 
@@ -186,10 +184,7 @@ fn split_multi(payload: &[u8], out: &mut Extraction) {
             out.problem(format!("multi-file part at {at:#x} runs past the image"));
             return;
         }
-        out.children.push(Child::Range {
-            offset: at,
-            len: size,
-        });
+        out.children.push(Child::Range { offset: at, len: size });
         at += size.div_ceil(4) * 4;
     }
 }

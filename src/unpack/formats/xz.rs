@@ -2,9 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{
-    Child, Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject,
-};
+use super::{Child, Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject};
 use crate::unpack::bytes::le_u32;
 use crate::unpack::decode::xz;
 
@@ -54,8 +52,8 @@ pub fn extract(d: &[u8], _: &Parsed, ctx: &mut ExtractCtx) -> Result<Extraction,
 /// Compress `data` as an `.xz` stream (for fixtures).
 pub fn compress(data: &[u8]) -> std::io::Result<Vec<u8>> {
     use std::io::Write;
-    let mut w = lzma_rust2::XzWriter::new(Vec::new(), lzma_rust2::XzOptions::with_preset(6))
-        .map_err(std::io::Error::other)?;
+    let mut w =
+        lzma_rust2::XzWriter::new(Vec::new(), lzma_rust2::XzOptions::with_preset(6)).map_err(std::io::Error::other)?;
     w.write_all(data)?;
     w.finish().map_err(std::io::Error::other)
 }

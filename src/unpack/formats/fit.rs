@@ -1,0 +1,397 @@
+//! U-Boot FIT images: a flattened device tree (magic `d00dfeed`) whose
+//! `/images/*` nodes each carry a kernel, device tree, ramdisk or rootfs,
+//! either inline (`data`) or after the tree (`data-offset`/`data-size`,
+//! from the end of the tree, or `data-position`, from the image start).
+//!
+//! fwcert reads the tree with its own minimal FDT walker (the structure
+//! block is a flat token stream; every offset is checked). Each image
+//! becomes a [`Child::Range`] so compressed payloads are found by carving in
+//! place. The names of `hash-*` and `signature-*` nodes are recorded as
+//! facts: whether an image is signed is what the boot-integrity checks ask.
+//! A device tree without `/images` is not a FIT and is rejected.
+
+use std::collections::BTreeMap;
+
+use super::{Child, Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject};
+use crate::unpack::bytes::be_u32;
+
+pub const FORMAT: Format = Format {
+    name: "fit",
+    magics: &[Magic::at_start(&[0xd0, 0x0d, 0xfe, 0xed])],
+    parse,
+    extract,
+    carve: true,
+};
+
+const BEGIN_NODE: u32 = 1;
+const END_NODE: u32 = 2;
+const PROP: u32 = 3;
+const NOP: u32 = 4;
+const END: u32 = 9;
+/// Deeper nesting than this is not a real FIT.
+const MAX_DEPTH: usize = 32;
+
+/// A property: its node path, name and where its value lies in the blob.
+#[derive(Debug, Clone)]
+struct Prop {
+    node: String,
+    name: String,
+    value: std::ops::Range<usize>,
+}
+
+/// What the walk of a device tree found.
+#[derive(Debug, Default)]
+struct Tree {
+    nodes: Vec<String>,
+    props: Vec<Prop>,
+    total: usize,
+}
+
+fn align4(x: usize) -> usize {
+    x.div_ceil(4) * 4
+}
+
+fn walk(d: &[u8]) -> Result<Tree, String> {
+    let h = |at: usize, what: &str| {
+        be_u32(d, at)
+            .map(|v| v as usize)
+            .ok_or(format!("header truncated at {what}"))
+    };
+    if h(0, "magic")? != 0xd00d_feed {
+        return Err("not a device tree magic".into());
+    }
+    let total = h(4, "total size")?;
+    let off_struct = h(8, "structure offset")?;
+    let off_strings = h(12, "strings offset")?;
+    let version = h(20, "version")?;
+    if version < 16 {
+        return Err(format!("device tree version {version} is too old"));
+    }
+    let size_strings = h(32, "strings size")?;
+    let size_struct = h(36, "structure size")?;
+    if off_struct.saturating_add(size_struct) > total || off_strings.saturating_add(size_strings) > total {
+        return Err("structure or strings block lies outside the tree's total size".into());
+    }
+    if total > d.len() {
+        return Err(format!("tree declares {total} bytes, only {} present", d.len()));
+    }
+    let strings = &d[off_strings..off_strings + size_strings];
+    let end = off_struct + size_struct;
+    let mut tree = Tree {
+        total,
+        ..Tree::default()
+    };
+    let mut path: Vec<String> = Vec::new();
+    let mut at = off_struct;
+    loop {
+        if at + 4 > end {
+            return Err(format!("structure block ends without FDT_END at {at:#x}"));
+        }
+        let token = h(at, "token")? as u32;
+        at += 4;
+        match token {
+            BEGIN_NODE => {
+                let rest = &d[at..end];
+                let n = memchr::memchr(0, rest).ok_or("node name is not terminated")?;
+                let name = String::from_utf8_lossy(&rest[..n]).to_string();
+                at = align4(at + n + 1);
+                path.push(name);
+                if path.len() > MAX_DEPTH {
+                    return Err("device tree nests too deeply".into());
+                }
+                tree.nodes.push(path_of(&path));
+            }
+            END_NODE => {
+                path.pop().ok_or("unbalanced end of node")?;
+            }
+            PROP => {
+                let len = h(at, "property length")?;
+                let nameoff = h(at + 4, "property name offset")?;
+                at += 8;
+                if at.saturating_add(len) > end {
+                    return Err(format!("property at {at:#x} runs past the structure block"));
+                }
+                let name_bytes = strings
+                    .get(nameoff..)
+                    .ok_or("property name offset outside the strings")?;
+                let n = memchr::memchr(0, name_bytes).unwrap_or(name_bytes.len());
+                tree.props.push(Prop {
+                    node: path_of(&path),
+                    name: String::from_utf8_lossy(&name_bytes[..n]).to_string(),
+                    value: at..at + len,
+                });
+                at = align4(at + len);
+            }
+            NOP => {}
+            END => return Ok(tree),
+            other => return Err(format!("unknown structure token {other:#x} at {:#x}", at - 4)),
+        }
+    }
+}
+
+/// "/images/kernel" from ["", "images", "kernel"] (the root's name is empty).
+fn path_of(parts: &[String]) -> String {
+    let joined = parts
+        .iter()
+        .filter(|p| !p.is_empty())
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("/");
+    format!("/{joined}")
+}
+
+impl Tree {
+    fn prop(&self, node: &str, name: &str) -> Option<&Prop> {
+        self.props.iter().find(|p| p.node == node && p.name == name)
+    }
+
+    fn text(&self, d: &[u8], node: &str, name: &str) -> Option<String> {
+        let v = &d[self.prop(node, name)?.value.clone()];
+        let v = v.strip_suffix(&[0]).unwrap_or(v);
+        Some(String::from_utf8_lossy(v).replace('\0', ","))
+    }
+
+    fn u32(&self, d: &[u8], node: &str, name: &str) -> Option<usize> {
+        let p = self.prop(node, name)?;
+        (p.value.len() == 4).then(|| be_u32(d, p.value.start).map(|v| v as usize))?
+    }
+
+    /// Direct children of `/images`.
+    fn images(&self) -> Vec<&str> {
+        self.nodes
+            .iter()
+            .filter(|n| n.strip_prefix("/images/").is_some_and(|rest| !rest.contains('/')))
+            .map(String::as_str)
+            .collect()
+    }
+}
+
+/// Where one image's data lies, relative to the FIT's start.
+fn image_range(d: &[u8], t: &Tree, node: &str) -> Result<std::ops::Range<usize>, String> {
+    if let Some(p) = t.prop(node, "data") {
+        return Ok(p.value.clone());
+    }
+    let size = t.u32(d, node, "data-size").ok_or("no data, data-size missing")?;
+    let start = if let Some(pos) = t.u32(d, node, "data-position") {
+        pos
+    } else {
+        let off = t
+            .u32(d, node, "data-offset")
+            .ok_or("no data, data-offset or data-position")?;
+        align4(t.total) + off
+    };
+    Ok(start..start.saturating_add(size))
+}
+
+pub fn parse(d: &[u8]) -> Result<Parsed, Reject> {
+    let t = walk(d).map_err(Reject)?;
+    let images = t.images();
+    if images.is_empty() {
+        return Err(Reject::new("device tree has no /images node: not a FIT"));
+    }
+    let mut facts = BTreeMap::new();
+    if let Some(desc) = t.text(d, "/", "description") {
+        facts.insert("description".into(), desc);
+    }
+    let mut end = t.total;
+    let mut names = Vec::new();
+    for node in &images {
+        let name = node.trim_start_matches("/images/");
+        let kind = t.text(d, node, "type").unwrap_or_else(|| "unknown".into());
+        let comp = t.text(d, node, "compression").unwrap_or_else(|| "none".into());
+        names.push(format!("{name} ({kind}, {comp})"));
+        if let Ok(r) = image_range(d, &t, node) {
+            end = end.max(r.end.min(d.len()));
+        }
+    }
+    facts.insert("images".into(), names.join("; "));
+    let hashes: Vec<String> = t
+        .nodes
+        .iter()
+        .filter(|n| leaf(n).starts_with("hash"))
+        .map(|n| described(d, &t, n))
+        .collect();
+    let signatures: Vec<String> = t
+        .nodes
+        .iter()
+        .filter(|n| leaf(n).starts_with("signature"))
+        .map(|n| described(d, &t, n))
+        .collect();
+    facts.insert("hash_nodes".into(), hashes.join("; "));
+    facts.insert("signature_nodes".into(), signatures.join("; "));
+    facts.insert("signed".into(), (!signatures.is_empty()).to_string());
+    Ok(Parsed {
+        len: Some(end as u64),
+        confidence: Confidence::Medium,
+        description: format!(
+            "U-Boot FIT, {} images{}",
+            images.len(),
+            if signatures.is_empty() {
+                ", unsigned"
+            } else {
+                ", signed"
+            }
+        ),
+        facts,
+    })
+}
+
+fn leaf(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// "/images/kernel/hash-1 (sha256)": a hash or signature node and its algorithm.
+fn described(d: &[u8], t: &Tree, node: &str) -> String {
+    match t.text(d, node, "algo") {
+        Some(algo) => format!("{node} ({algo})"),
+        None => node.to_string(),
+    }
+}
+
+pub fn extract(d: &[u8], _: &Parsed, _: &mut ExtractCtx) -> Result<Extraction, ExtractError> {
+    let t = walk(d).map_err(ExtractError::Corrupt)?;
+    let mut out = Extraction::default();
+    for node in t.images() {
+        match image_range(d, &t, node) {
+            Ok(r) if r.end <= d.len() => out.children.push(Child::Range {
+                offset: r.start as u64,
+                len: r.len() as u64,
+            }),
+            Ok(r) => out.problem(format!(
+                "{node}: data at {:#x}..{:#x} runs past the {} bytes present",
+                r.start,
+                r.end,
+                d.len()
+            )),
+            Err(why) => out.problem(format!("{node}: {why}")),
+        }
+    }
+    Ok(out)
+}
+
+/// Build a FIT with inline images (name, data) and a signed configuration,
+/// for tests.
+#[cfg(test)]
+pub fn build(images: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut strings: Vec<u8> = Vec::new();
+    let mut s = Vec::new();
+    let name_off = |n: &str, strings: &mut Vec<u8>| {
+        let off = strings.len() as u32;
+        strings.extend_from_slice(n.as_bytes());
+        strings.push(0);
+        off
+    };
+    let begin = |s: &mut Vec<u8>, n: &str| {
+        s.extend_from_slice(&BEGIN_NODE.to_be_bytes());
+        s.extend_from_slice(n.as_bytes());
+        s.push(0);
+        s.resize(align4(s.len()), 0);
+    };
+    let prop = |s: &mut Vec<u8>, strings: &mut Vec<u8>, n: &str, v: &[u8]| {
+        s.extend_from_slice(&PROP.to_be_bytes());
+        s.extend_from_slice(&(v.len() as u32).to_be_bytes());
+        s.extend_from_slice(&name_off(n, strings).to_be_bytes());
+        s.extend_from_slice(v);
+        s.resize(align4(s.len()), 0);
+    };
+    begin(&mut s, "");
+    prop(&mut s, &mut strings, "description", b"test fit\0");
+    begin(&mut s, "images");
+    for (name, data) in images {
+        begin(&mut s, name);
+        prop(&mut s, &mut strings, "type", b"kernel\0");
+        prop(&mut s, &mut strings, "data", data);
+        begin(&mut s, "hash-1");
+        prop(&mut s, &mut strings, "algo", b"sha256\0");
+        s.extend_from_slice(&END_NODE.to_be_bytes());
+        s.extend_from_slice(&END_NODE.to_be_bytes());
+    }
+    s.extend_from_slice(&END_NODE.to_be_bytes());
+    begin(&mut s, "configurations");
+    begin(&mut s, "conf-1");
+    begin(&mut s, "signature-1");
+    prop(&mut s, &mut strings, "algo", b"sha256,rsa2048\0");
+    for _ in 0..4 {
+        s.extend_from_slice(&END_NODE.to_be_bytes());
+    }
+    s.extend_from_slice(&END.to_be_bytes());
+    let off_struct = 40 + 16;
+    let off_strings = off_struct + s.len();
+    let total = off_strings + strings.len();
+    let mut d = Vec::new();
+    for v in [
+        0xd00d_feed,
+        total,
+        off_struct,
+        off_strings,
+        40,
+        17,
+        16,
+        0,
+        strings.len(),
+        s.len(),
+    ] {
+        d.extend_from_slice(&(v as u32).to_be_bytes());
+    }
+    d.extend_from_slice(&[0; 16]);
+    d.extend_from_slice(&s);
+    d.extend_from_slice(&strings);
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::unpack::formats::run;
+
+    #[test]
+    fn images_become_ranges_and_signatures_are_facts() {
+        let mut d = build(&[("kernel", b"KERNELDATA"), ("rootfs", b"ROOT")]);
+        let len = d.len() as u64;
+        d.extend_from_slice(&[0xff; 32]);
+        let (p, x) = run(&FORMAT, &d);
+        assert_eq!(p.len, Some(len));
+        assert_eq!(p.facts["signed"], "true");
+        assert!(p.facts["signature_nodes"].contains("/configurations/conf-1/signature-1 (sha256,rsa2048)"));
+        assert!(p.facts["hash_nodes"].contains("/images/kernel/hash-1 (sha256)"));
+        let x = x.unwrap();
+        assert!(x.problems.is_empty(), "{:?}", x.problems);
+        let got: Vec<&[u8]> = x
+            .children
+            .iter()
+            .map(|c| match c {
+                Child::Range { offset, len } => &d[*offset as usize..(*offset + *len) as usize],
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(got, [&b"KERNELDATA"[..], b"ROOT"]);
+    }
+
+    #[test]
+    fn hostile_trees_are_rejected_without_panicking() {
+        let d = build(&[("kernel", b"KERNELDATA")]);
+        for cut in 0..d.len() {
+            let _ = parse(&d[..cut]);
+        }
+        for i in 0..d.len() {
+            let mut bad = d.clone();
+            bad[i] ^= 0xa5;
+            if let Ok(p) = parse(&bad) {
+                let mut budget = crate::unpack::budget::Budget::new(Default::default(), 0);
+                let mut ctx = ExtractCtx {
+                    budget: &mut budget,
+                    deadline: crate::unpack::budget::Deadline::far(),
+                };
+                let _ = extract(&bad, &p, &mut ctx);
+            }
+        }
+        let plain_dtb = {
+            let mut x = build(&[]);
+            // Rename "images" so that the tree has no /images node.
+            let at = memchr::memmem::find(&x, b"images").unwrap();
+            x[at] = b'I';
+            x
+        };
+        assert!(parse(&plain_dtb).unwrap_err().0.contains("not a FIT"));
+    }
+}
