@@ -74,3 +74,24 @@ fn tplink_wr841n_truncated_is_not_pass_and_says_why() {
     assert!(!r.unpack.complete);
     assert!(!r.unpack.reasons.is_empty());
 }
+
+#[test]
+fn dvar_arm_rootfs_root_has_an_empty_password() {
+    let Some(path) = corpus("rootfs/dvar-arm-rootfs.tar.bz2") else {
+        return;
+    };
+    let r = scan_path(&path, &ScanOptions::default()).unwrap();
+    assert_eq!(r.verdict, Verdict::Fail);
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.id == "FW-CRED-001")
+        .expect("root:: is found");
+    assert_eq!(f.path, "/rootfs-arm/etc/shadow");
+    assert!(f.evidence.contains("`root`"));
+    assert!(
+        r.components
+            .iter()
+            .any(|c| c.name == "busybox" && c.version == "1.23.2")
+    );
+}

@@ -90,10 +90,13 @@ impl<'u> Inventory<'u> {
             .filesystems
             .iter()
             .enumerate()
-            .filter(|(_, f)| {
-                f.is_rootfs() || f.tree.get("/etc/passwd").is_some() || f.tree.get("/etc/shadow").is_some()
+            .flat_map(|(i, f)| {
+                let mut prefixes = f.root_prefixes();
+                if prefixes.is_empty() && (f.tree.get("/etc/passwd").is_some() || f.tree.get("/etc/shadow").is_some()) {
+                    prefixes.push(String::new());
+                }
+                prefixes.into_iter().map(move |p| account_store(i, f, &p))
             })
-            .map(|(i, f)| account_store(i, f))
             .collect();
 
         let mut components: Vec<Detection> = files
@@ -147,17 +150,19 @@ pub fn sha256_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
 }
 
-fn account_store(fs: usize, f: &Filesystem) -> AccountStore {
+/// Accounts of the root filesystem at `prefix` (empty for the tree's own root).
+fn account_store(fs: usize, f: &Filesystem, prefix: &str) -> AccountStore {
     let mut unresolved = Vec::new();
-    let mut read = |path: &'static str| -> Option<(String, String)> {
-        let node = f.tree.get(path)?;
-        match f.tree.resolve(path) {
+    let mut read = |name: &'static str| -> Option<(String, String)> {
+        let path = format!("{prefix}{name}");
+        let node = f.tree.get(&path)?;
+        match f.tree.resolve(&path) {
             Some((real, n)) => n
                 .data()
                 .map(|d| (real.to_string(), String::from_utf8_lossy(d).to_string())),
             None => {
                 if matches!(node.kind, NodeKind::Symlink(_)) {
-                    unresolved.push(path.to_string());
+                    unresolved.push(path.clone());
                 }
                 None
             }

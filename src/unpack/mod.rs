@@ -98,10 +98,29 @@ impl Filesystem {
     /// Whether this tree looks like a root filesystem (`/etc` plus a
     /// `/bin`, `/sbin` or `/init`).
     pub fn is_rootfs(&self) -> bool {
-        self.tree.get("/etc").is_some()
-            && ["/bin", "/sbin", "/init", "/usr"]
-                .iter()
-                .any(|p| self.tree.get(p).is_some())
+        self.looks_like_root("")
+    }
+
+    /// Directories that hold a root filesystem: `""` for the tree itself,
+    /// or a folder such as `/rootfs-arm` when an archive nests one (at most
+    /// two levels deep).
+    pub fn root_prefixes(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.looks_like_root("") {
+            out.push(String::new());
+        }
+        for (path, node) in self.tree.iter() {
+            let depth = path.matches('/').count();
+            if node.kind == tree::NodeKind::Dir && path != "/" && depth <= 2 && self.looks_like_root(path) {
+                out.push(path.to_string());
+            }
+        }
+        out
+    }
+
+    fn looks_like_root(&self, prefix: &str) -> bool {
+        let has = |p: &str| self.tree.get(&format!("{prefix}{p}")).is_some();
+        has("/etc") && ["/bin", "/sbin", "/init", "/usr"].iter().any(|p| has(p))
     }
 }
 
