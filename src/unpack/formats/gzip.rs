@@ -93,6 +93,7 @@ pub fn extract(d: &[u8], _: &Parsed, ctx: &mut ExtractCtx) -> Result<Extraction,
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::unpack::formats::run;
     use std::io::Write;
 
     fn gz(data: &[u8]) -> Vec<u8> {
@@ -107,13 +108,7 @@ mod tests {
         d.extend(gz(b"world"));
         let whole = d.len() as u64;
         d.extend_from_slice(b"trailing junk");
-        let p = parse(&d).unwrap();
-        let mut budget = Budget::new(Limits::default(), 0);
-        let mut ctx = ExtractCtx {
-            budget: &mut budget,
-            deadline: Deadline::far(),
-        };
-        let x = extract(&d, &p, &mut ctx).unwrap();
+        let x = run(&FORMAT, &d).1.unwrap();
         assert_eq!(x.consumed, Some(whole));
         assert!(x.problems.is_empty());
         match &x.children[0] {
@@ -133,13 +128,7 @@ mod tests {
     fn truncated_stream_is_partial() {
         let d = gz(&vec![7u8; 100_000]);
         let cut = &d[..d.len() / 2];
-        let p = parse(cut).unwrap();
-        let mut budget = Budget::new(Limits::default(), 0);
-        let mut ctx = ExtractCtx {
-            budget: &mut budget,
-            deadline: Deadline::far(),
-        };
-        let x = extract(cut, &p, &mut ctx);
+        let (_, x) = run(&FORMAT, cut);
         // Either nothing decodes (error) or a partial payload with a problem.
         match x {
             Ok(x) => assert!(!x.problems.is_empty()),

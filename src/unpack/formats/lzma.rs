@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Child, Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, need};
+use super::{Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, need, stream_extraction};
 use crate::unpack::bytes::{le_u32, le_u64};
 use crate::unpack::decode::lzma_alone;
 
@@ -62,16 +62,7 @@ pub fn parse(d: &[u8]) -> Result<Parsed, Reject> {
 
 pub fn extract(d: &[u8], _: &Parsed, ctx: &mut ExtractCtx) -> Result<Extraction, ExtractError> {
     let (decoded, consumed) = lzma_alone(d, ctx);
-    let mut out = Extraction::default();
-    if let Some(stop) = decoded.stop {
-        if decoded.data.is_empty() {
-            return Err(ExtractError::Corrupt(stop.to_string()));
-        }
-        out.problem(stop.to_string());
-    }
-    out.consumed = Some(consumed as u64);
-    out.children.push(Child::Payload { data: decoded.data });
-    Ok(out)
+    stream_extraction("LZMA", decoded, consumed)
 }
 
 /// Compress `data` as a `.lzma` stream with a known size (for fixtures and
@@ -89,7 +80,7 @@ pub fn compress(data: &[u8]) -> std::io::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::unpack::budget::{Budget, Deadline, Limits};
+    use crate::unpack::formats::{Child, run};
 
     #[test]
     fn round_trip_and_exact_consumption() {
@@ -97,13 +88,7 @@ mod tests {
         let mut d = compress(&text).unwrap();
         let len = d.len() as u64;
         d.extend_from_slice(b"hsqs and more data after the stream");
-        let p = parse(&d).unwrap();
-        let mut budget = Budget::new(Limits::default(), 0);
-        let mut ctx = ExtractCtx {
-            budget: &mut budget,
-            deadline: Deadline::far(),
-        };
-        let x = extract(&d, &p, &mut ctx).unwrap();
+        let x = run(&FORMAT, &d).1.unwrap();
         assert!(x.problems.is_empty(), "{:?}", x.problems);
         assert_eq!(x.consumed, Some(len));
         match &x.children[0] {

@@ -280,7 +280,7 @@ impl CompressionAction for Codec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::unpack::budget::{Budget, Deadline, Limits};
+    use crate::unpack::formats::run;
     use backhand::{FilesystemWriter, NodeHeader};
 
     fn image(codec: &'static Codec) -> Vec<u8> {
@@ -299,13 +299,7 @@ mod tests {
     }
 
     fn unpack(d: &[u8]) -> Extraction {
-        let p = parse(d).unwrap();
-        let mut budget = Budget::new(Limits::default(), 0);
-        let mut ctx = ExtractCtx {
-            budget: &mut budget,
-            deadline: Deadline::far(),
-        };
-        extract(d, &p, &mut ctx).unwrap()
+        run(&FORMAT_LE, d).1.unwrap()
     }
 
     #[test]
@@ -335,13 +329,7 @@ mod tests {
         let img = image(&GZIP_CODEC);
         let used = superblock(&img).unwrap().bytes_used as usize;
         let cut = &img[..used - 40];
-        let p = parse(cut).unwrap();
-        let mut budget = Budget::new(Limits::default(), 0);
-        let mut ctx = ExtractCtx {
-            budget: &mut budget,
-            deadline: Deadline::far(),
-        };
-        match extract(cut, &p, &mut ctx) {
+        match run(&FORMAT_LE, cut).1 {
             Ok(x) => assert!(!x.problems.is_empty()),
             Err(e) => assert!(e.to_string().contains("SquashFS")),
         }
@@ -352,13 +340,8 @@ mod tests {
         let mut img = image(&GZIP_CODEC);
         img[28] = 3;
         img[30] = 1;
-        let p = parse(&img).unwrap();
+        let (p, x) = run(&FORMAT_LE, &img);
         assert_eq!(p.len, None);
-        let mut budget = Budget::new(Limits::default(), 0);
-        let mut ctx = ExtractCtx {
-            budget: &mut budget,
-            deadline: Deadline::far(),
-        };
-        assert!(matches!(extract(&img, &p, &mut ctx), Err(ExtractError::Unsupported(_))));
+        assert!(matches!(x, Err(ExtractError::Unsupported(_))));
     }
 }

@@ -285,16 +285,10 @@ pub fn compression_name(v: u8) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::unpack::budget::{Budget, Deadline, Limits};
+    use crate::unpack::formats::run;
 
     fn ctx_extract(d: &[u8]) -> Result<Extraction, ExtractError> {
-        let p = parse(d).unwrap();
-        let mut budget = Budget::new(Limits::default(), 0);
-        let mut ctx = ExtractCtx {
-            budget: &mut budget,
-            deadline: Deadline::far(),
-        };
-        extract(d, &p, &mut ctx)
+        run(&FORMAT, d).1
     }
 
     #[test]

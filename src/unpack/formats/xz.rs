@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Child, Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject};
+use super::{Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, stream_extraction};
 use crate::unpack::bytes::le_u32;
 use crate::unpack::decode::xz;
 
@@ -37,16 +37,7 @@ pub fn parse(d: &[u8]) -> Result<Parsed, Reject> {
 
 pub fn extract(d: &[u8], _: &Parsed, ctx: &mut ExtractCtx) -> Result<Extraction, ExtractError> {
     let (decoded, consumed) = xz(d, ctx);
-    let mut out = Extraction::default();
-    if let Some(stop) = decoded.stop {
-        if decoded.data.is_empty() {
-            return Err(ExtractError::Corrupt(stop.to_string()));
-        }
-        out.problem(stop.to_string());
-    }
-    out.consumed = Some(consumed as u64);
-    out.children.push(Child::Payload { data: decoded.data });
-    Ok(out)
+    stream_extraction("xz", decoded, consumed)
 }
 
 /// Compress `data` as an `.xz` stream (for fixtures).
@@ -61,18 +52,12 @@ pub fn compress(data: &[u8]) -> std::io::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::unpack::budget::{Budget, Deadline, Limits};
+    use crate::unpack::formats::{Child, run};
 
     #[test]
     fn round_trip() {
         let d = compress(b"root:x:0:0::/root:/bin/sh\n").unwrap();
-        let p = parse(&d).unwrap();
-        let mut budget = Budget::new(Limits::default(), 0);
-        let mut ctx = ExtractCtx {
-            budget: &mut budget,
-            deadline: Deadline::far(),
-        };
-        let x = extract(&d, &p, &mut ctx).unwrap();
+        let x = run(&FORMAT, &d).1.unwrap();
         match &x.children[0] {
             Child::Payload { data } => assert_eq!(data, b"root:x:0:0::/root:/bin/sh\n"),
             other => panic!("unexpected {other:?}"),
