@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::inventory::Inventory;
 use crate::standards::Catalog;
 use dictionary::Dictionary;
-use rule::{Rule, Severity};
+use rule::Rule;
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded_checks.rs"));
@@ -152,9 +152,4 @@ pub fn run_all(inv: &Inventory, rules: &RuleSet, opts: &CheckOptions) -> CheckRe
     out.findings.sort();
     out.findings.dedup();
     out
-}
-
-/// Shorthand for families: severity of a rule, for sorting and thresholds.
-pub fn severity_of(rules: &RuleSet, id: &str) -> Severity {
-    rules.rule(id).map(|r| r.severity).unwrap_or(Severity::Info)
 }

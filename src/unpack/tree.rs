@@ -69,12 +69,6 @@ impl Node {
         }
     }
 
-    pub fn with_owner(mut self, uid: u32, gid: u32) -> Self {
-        self.uid = uid;
-        self.gid = gid;
-        self
-    }
-
     /// The file's bytes, if it is a regular file.
     pub fn data(&self) -> Option<&[u8]> {
         match &self.kind {
@@ -97,13 +91,6 @@ pub enum Refusal {
     Duplicate(String),
     #[error(transparent)]
     Budget(#[from] BudgetExceeded),
-}
-
-impl Refusal {
-    /// A budget refusal ends the extractor; the others skip one entry.
-    pub fn is_budget(&self) -> bool {
-        matches!(self, Refusal::Budget(_))
-    }
 }
 
 /// A filesystem tree keyed by normalised absolute path. The root is `/`.

@@ -230,11 +230,6 @@ pub fn probe_decodes<R: std::io::Read>(reader: R) -> bool {
 /// `S_IFLNK`: the entry's data is a symlink target.
 pub const S_IFLNK: u32 = 0o120000;
 
-/// Look a format up by name.
-pub fn by_name(name: &str) -> Option<&'static Format> {
-    FORMATS.iter().find(|f| f.name == name)
-}
-
 /// Parse and extract `d` with a fresh default budget; for unit tests.
 #[cfg(test)]
 pub fn run(format: &Format, d: &[u8]) -> (Parsed, Result<Extraction, ExtractError>) {
