@@ -116,6 +116,11 @@ impl<'u> Inventory<'u> {
         }
     }
 
+    /// The input image's own entry (always present).
+    pub fn image(&self) -> Option<&FileEntry<'u>> {
+        self.files.iter().find(|f| f.origin == Origin::Image)
+    }
+
     /// The entry for `path` in filesystem `fs`.
     pub fn file(&self, fs: usize, path: &str) -> Option<&FileEntry<'u>> {
         self.files

@@ -230,7 +230,8 @@ pub fn build(i: Inputs) -> Report {
         },
         image: Image {
             name: u.image_name.clone(),
-            sha256: crate::inventory::sha256_hex(&u.image),
+            // Hashed once, by the inventory.
+            sha256: i.inventory.image().map(|f| f.sha256.clone()).unwrap_or_default(),
             size: u.image.len() as u64,
         },
         profile: i.profile.to_string(),
