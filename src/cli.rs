@@ -73,6 +73,32 @@ pub struct ScanArgs {
     /// The lowest severity that fails a requirement (info never fails).
     #[arg(long, value_enum, default_value = "low")]
     pub fail_on: Severity,
+    #[command(flatten)]
+    pub budget: BudgetArgs,
+    /// Show no progress line on a terminal.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct UnpackArgs {
+    /// The firmware image to unpack.
+    pub image: PathBuf,
+    /// Write filesystems and payloads into this directory (must not exist
+    /// or be empty). Without it, only the container tree is printed.
+    #[arg(short, long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub budget: BudgetArgs,
+    /// Show no progress line on a terminal.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Unpack budgets: a hostile image ends as a partial container with a
+/// reason when it would exceed one of these.
+#[derive(Debug, clap::Args)]
+pub struct BudgetArgs {
     /// Maximum container nesting depth.
     #[arg(long, default_value_t = 16)]
     pub max_depth: u32,
@@ -85,16 +111,6 @@ pub struct ScanArgs {
     /// Seconds one extractor may run.
     #[arg(long, default_value_t = 120)]
     pub extractor_timeout: u64,
-}
-
-#[derive(Debug, clap::Args)]
-pub struct UnpackArgs {
-    /// The firmware image to unpack.
-    pub image: PathBuf,
-    /// Write filesystems and payloads into this directory (must not exist
-    /// or be empty). Without it, only the container tree is printed.
-    #[arg(short, long, value_name = "DIR")]
-    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -17,6 +17,7 @@
 pub mod checks;
 pub mod error;
 pub mod inventory;
+pub mod progress;
 pub mod report;
 pub mod samples;
 pub mod scan;

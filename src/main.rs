@@ -2,18 +2,23 @@
 //! to an exit code. Everything else lives in the library.
 
 mod cli;
+mod status_line;
 
 use std::io::Write;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Parser;
 
-use cli::{Cli, Command, ExitCode, RulesAction, ScanArgs, UnpackArgs};
+use cli::{BudgetArgs, Cli, Command, ExitCode, RulesAction, ScanArgs, UnpackArgs};
 use fwcert::checks::RuleSet;
+use fwcert::progress::Progress;
 use fwcert::standards::PROFILES;
+use fwcert::unpack::GapKind;
 use fwcert::unpack::budget::Limits;
 use fwcert::{ScanOptions, Verdict};
+use status_line::StatusLine;
 
 fn main() {
     let cli = match Cli::try_parse() {
@@ -46,7 +51,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn limits(args: &ScanArgs) -> Limits {
+fn limits(args: &BudgetArgs) -> Limits {
     Limits {
         max_depth: args.max_depth,
         max_files: args.max_files,
@@ -56,14 +61,33 @@ fn limits(args: &ScanArgs) -> Limits {
     }
 }
 
+/// A status line on standard error when it is a terminal and not `--quiet`.
+fn terminal_progress(quiet: bool) -> Option<Arc<StatusLine>> {
+    if quiet {
+        None
+    } else {
+        StatusLine::for_terminal().map(Arc::new)
+    }
+}
+
+fn progress_of(status: &Option<Arc<StatusLine>>) -> Progress {
+    match status {
+        Some(s) => Progress::new(s.clone()),
+        None => Progress::default(),
+    }
+}
+
 fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let mut opts = ScanOptions {
         profile: args.profile.clone(),
         fail_on: args.fail_on,
         ..ScanOptions::default()
     };
-    opts.unpack.limits = limits(&args);
+    opts.unpack.limits = limits(&args.budget);
+    let status = terminal_progress(args.quiet);
+    opts.unpack.progress = progress_of(&status);
     let report = fwcert::scan_path(&args.image, &opts)?;
+    drop(status);
     let rendered = fwcert::report::render(&report, args.format);
     match &args.output {
         Some(path) => std::fs::write(path, rendered).with_context(|| format!("cannot write {}", path.display()))?,
@@ -83,7 +107,13 @@ fn unpack(args: UnpackArgs) -> anyhow::Result<ExitCode> {
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_else(|| "image".into());
-    let u = fwcert::unpack::unpack(data.into(), &name, &Default::default());
+    let status = terminal_progress(args.quiet);
+    let options = fwcert::unpack::UnpackOptions {
+        limits: limits(&args.budget),
+        progress: progress_of(&status),
+    };
+    let u = fwcert::unpack::unpack(data.into(), &name, &options);
+    drop(status);
     let mut out = std::io::stdout().lock();
     for c in &u.containers {
         let depth = c.path.matches(" → ").count();
@@ -109,6 +139,13 @@ fn unpack(args: UnpackArgs) -> anyhow::Result<ExitCode> {
             f.chain,
             f.tree.len(),
             if f.is_rootfs() { " (root filesystem)" } else { "" }
+        )?;
+    }
+    for g in u.gaps.iter().filter(|g| g.kind == GapKind::Unidentified) {
+        writeln!(
+            out,
+            "gap       {:#010x} {:>10}  unidentified bytes in {} (entropy {:.2} bits/byte)",
+            g.offset, g.size, g.location, g.entropy
         )?;
     }
     for i in &u.incidents {

@@ -40,9 +40,14 @@ pub fn scan_bytes(data: Arc<[u8]>, name: &str, opts: &ScanOptions) -> Result<Rep
         .catalog
         .select(&opts.profile)
         .ok_or_else(|| Error::UnknownProfile(opts.profile.clone()))?;
+    let progress = &opts.unpack.progress;
+    progress.stage("unpack");
     let unpacked = unpack::unpack(data, name, &opts.unpack);
+    progress.stage("inventory");
     let inventory = Inventory::build(&unpacked);
+    progress.stage("checks");
     let results = checks::run_all(&inventory, &rules, &opts.checks);
+    progress.stage("report");
     Ok(build(Inputs {
         unpacked: &unpacked,
         inventory: &inventory,

@@ -114,3 +114,13 @@ fn rules_list_and_explain() {
     let (code, _, _) = fwcert(&["rules", "explain", "FW-NOPE-999"]);
     assert_eq!(code, 3);
 }
+
+#[test]
+fn unpack_honours_budget_flags_and_says_which_budget_ran_out() {
+    let (code, out, err) = fwcert(&["unpack", "--max-depth", "0", "samples/camera-default-root.bin"]);
+    assert_eq!(code, 2, "a budget hit is INCONCLUSIVE, not an error: {err}");
+    assert!(out.contains("depth budget exceeded"), "{out}");
+    assert!(!out.contains("root filesystem"), "nothing below the limit is unpacked: {out}");
+    // Piped output never carries progress-line control sequences.
+    assert!(!err.contains('\r') && !out.contains('\r'));
+}

@@ -93,6 +93,11 @@ impl Budget {
         &self.limits
     }
 
+    /// Bytes produced so far.
+    pub fn bytes_used(&self) -> u64 {
+        self.bytes_used
+    }
+
     /// Bytes that may still be produced.
     pub fn remaining_bytes(&self) -> u64 {
         self.total_bytes.saturating_sub(self.bytes_used)

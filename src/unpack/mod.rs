@@ -29,10 +29,14 @@ use budget::{Budget, Limits};
 use formats::{Child, Confidence, ExtractCtx, ExtractError, FORMATS, Parsed};
 use tree::FsTree;
 
+use crate::progress::Progress;
+
 /// Options for one unpack.
 #[derive(Debug, Clone, Default)]
 pub struct UnpackOptions {
     pub limits: Limits,
+    /// Told about every container entered; never affects the result.
+    pub progress: Progress,
 }
 
 /// How far a container was unpacked.
@@ -190,6 +194,7 @@ const MIN_CONTAINER_FILE: usize = 16;
 /// Unpack `image`, named `name` in chains and reports.
 pub fn unpack(image: Arc<[u8]>, name: &str, options: &UnpackOptions) -> Unpacked {
     let mut engine = Engine {
+        progress: options.progress.clone(),
         budget: Budget::new(options.limits.clone(), image.len() as u64),
         out: Unpacked {
             image_name: name.to_string(),
@@ -209,13 +214,28 @@ pub fn unpack(image: Arc<[u8]>, name: &str, options: &UnpackOptions) -> Unpacked
         });
     }
     let mut out = engine.out;
-    out.containers.sort_by(|a, b| a.path.cmp(&b.path));
+    out.containers.sort_by_cached_key(|c| chain_key(&c.path));
     out.incidents.sort();
     out.incidents.dedup();
     out
 }
 
+/// A sort key that orders chains by their offsets as numbers, so that
+/// `@0x20400` sorts before `@0x120200` and children follow their parent.
+fn chain_key(chain: &str) -> Vec<(String, u64, String)> {
+    chain
+        .split(" → ")
+        .map(|segment| {
+            let (label, rest) = segment.rsplit_once('@').unwrap_or((segment, ""));
+            let (offset, format) = rest.split_once(':').unwrap_or((rest, ""));
+            let offset = u64::from_str_radix(offset.trim_start_matches("0x"), 16).unwrap_or(u64::MAX);
+            (label.to_string(), offset, format.to_string())
+        })
+        .collect()
+}
+
 struct Engine {
+    progress: Progress,
     budget: Budget,
     out: Unpacked,
 }
@@ -324,6 +344,7 @@ impl Engine {
         let data = &blob[pos..end];
         let parsed: Parsed = (format.parse)(data).ok()?;
         let path = format!("{prefix}{label}@{pos:#x}:{}", format.name);
+        self.progress.container(&path, self.budget.bytes_used());
         let declared = parsed.len.map(|l| l as usize);
         let mut container = Container {
             format: format.name,
@@ -476,6 +497,26 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn containers_sort_by_numeric_offset_then_nesting() {
+        let mut chains = vec![
+            "fw@0x0:tplink → @0x120200:squashfs",
+            "fw@0x0:tplink → @0x20400:lzma",
+            "fw@0x0:tplink",
+            "fw@0x0:tplink → @0x20400:lzma → payload@0x0:gzip",
+        ];
+        chains.sort_by_key(|c| chain_key(c));
+        assert_eq!(
+            chains,
+            [
+                "fw@0x0:tplink",
+                "fw@0x0:tplink → @0x20400:lzma",
+                "fw@0x0:tplink → @0x20400:lzma → payload@0x0:gzip",
+                "fw@0x0:tplink → @0x120200:squashfs",
+            ]
+        );
+    }
 
     #[test]
     fn random_data_is_incomplete_with_a_reason() {
