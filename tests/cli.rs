@@ -120,7 +120,10 @@ fn unpack_honours_budget_flags_and_says_which_budget_ran_out() {
     let (code, out, err) = fwcert(&["unpack", "--max-depth", "0", "samples/camera-default-root.bin"]);
     assert_eq!(code, 2, "a budget hit is INCONCLUSIVE, not an error: {err}");
     assert!(out.contains("depth budget exceeded"), "{out}");
-    assert!(!out.contains("root filesystem"), "nothing below the limit is unpacked: {out}");
+    assert!(
+        !out.contains("root filesystem"),
+        "nothing below the limit is unpacked: {out}"
+    );
     // Piped output never carries progress-line control sequences.
     assert!(!err.contains('\r') && !out.contains('\r'));
 }
