@@ -240,39 +240,106 @@ struct Engine {
     out: Unpacked,
 }
 
-/// One aho-corasick automaton over every magic of the table, built once.
-fn matcher() -> &'static (AhoCorasick, Vec<(usize, usize)>) {
-    static M: OnceLock<(AhoCorasick, Vec<(usize, usize)>)> = OnceLock::new();
-    M.get_or_init(|| {
-        let mut patterns: Vec<&[u8]> = Vec::new();
-        let mut owners = Vec::new();
-        for (fi, f) in FORMATS.iter().enumerate() {
-            for m in f.magics {
-                patterns.push(m.bytes);
-                owners.push((fi, m.at));
+/// The magic table compiled for searching, built once.
+///
+/// The SIMD "packed" searcher (Teddy) runs several times faster than a full
+/// automaton on this table (≈3 GB/s against ≈0.5 GB/s on random data), but
+/// it reports leftmost matches only and supports a limited number of
+/// patterns. [`Matcher::hits`] restores overlapping semantics: after a hit
+/// at `s` it tests every pattern at `s` and resumes at `s + 1`. When the
+/// packed searcher is unavailable (no SIMD, too many patterns), a full
+/// aho-corasick automaton gives the same hits.
+struct Matcher {
+    packed: Option<aho_corasick::packed::Searcher>,
+    automaton: AhoCorasick,
+    patterns: Vec<&'static [u8]>,
+    /// For each pattern: (format index, offset of the magic in its header).
+    owners: Vec<(usize, usize)>,
+}
+
+impl Matcher {
+    fn get() -> &'static Matcher {
+        static M: OnceLock<Matcher> = OnceLock::new();
+        M.get_or_init(|| {
+            let mut patterns: Vec<&'static [u8]> = Vec::new();
+            let mut owners = Vec::new();
+            for (fi, f) in FORMATS.iter().enumerate() {
+                for m in f.magics {
+                    patterns.push(m.bytes);
+                    owners.push((fi, m.at));
+                }
             }
+            let packed = aho_corasick::packed::Config::new()
+                .match_kind(aho_corasick::packed::MatchKind::LeftmostFirst)
+                .builder()
+                .extend(patterns.iter())
+                .build();
+            // The pattern list is a compile-time constant table; building an
+            // automaton from it cannot fail.
+            let automaton = AhoCorasick::new(&patterns).expect("magic table builds an automaton");
+            Matcher {
+                packed,
+                automaton,
+                patterns,
+                owners,
+            }
+        })
+    }
+
+    /// Every (pattern start, pattern index) in `hay`, overlapping, in order.
+    fn hits(&self, hay: &[u8]) -> Vec<(usize, usize)> {
+        let Some(packed) = &self.packed else {
+            return self
+                .automaton
+                .find_overlapping_iter(hay)
+                .map(|m| (m.start(), m.pattern().as_usize()))
+                .collect();
+        };
+        let mut out = Vec::new();
+        let mut at = 0;
+        while at < hay.len() {
+            let Some(m) = packed.find_in(hay, aho_corasick::Span::from(at..hay.len())) else {
+                break;
+            };
+            let s = m.start();
+            out.extend(
+                self.patterns
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| hay[s..].starts_with(p))
+                    .map(|(pi, _)| (s, pi)),
+            );
+            at = s + 1;
         }
-        // The pattern list is a compile-time constant table; building an
-        // automaton from it cannot fail.
-        let ac = AhoCorasick::new(&patterns).expect("magic table builds an automaton");
-        (ac, owners)
-    })
+        out
+    }
 }
 
 /// Candidate container starts in `blob[start..end]`: (offset, format index).
 fn candidates(blob: &[u8], start: usize, end: usize) -> Vec<(usize, usize)> {
-    let (ac, owners) = matcher();
-    let mut hits: Vec<(usize, usize)> = ac
-        .find_overlapping_iter(&blob[start..end])
-        .filter_map(|m| {
-            let (fi, at) = owners[m.pattern().as_usize()];
-            let pos = (start + m.start()).checked_sub(at)?;
+    let matcher = Matcher::get();
+    let mut hits: Vec<(usize, usize)> = matcher
+        .hits(&blob[start..end])
+        .into_iter()
+        .filter_map(|(at, pi)| {
+            let (fi, magic_at) = matcher.owners[pi];
+            let pos = (start + at).checked_sub(magic_at)?;
             (pos >= start && (FORMATS[fi].carve || pos == start)).then_some((pos, fi))
         })
         .collect();
     hits.sort_unstable();
     hits.dedup();
     hits
+}
+
+/// Every signature hit in `blob` as (offset, format name), before any
+/// parser has validated it: what the first pass of [`unpack`] sees. For
+/// diagnostics and the scan-throughput benchmark.
+pub fn signature_hits(blob: &[u8]) -> Vec<(usize, &'static str)> {
+    candidates(blob, 0, blob.len())
+        .into_iter()
+        .map(|(offset, fi)| (offset, FORMATS[fi].name))
+        .collect()
 }
 
 /// Formats whose magic sits at the very start of `data` (for files inside
@@ -497,6 +564,31 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn packed_and_automaton_searches_find_the_same_overlapping_hits() {
+        let m = Matcher::get();
+        assert!(m.packed.is_some(), "the packed searcher builds on this table");
+        // Every magic, twice, overlapping and adjacent, inside noise.
+        let mut hay = b"xx".to_vec();
+        for p in &m.patterns {
+            hay.extend_from_slice(p);
+            hay.extend_from_slice(&p[..p.len() - 1]);
+            hay.extend_from_slice(p);
+        }
+        hay.extend_from_slice(b"\xc7\x71\xc7\x71");
+        let via_automaton: Vec<(usize, usize)> = m
+            .automaton
+            .find_overlapping_iter(&hay)
+            .map(|x| (x.start(), x.pattern().as_usize()))
+            .collect();
+        let mut a = via_automaton.clone();
+        a.sort_unstable();
+        let mut b = m.hits(&hay);
+        b.sort_unstable();
+        assert_eq!(a, b);
+        assert!(b.len() >= 2 * m.patterns.len());
+    }
 
     #[test]
     fn containers_sort_by_numeric_offset_then_nesting() {
