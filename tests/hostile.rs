@@ -295,3 +295,21 @@ fn traversal_tar_writes_nothing_outside_the_output_root() {
             .is_symlink()
     );
 }
+
+/// Every parser has a libFuzzer target (`fuzz/fuzz_targets/format_<name>.rs`,
+/// see `fuzz/README.md`), declared in `fuzz/Cargo.toml`: a new format
+/// without one fails here.
+#[test]
+fn every_format_has_a_fuzz_target() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).expect("fuzz/Cargo.toml");
+    let mut names: Vec<&str> = fwcert::unpack::formats::FORMATS.iter().map(|f| f.name).collect();
+    names.dedup();
+    for name in names {
+        let target = format!("format_{}", name.replace('-', "_"));
+        let source = std::fs::read_to_string(root.join(format!("fuzz_targets/{target}.rs")))
+            .unwrap_or_else(|_| panic!("no fuzz target for {name}: add fuzz/fuzz_targets/{target}.rs"));
+        assert!(source.contains(&format!("format(\"{name}\"")), "{target} fuzzes {name}");
+        assert!(manifest.contains(&format!("name = \"{target}\"")), "{target} is declared");
+    }
+}
