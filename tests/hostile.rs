@@ -310,6 +310,9 @@ fn every_format_has_a_fuzz_target() {
         let source = std::fs::read_to_string(root.join(format!("fuzz_targets/{target}.rs")))
             .unwrap_or_else(|_| panic!("no fuzz target for {name}: add fuzz/fuzz_targets/{target}.rs"));
         assert!(source.contains(&format!("format(\"{name}\"")), "{target} fuzzes {name}");
-        assert!(manifest.contains(&format!("name = \"{target}\"")), "{target} is declared");
+        assert!(
+            manifest.contains(&format!("name = \"{target}\"")),
+            "{target} is declared"
+        );
     }
 }

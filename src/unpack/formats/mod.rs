@@ -19,6 +19,7 @@ pub mod bzip2;
 pub mod cpio;
 pub mod fit;
 pub mod gzip;
+pub mod hikvision;
 pub mod lz4;
 pub mod lzma;
 pub mod lzop;
@@ -27,6 +28,7 @@ pub mod tar;
 pub mod tplink;
 pub mod trx;
 pub mod uimage;
+pub mod unsupported;
 pub mod xz;
 pub mod zip;
 pub mod zstd;
@@ -168,6 +170,9 @@ pub static FORMATS: &[Format] = &[
     tar::FORMAT,
     zip::FORMAT,
     zip::FORMAT_DAHUA,
+    hikvision::FORMAT,
+    unsupported::FORMAT_DLINK_SHRS,
+    unsupported::FORMAT_DLINK_ENCRPTED_IMG,
 ];
 
 /// Hand a finished sink's tree to the engine. Every refused entry becomes a

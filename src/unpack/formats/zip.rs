@@ -109,7 +109,13 @@ fn parse_with(d: &[u8], sig: &[u8; 4], what: &str) -> Result<Parsed, Reject> {
     let description = match end {
         Some(e) => {
             facts.insert("members".into(), e.entries.to_string());
-            format!("{what}, {} members", e.entries)
+            match vendor_package(d, e) {
+                Some(vendor) => {
+                    facts.insert("vendor".into(), vendor.into());
+                    format!("{what}, {} members: {vendor} firmware package", e.entries)
+                }
+                None => format!("{what}, {} members", e.entries),
+            }
         }
         None => {
             facts.insert("truncated".into(), "no end of central directory record".into());
@@ -126,6 +132,14 @@ fn parse_with(d: &[u8], sig: &[u8; 4], what: &str) -> Result<Parsed, Reject> {
         description,
         facts,
     })
+}
+
+/// Camera vendors that ship firmware as a plain ZIP, named by a member only
+/// their packages carry: Xiongmai's upgrade ZIPs hold uImages plus an
+/// `InstallDesc` script that tells the updater where each one goes.
+fn vendor_package(d: &[u8], end: End) -> Option<&'static str> {
+    let members = central(d, end).ok()?;
+    members.iter().any(|m| m.name == "InstallDesc").then_some("Xiongmai")
 }
 
 pub fn parse(d: &[u8]) -> Result<Parsed, Reject> {
@@ -446,6 +460,19 @@ mod tests {
             Some(&NodeKind::Symlink("busybox".into()))
         );
         assert_eq!(t.get("/notes.txt").and_then(Node::data), Some(&b"stored"[..]));
+    }
+
+    #[test]
+    fn xiongmai_packages_are_named_and_plain_zips_are_not() {
+        let xm = build(&[
+            ("InstallDesc", b"{ \"UpgradeCommand\" : [] }", false, 0),
+            ("user-x.cramfs.img", b"not really", false, 0),
+        ]);
+        let p = parse(&xm).expect("parses");
+        assert!(p.description.contains("Xiongmai firmware package"), "{}", p.description);
+        assert_eq!(p.facts.get("vendor").map(String::as_str), Some("Xiongmai"));
+        let plain = parse(&sample()).expect("parses");
+        assert!(!plain.facts.contains_key("vendor"));
     }
 
     #[test]
