@@ -14,6 +14,7 @@ use super::budget::{Budget, BudgetExceeded, Deadline};
 use super::decode::{Decoded, Stop};
 use super::tree::{FsTree, NodeKind, Sink};
 
+pub mod android_boot;
 pub mod android_sparse;
 pub mod bzip2;
 pub mod cpio;
@@ -156,6 +157,7 @@ pub static FORMATS: &[Format] = &[
     trx::FORMAT,
     fit::FORMAT,
     android_sparse::FORMAT,
+    android_boot::FORMAT,
     squashfs::FORMAT_LE,
     squashfs::FORMAT_BE,
     xz::FORMAT,
