@@ -316,3 +316,72 @@ fn every_format_has_a_fuzz_target() {
         );
     }
 }
+
+/// A raw NOR flash dump: bootloader code, erased 0xFF padding, a kernel
+/// uImage, more padding, a SquashFS root, and 0x00 padding to the end.
+/// Every partition is found at its offset and the padding is reported as
+/// padding, not as unidentified data.
+#[test]
+fn raw_flash_dump_partitions_are_found_between_padding() {
+    use fwcert::samples::{Entry, squashfs};
+    use fwcert::unpack::GapKind;
+    use fwcert::unpack::formats::squashfs::GZIP_CODEC;
+
+    let mut x: u32 = 7;
+    let mut flash: Vec<u8> = (0..0x8000)
+        .map(|_| {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (x >> 24) as u8 & 0x3f // code-like, low entropy
+        })
+        .collect();
+    flash.resize(0x10000, 0xff);
+    flash.extend(uimage::build(
+        "Linux-4.9",
+        2,
+        0,
+        1,
+        &gzip(b"Linux version 4.9.37 (builder) #1", 6),
+    ));
+    flash.resize(0x40000, 0xff);
+    let root = squashfs(
+        &[
+            Entry::Dir {
+                path: "/etc",
+                mode: 0o755,
+            },
+            Entry::File {
+                path: "/etc/passwd",
+                mode: 0o644,
+                data: b"root:x:0:0::/root:/bin/sh\n".to_vec(),
+            },
+            Entry::Dir {
+                path: "/bin",
+                mode: 0o755,
+            },
+        ],
+        &GZIP_CODEC,
+    );
+    flash.extend(&root);
+    flash.resize(0x80000, 0x00);
+
+    let u = run(flash, Limits::default());
+    let found: Vec<(u64, &str)> = u
+        .containers
+        .iter()
+        .filter(|c| !c.path.contains(" → "))
+        .map(|c| (c.offset, c.format))
+        .collect();
+    assert_eq!(found, [(0x10000, "uimage"), (0x40000, "squashfs")]);
+    assert!(u.filesystems.iter().any(|f| f.is_rootfs()));
+    let padding: Vec<u64> = u
+        .gaps
+        .iter()
+        .filter(|g| g.kind == GapKind::Padding)
+        .map(|g| g.offset)
+        .collect();
+    assert_eq!(padding.len(), 3, "{:?}", u.gaps);
+    assert_eq!(padding[0], 0x8000, "erased space after the bootloader: {padding:?}");
+    let code = u.gaps.iter().find(|g| g.offset == 0).expect("the bootloader is a gap");
+    assert_eq!((code.kind, code.size), (GapKind::Unidentified, 0x8000));
+    assert!(u.complete(), "{:?}", u.incompleteness());
+}

@@ -220,6 +220,40 @@ pub fn unpack(image: Arc<[u8]>, name: &str, options: &UnpackOptions) -> Unpacked
     out
 }
 
+/// Runs of one erased-flash byte (0x00 or 0xFF) at least this long are
+/// reported as padding of their own, separate from the data around them.
+const PADDING_RUN_MIN: usize = 4096;
+
+/// Split an unclaimed region at `base` into (start, end, is_padding)
+/// pieces: long 0x00/0xFF runs apart from everything else, so that a flash
+/// dump's bootloader code and the erased space after it are told apart.
+fn split_padding(bytes: &[u8], base: usize) -> Vec<(usize, usize, bool)> {
+    let mut out = Vec::new();
+    let mut data_from = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let v = bytes[i];
+        if v != 0x00 && v != 0xff {
+            i += 1;
+            continue;
+        }
+        let run = bytes[i..].iter().position(|&b| b != v).unwrap_or(bytes.len() - i);
+        let whole = run == bytes.len();
+        if run >= PADDING_RUN_MIN || whole {
+            if i > data_from {
+                out.push((base + data_from, base + i, false));
+            }
+            out.push((base + i, base + i + run, true));
+            data_from = i + run;
+        }
+        i += run;
+    }
+    if data_from < bytes.len() {
+        out.push((base + data_from, base + bytes.len(), false));
+    }
+    out
+}
+
 /// A sort key that orders chains by their offsets as numbers, so that
 /// `@0x20400` sorts before `@0x120200` and children follow their parent.
 fn chain_key(chain: &str) -> Vec<(String, u64, String)> {
@@ -529,12 +563,11 @@ impl Engine {
         if end > at {
             regions.push((at, end));
         }
-        for (s, e) in regions {
+        for (s, e, padding) in regions.into_iter().flat_map(|(s, e)| split_padding(&blob[s..e], s)) {
             let bytes = &blob[s..e];
             if bytes.len() < 16 {
                 continue;
             }
-            let padding = bytes.iter().all(|&b| b == 0) || bytes.iter().all(|&b| b == 0xff);
             let entropy = bytes::entropy(bytes);
             let gap = Gap {
                 location: location.clone(),
@@ -588,6 +621,26 @@ mod tests {
         b.sort_unstable();
         assert_eq!(a, b);
         assert!(b.len() >= 2 * m.patterns.len());
+    }
+
+    #[test]
+    fn padding_runs_are_split_from_data() {
+        let mut region = vec![0x11u8; 100];
+        region.extend(vec![0xffu8; 5000]);
+        region.extend(vec![0x22u8; 10]);
+        region.extend(vec![0x00u8; 10]); // too short to be padding of its own
+        region.extend(vec![0x00u8; 8192]);
+        assert_eq!(
+            split_padding(&region, 1000),
+            [
+                (1000, 1100, false),
+                (1100, 6100, true),
+                (6100, 6110, false),
+                (6110, 6110 + 8202, true),
+            ]
+        );
+        assert_eq!(split_padding(&[0xff; 20], 0), [(0, 20, true)]);
+        assert_eq!(split_padding(&[1, 2, 3], 0), [(0, 3, false)]);
     }
 
     #[test]
