@@ -39,6 +39,7 @@ const CASES: &[(&str, &str, Expect)] = &[
     ("test.lzo", "lzop", Expect::Payloads(1)),
     ("android_sparse.img", "android-sparse", Expect::Payloads(1)),
     ("fit.itb", "fit", Expect::FitImages(3)),
+    ("jffs2_le.img", "jffs2", Expect::StandardSet),
 ];
 
 fn corpus() -> Option<PathBuf> {

@@ -19,6 +19,7 @@ pub mod bzip2;
 pub mod cpio;
 pub mod fit;
 pub mod gzip;
+pub mod jffs2;
 pub mod lz4;
 pub mod lzma;
 pub mod lzop;
@@ -156,6 +157,7 @@ pub static FORMATS: &[Format] = &[
     android_sparse::FORMAT,
     squashfs::FORMAT_LE,
     squashfs::FORMAT_BE,
+    jffs2::FORMAT,
     xz::FORMAT,
     gzip::FORMAT,
     lzma::FORMAT,
