@@ -24,6 +24,7 @@ pub mod lz4;
 pub mod lzma;
 pub mod lzop;
 pub mod squashfs;
+pub mod squashfs_legacy;
 pub mod tar;
 pub mod tplink;
 pub mod trx;
