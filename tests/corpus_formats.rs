@@ -44,6 +44,8 @@ const CASES: &[(&str, &str, Expect)] = &[
     ("android_sparse.img", "android-sparse", Expect::Payloads(1)),
     ("fit.itb", "fit", Expect::FitImages(3)),
     ("jffs2_le.img", "jffs2", Expect::StandardSet),
+    ("test.ubifs", "ubifs", Expect::StandardSet),
+    ("ubi.img", "ubi", Expect::StandardSet),
 ];
 
 fn corpus() -> Option<PathBuf> {

@@ -28,6 +28,8 @@ pub mod squashfs_legacy;
 pub mod tar;
 pub mod tplink;
 pub mod trx;
+pub mod ubi;
+pub mod ubifs;
 pub mod uimage;
 pub mod xz;
 pub mod zip;
@@ -159,6 +161,8 @@ pub static FORMATS: &[Format] = &[
     squashfs::FORMAT_LE,
     squashfs::FORMAT_BE,
     jffs2::FORMAT,
+    ubi::FORMAT,
+    ubifs::FORMAT,
     xz::FORMAT,
     gzip::FORMAT,
     lzma::FORMAT,
