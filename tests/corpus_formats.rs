@@ -46,6 +46,8 @@ const CASES: &[(&str, &str, Expect)] = &[
     ("jffs2_le.img", "jffs2", Expect::StandardSet),
     ("test.ubifs", "ubifs", Expect::StandardSet),
     ("ubi.img", "ubi", Expect::StandardSet),
+    ("cramfs.img", "cramfs", Expect::StandardSet),
+    ("romfs.img", "romfs", Expect::StandardSet),
 ];
 
 fn corpus() -> Option<PathBuf> {

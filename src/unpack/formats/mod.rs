@@ -17,12 +17,14 @@ use super::tree::{FsTree, NodeKind, Sink};
 pub mod android_sparse;
 pub mod bzip2;
 pub mod cpio;
+pub mod cramfs;
 pub mod fit;
 pub mod gzip;
 pub mod jffs2;
 pub mod lz4;
 pub mod lzma;
 pub mod lzop;
+pub mod romfs;
 pub mod squashfs;
 pub mod squashfs_legacy;
 pub mod tar;
@@ -163,6 +165,8 @@ pub static FORMATS: &[Format] = &[
     jffs2::FORMAT,
     ubi::FORMAT,
     ubifs::FORMAT,
+    cramfs::FORMAT,
+    romfs::FORMAT,
     xz::FORMAT,
     gzip::FORMAT,
     lzma::FORMAT,

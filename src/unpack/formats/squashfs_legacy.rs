@@ -25,6 +25,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
 
 use super::{Confidence, ExtractCtx, ExtractError, Extraction, Parsed, Reject, finish_tree, need};
+use crate::unpack::bytes::bitfield;
 use crate::unpack::decode::{BlockCodec, block};
 use crate::unpack::tree::{Node, NodeKind, Sink};
 
@@ -46,20 +47,7 @@ pub struct F(pub usize, pub usize);
 
 /// Read field `f` of the structure starting at `at`.
 fn get(d: &[u8], at: usize, f: F, big: bool) -> Option<u64> {
-    let F(pos, width) = f;
-    let start = at.checked_add(pos / 8)?;
-    let shift = pos % 8;
-    debug_assert!(shift + width <= 64);
-    let n = (shift + width).div_ceil(8);
-    let bytes = d.get(start..start.checked_add(n)?)?;
-    let mask = if width == 64 { u64::MAX } else { (1u64 << width) - 1 };
-    if big {
-        let v = bytes.iter().fold(0u64, |v, &b| (v << 8) | u64::from(b)) << (64 - 8 * n);
-        Some((v >> (64 - width - shift)) & mask)
-    } else {
-        let v = bytes.iter().rev().fold(0u64, |v, &b| (v << 8) | u64::from(b));
-        Some((v >> shift) & mask)
-    }
+    bitfield(d, at, f.0, f.1, big)
 }
 
 /// Where the fields of one on-disk version sit.
