@@ -20,6 +20,8 @@ enum Expect {
     Payloads(usize),
     /// A FIT listing exactly this many images, each carved as a range.
     FitImages(usize),
+    /// Some decoded payload contains these bytes.
+    PayloadContains(&'static [u8]),
 }
 
 /// Every corpus file fwcert supports, with the format that must be found.
@@ -48,6 +50,16 @@ const CASES: &[(&str, &str, Expect)] = &[
     ("ubi.img", "ubi", Expect::StandardSet),
     ("cramfs.img", "cramfs", Expect::StandardSet),
     ("romfs.img", "romfs", Expect::StandardSet),
+    (
+        "bzImage_gzip",
+        "bzimage",
+        Expect::PayloadContains(b"Linux version 5.4.72"),
+    ),
+    (
+        "bzImage_xz",
+        "bzimage",
+        Expect::PayloadContains(b"Linux version 5.4.72"),
+    ),
 ];
 
 fn corpus() -> Option<PathBuf> {
@@ -94,6 +106,18 @@ fn check(u: &Unpacked, file: &str, format: &str, expect: &Expect) -> Result<(), 
                 return Err(format!(
                     "{file}: FIT lists {listed} images, expected {n}: {:?}",
                     fit.facts
+                ));
+            }
+        }
+        Expect::PayloadContains(needle) => {
+            let found = u
+                .payloads
+                .iter()
+                .any(|p| memchr::memmem::find(&p.data, needle).is_some());
+            if !found {
+                return Err(format!(
+                    "{file}: no payload contains {:?}",
+                    String::from_utf8_lossy(needle)
                 ));
             }
         }

@@ -21,6 +21,7 @@ pub mod cramfs;
 pub mod fit;
 pub mod gzip;
 pub mod jffs2;
+pub mod kernel;
 pub mod lz4;
 pub mod lzma;
 pub mod lzop;
@@ -159,6 +160,8 @@ pub static FORMATS: &[Format] = &[
     uimage::FORMAT,
     trx::FORMAT,
     fit::FORMAT,
+    kernel::FORMAT_BZIMAGE,
+    kernel::FORMAT_ZIMAGE,
     android_sparse::FORMAT,
     squashfs::FORMAT_LE,
     squashfs::FORMAT_BE,
