@@ -50,6 +50,7 @@ const CASES: &[(&str, &str, Expect)] = &[
     ("ubi.img", "ubi", Expect::StandardSet),
     ("cramfs.img", "cramfs", Expect::StandardSet),
     ("romfs.img", "romfs", Expect::StandardSet),
+    ("yaffs2_le.img", "yaffs2", Expect::StandardSet),
     (
         "bzImage_gzip",
         "bzimage",

@@ -35,6 +35,7 @@ pub mod ubi;
 pub mod ubifs;
 pub mod uimage;
 pub mod xz;
+pub mod yaffs2;
 pub mod zip;
 pub mod zstd;
 
@@ -170,6 +171,7 @@ pub static FORMATS: &[Format] = &[
     ubifs::FORMAT,
     cramfs::FORMAT,
     romfs::FORMAT,
+    yaffs2::FORMAT,
     xz::FORMAT,
     gzip::FORMAT,
     lzma::FORMAT,
