@@ -51,6 +51,8 @@ const CASES: &[(&str, &str, Expect)] = &[
     ("cramfs.img", "cramfs", Expect::StandardSet),
     ("romfs.img", "romfs", Expect::StandardSet),
     ("yaffs2_le.img", "yaffs2", Expect::StandardSet),
+    ("ext2.img.xz", "ext", Expect::StandardSet),
+    ("ext4.img.xz", "ext", Expect::StandardSet),
     (
         "bzImage_gzip",
         "bzimage",

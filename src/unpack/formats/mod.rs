@@ -18,6 +18,7 @@ pub mod android_sparse;
 pub mod bzip2;
 pub mod cpio;
 pub mod cramfs;
+pub mod ext;
 pub mod fit;
 pub mod gzip;
 pub mod jffs2;
@@ -172,6 +173,7 @@ pub static FORMATS: &[Format] = &[
     cramfs::FORMAT,
     romfs::FORMAT,
     yaffs2::FORMAT,
+    ext::FORMAT,
     xz::FORMAT,
     gzip::FORMAT,
     lzma::FORMAT,
