@@ -9,7 +9,7 @@
 //! how many bytes they take. A file's `offset` points at one 32-bit end
 //! pointer per 4 KiB block; each block is a zlib stream (an empty one is a
 //! hole). Device nodes keep their device number in `size`. Version 2
-//! images carry a CRC-32 over the whole image.
+//! images carry a CRC-32 over the image from the superblock on.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -89,8 +89,10 @@ fn crc_ok(d: &[u8], s: &Super) -> bool {
     let Some(img) = d.get(..s.size as usize) else {
         return false;
     };
+    // With a boot sector in front, the CRC covers the image from the
+    // superblock on (checked against mkcramfs -p output).
     let mut h = crc32fast::Hasher::new();
-    h.update(&img[..s.base + 32]);
+    h.update(&img[s.base..s.base + 32]);
     h.update(&[0; 4]);
     h.update(&img[s.base + 36..]);
     h.finalize() == s.crc
@@ -374,7 +376,7 @@ pub mod build {
         out[base + 8..base + 12].copy_from_slice(&w(FLAG_VERSION_2 | 2 | 0x100 | if shifted { 0x400 } else { 0 }));
         out[base + 16..base + 32].copy_from_slice(b"Compressed ROMFS");
         out[base + 48..base + 58].copy_from_slice(b"Compressed");
-        let c = crc32fast::hash(&out);
+        let c = crc32fast::hash(&out[base..]);
         out[base + 32..base + 36].copy_from_slice(&w(c));
         out
     }

@@ -19,6 +19,7 @@ pub mod bzip2;
 pub mod cpio;
 pub mod cramfs;
 pub mod ext;
+pub mod fat;
 pub mod fit;
 pub mod gzip;
 pub mod jffs2;
@@ -174,6 +175,7 @@ pub static FORMATS: &[Format] = &[
     romfs::FORMAT,
     yaffs2::FORMAT,
     ext::FORMAT,
+    fat::FORMAT,
     xz::FORMAT,
     gzip::FORMAT,
     lzma::FORMAT,
