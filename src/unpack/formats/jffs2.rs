@@ -427,6 +427,31 @@ impl Resolved {
             out.problem(format!("`{path}`: inode {ino} has no inode node"));
             return None;
         };
+        if matches!(mode & 0o170000, 0o020000 | 0o060000) {
+            // The device number is the node's data; the inode size is 0.
+            let Some(n) = nodes.iter().rev().find(|n| n.dsize > 0) else {
+                out.problem(format!("`{path}`: device node without a device number"));
+                return None;
+            };
+            let data = match decompress(n.compr, &d[n.data.clone()], n.dsize as usize) {
+                Ok(data) => data,
+                Err(why) => {
+                    out.problem(format!("`{path}`: {why}"));
+                    return None;
+                }
+            };
+            let (major, minor) = match data.len() {
+                2 => {
+                    let v = u32::from(e.u16(&data, 0).unwrap_or(0));
+                    (v >> 8, v & 0xff)
+                }
+                _ => {
+                    let v = e.u32(&data, 0).unwrap_or(0);
+                    ((v & 0xfff00) >> 8, (v & 0xff) | ((v >> 12) & 0xfff00))
+                }
+            };
+            return special_kind(mode, major, minor);
+        }
         let data = match self.data(d, nodes, sink.budget().remaining_bytes()) {
             Ok((data, problems)) => {
                 for p in problems {
@@ -439,24 +464,8 @@ impl Resolved {
                 return None;
             }
         };
-        let device = || {
-            let dev = match data.len() {
-                2 => u32::from(e.u16(&data, 0).unwrap_or(0)),
-                4 => e.u32(&data, 0).unwrap_or(0),
-                _ => 0,
-            };
-            if data.len() == 2 {
-                (dev >> 8, dev & 0xff)
-            } else {
-                ((dev & 0xfff00) >> 8, (dev & 0xff) | ((dev >> 12) & 0xfff00))
-            }
-        };
         Some(match mode & 0o170000 {
             0o120000 => NodeKind::Symlink(String::from_utf8_lossy(&data).to_string()),
-            0o020000 | 0o060000 => {
-                let (major, minor) = device();
-                special_kind(mode, major, minor).unwrap_or(NodeKind::Fifo)
-            }
             _ => special_kind(mode, 0, 0).unwrap_or_else(|| NodeKind::File(data.into())),
         })
     }
@@ -685,8 +694,18 @@ mod tests {
         i.dirent(1, 3, 4, 10, "sh");
         i.file(4, 0o120777, b"/bin/busybox");
         i.dirent(1, 4, 5, 2, "console");
-        let dev = (5u32 << 8) | 1;
-        i.file(5, 0o020600, &if big { dev.to_be_bytes() } else { dev.to_le_bytes() });
+        // As mkfs.jffs2 writes it: inode size 0, the old 16-bit number as data.
+        let dev = (5u16 << 8) | 1;
+        i.inode(
+            5,
+            1,
+            0o020600,
+            0,
+            0,
+            0,
+            &if big { dev.to_be_bytes() } else { dev.to_le_bytes() },
+            2,
+        );
         i.out
     }
 
