@@ -81,6 +81,13 @@ pub fn superblock(d: &[u8]) -> Result<Super, Reject> {
     if (s.size as usize) < base + SUPER_LEN {
         return Err(Reject::new(format!("implausible CramFS size {}", s.size)));
     }
+    // Offsets count from the image start, boot sector included, so the
+    // root's entries follow the superblock. This also keeps a plain image
+    // from being taken for a shifted one that starts 512 bytes earlier.
+    let root = inode(d, base + SUPER_LEN - INODE_LEN, big).ok_or_else(|| Reject::new("CramFS root inode truncated"))?;
+    if root.size > 0 && root.offset < base + SUPER_LEN {
+        return Err(Reject::new("CramFS root directory lies inside the superblock"));
+    }
     Ok(s)
 }
 
@@ -443,6 +450,16 @@ mod tests {
             deadline: crate::unpack::budget::Deadline::far(),
         };
         extract(d, &p, &mut ctx).ok()
+    }
+
+    #[test]
+    fn a_plain_image_is_not_taken_for_a_shifted_one() {
+        let mut d = vec![0x5au8; 1000];
+        d.extend_from_slice(&image(&sample(), false, false));
+        let u = crate::unpack::unpack(d.into(), "blob", &Default::default());
+        let c = u.containers.iter().find(|c| c.format == "cramfs").unwrap();
+        assert_eq!(c.offset, 1000);
+        assert!(u.filesystems[0].tree.get("/etc/passwd").is_some());
     }
 
     #[test]
