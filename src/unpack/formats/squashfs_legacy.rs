@@ -388,10 +388,10 @@ impl Reader<'_> {
             let len = (header & 0x7fff) as usize;
             let stored = header & 0x8000 != 0;
             let check = usize::from(self.s.flags & 4 != 0);
-            let start = pos + 2 + check;
+            let start = pos.saturating_add(2 + check);
             let raw = self
                 .d
-                .get(start..start + len)
+                .get(start..start.saturating_add(len))
                 .ok_or_else(|| format!("metadata block at {at:#x} runs past the image"))?;
             let bytes = if stored {
                 raw.to_vec()
@@ -581,7 +581,7 @@ impl Reader<'_> {
             let frag = self.fragment(fragment)?;
             let from = frag_offset as usize;
             let bytes = frag
-                .get(from..from + tail)
+                .get(from..from.saturating_add(tail))
                 .ok_or_else(|| format!("fragment {fragment} is shorter than the file's tail"))?;
             data.extend_from_slice(bytes);
         }

@@ -318,12 +318,22 @@ fn volume_data(d: &[u8], g: &Geometry, leb: usize, map: &Map, v: &Volume, room: 
         return Ok(Vec::new());
     };
     let data_pad = last.1.1.data_pad as usize;
-    let usable = leb.checked_sub(data_pad).ok_or("data padding larger than a LEB")?;
+    // Padding only rounds a LEB down to the volume's alignment.
+    let usable = leb.saturating_sub(data_pad);
+    if usable < leb / 2 {
+        return Err(format!("implausible data padding {data_pad} for {leb}-byte LEBs"));
+    }
     let count = if v.dynamic {
         *last.0 as u64 + 1
     } else {
         u64::from(last.1.1.used_ebs)
     };
+    if !v.dynamic && count > g.pebs as u64 {
+        return Err(format!(
+            "static volume claims {count} LEBs, the image has {} erase blocks",
+            g.pebs
+        ));
+    }
     let size = count.saturating_mul(usable as u64);
     if size > room {
         return Err(format!("size {size} exceeds the remaining byte budget"));
@@ -554,5 +564,20 @@ mod tests {
         }
         // A single erase block is not an image.
         assert!(parse(&img[..1024]).is_err());
+        // Padding that leaves one usable byte per LEB, and a static volume
+        // claiming four billion LEBs, are refused rather than looped over.
+        let mut u = Ubi::new(1024);
+        u.table(&[(0, "pad", true), (1, "many", false)]);
+        u.put(0, 1 << 20, None, b"p");
+        u.put(1, 0, Some(u32::MAX), b"m");
+        let mut img = u.image();
+        let vid = 2 * 1024 + 64;
+        img[vid + 28..vid + 32].copy_from_slice(&(1024u32 - 128 - 1).to_be_bytes());
+        let c = crc(&img[vid..vid + 60]);
+        img[vid + 60..vid + 64].copy_from_slice(&c.to_be_bytes());
+        let x = run(&FORMAT, &img).1.unwrap();
+        let all = x.problems.join("\n");
+        assert!(all.contains("implausible data padding"), "{all}");
+        assert!(all.contains("claims 4294967295 LEBs"), "{all}");
     }
 }

@@ -374,7 +374,7 @@ impl<'a> Reader<'a> {
     /// Replay the journal: the buds the log references after the last
     /// commit start, applied in sequence order.
     fn replay(&mut self, log_lnum: u32, cmt_no: u64, state: &mut State) {
-        let log_end = FIRST_LOG_LEB + self.s.log_lebs;
+        let log_end = FIRST_LOG_LEB.saturating_add(self.s.log_lebs).min(self.s.leb_cnt);
         if !(FIRST_LOG_LEB..log_end).contains(&log_lnum) {
             self.problems.push(format!("log LEB {log_lnum} lies outside the log"));
             return;
@@ -382,7 +382,7 @@ impl<'a> Reader<'a> {
         let mut cs_sqnum = None;
         let mut refs = Vec::new();
         let mut lnum = log_lnum;
-        'log: for _ in 0..self.s.log_lebs {
+        'log: for _ in FIRST_LOG_LEB..log_end {
             for (raw, _) in self.scan_leb(lnum, 0) {
                 match (cs_sqnum, raw.kind) {
                     (None, node::CS) if le_u64(raw.bytes, 24) == Some(cmt_no) => cs_sqnum = Some(raw.sqnum),
@@ -927,6 +927,10 @@ mod tests {
         });
         let x = survive(&cyclic).unwrap();
         assert!(!x.problems.is_empty());
+        // A log said to span four billion LEBs is bounded by the image.
+        let mut long_log = img.clone();
+        patch(&mut long_log, 0, |n| n[56..60].copy_from_slice(&u32::MAX.to_le_bytes()));
+        assert!(survive(&long_log).unwrap().problems.is_empty());
         // A `..` entry is refused by the sink.
         let mut dots = img;
         let at = find(&dots, node::DENT, |b| b.get(56..58) == Some(b"sh"));
