@@ -20,6 +20,8 @@ enum Expect {
     Payloads(usize),
     /// A FIT listing exactly this many images, each carved as a range.
     FitImages(usize),
+    /// Some decoded payload contains these bytes.
+    PayloadContains(&'static [u8]),
 }
 
 /// Every corpus file fwcert supports, with the format that must be found.
@@ -31,6 +33,10 @@ const CASES: &[(&str, &str, Expect)] = &[
     ("squashfs-lzo.sqfs", "squashfs", Expect::StandardSet),
     ("squashfs-lz4.sqfs", "squashfs", Expect::StandardSet),
     ("squashfs-zstd.sqfs", "squashfs", Expect::StandardSet),
+    ("squashfs-zlib_le.sqfs3", "squashfs", Expect::StandardSet),
+    ("squashfs-lzma1_le.sqfs3", "squashfs", Expect::StandardSet),
+    ("squashfs-lzma_le.sqfs2", "squashfs", Expect::StandardSet),
+    ("squashfs-avm_le.sqfs4", "squashfs", Expect::StandardSet),
     ("test.tar", "tar", Expect::StandardSet),
     ("dahua_dh.bin", "dahua", Expect::StandardSet),
     ("trx.img", "trx", Expect::StandardSet),
@@ -39,6 +45,24 @@ const CASES: &[(&str, &str, Expect)] = &[
     ("test.lzo", "lzop", Expect::Payloads(1)),
     ("android_sparse.img", "android-sparse", Expect::Payloads(1)),
     ("fit.itb", "fit", Expect::FitImages(3)),
+    ("jffs2_le.img", "jffs2", Expect::StandardSet),
+    ("test.ubifs", "ubifs", Expect::StandardSet),
+    ("ubi.img", "ubi", Expect::StandardSet),
+    ("cramfs.img", "cramfs", Expect::StandardSet),
+    ("romfs.img", "romfs", Expect::StandardSet),
+    ("yaffs2_le.img", "yaffs2", Expect::StandardSet),
+    ("ext2.img.xz", "ext", Expect::StandardSet),
+    ("ext4.img.xz", "ext", Expect::StandardSet),
+    (
+        "bzImage_gzip",
+        "bzimage",
+        Expect::PayloadContains(b"Linux version 5.4.72"),
+    ),
+    (
+        "bzImage_xz",
+        "bzimage",
+        Expect::PayloadContains(b"Linux version 5.4.72"),
+    ),
 ];
 
 fn corpus() -> Option<PathBuf> {
@@ -85,6 +109,18 @@ fn check(u: &Unpacked, file: &str, format: &str, expect: &Expect) -> Result<(), 
                 return Err(format!(
                     "{file}: FIT lists {listed} images, expected {n}: {:?}",
                     fit.facts
+                ));
+            }
+        }
+        Expect::PayloadContains(needle) => {
+            let found = u
+                .payloads
+                .iter()
+                .any(|p| memchr::memmem::find(&p.data, needle).is_some());
+            if !found {
+                return Err(format!(
+                    "{file}: no payload contains {:?}",
+                    String::from_utf8_lossy(needle)
                 ));
             }
         }

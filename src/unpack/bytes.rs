@@ -26,6 +26,29 @@ pub fn be_u64(d: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_be_bytes(d.get(at..at.checked_add(8)?)?.try_into().ok()?))
 }
 
+/// A packed C bitfield: `width` bits at bit `pos` of the structure at
+/// byte `at`, as GCC lays them out. On a little-endian image bits count
+/// from the least significant end of the little-endian bytes; on a
+/// big-endian image from the most significant end of the big-endian bytes.
+/// `pos % 8 + width` must not exceed 64.
+pub fn bitfield(d: &[u8], at: usize, pos: usize, width: usize, big: bool) -> Option<u64> {
+    let start = at.checked_add(pos / 8)?;
+    let shift = pos % 8;
+    if width == 0 || shift + width > 64 {
+        return None;
+    }
+    let n = (shift + width).div_ceil(8);
+    let bytes = d.get(start..start.checked_add(n)?)?;
+    let mask = if width == 64 { u64::MAX } else { (1u64 << width) - 1 };
+    if big {
+        let v = bytes.iter().fold(0u64, |v, &b| (v << 8) | u64::from(b)) << (64 - 8 * n);
+        Some((v >> (64 - width - shift)) & mask)
+    } else {
+        let v = bytes.iter().rev().fold(0u64, |v, &b| (v << 8) | u64::from(b));
+        Some((v >> shift) & mask)
+    }
+}
+
 /// A fixed-size, NUL-padded text field, decoded lossily and trimmed.
 pub fn c_string(d: &[u8], at: usize, len: usize) -> Option<String> {
     let field = d.get(at..at.checked_add(len)?)?;

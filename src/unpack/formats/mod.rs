@@ -18,19 +18,29 @@ pub mod android_boot;
 pub mod android_sparse;
 pub mod bzip2;
 pub mod cpio;
+pub mod cramfs;
+pub mod ext;
+pub mod fat;
 pub mod fit;
 pub mod gzip;
 pub mod hikvision;
+pub mod jffs2;
+pub mod kernel;
 pub mod lz4;
 pub mod lzma;
 pub mod lzop;
+pub mod romfs;
 pub mod squashfs;
+pub mod squashfs_legacy;
 pub mod tar;
 pub mod tplink;
 pub mod trx;
+pub mod ubi;
+pub mod ubifs;
 pub mod uimage;
 pub mod unsupported;
 pub mod xz;
+pub mod yaffs2;
 pub mod zip;
 pub mod zstd;
 
@@ -156,10 +166,20 @@ pub static FORMATS: &[Format] = &[
     uimage::FORMAT,
     trx::FORMAT,
     fit::FORMAT,
+    kernel::FORMAT_BZIMAGE,
+    kernel::FORMAT_ZIMAGE,
     android_sparse::FORMAT,
     android_boot::FORMAT,
     squashfs::FORMAT_LE,
     squashfs::FORMAT_BE,
+    jffs2::FORMAT,
+    ubi::FORMAT,
+    ubifs::FORMAT,
+    cramfs::FORMAT,
+    romfs::FORMAT,
+    yaffs2::FORMAT,
+    ext::FORMAT,
+    fat::FORMAT,
     xz::FORMAT,
     gzip::FORMAT,
     lzma::FORMAT,

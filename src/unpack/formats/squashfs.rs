@@ -7,8 +7,9 @@
 //! variant whose blocks carry only the 5 property bytes, LZO (fwcert's own
 //! bounded LZO1X decoder), LZ4 (lz4_flex) and Zstandard (ruzstd).
 //!
-//! Versions other than 4.0 (3.x, 2.x) are recognised and reported as
-//! unsupported so the scan fails closed instead of silently skipping them.
+//! Versions 2.x and 3.x are read by fwcert's own reader in
+//! [`super::squashfs_legacy`]; 1.x is recognised and reported as
+//! unsupported so the scan fails closed instead of silently skipping it.
 
 use std::collections::BTreeMap;
 use std::io::Cursor;
@@ -102,6 +103,9 @@ pub fn compressor_name(id: u16) -> &'static str {
 
 pub fn parse(d: &[u8]) -> Result<Parsed, Reject> {
     let s = superblock(d)?;
+    if matches!(s.major, 2 | 3) {
+        return super::squashfs_legacy::parse(d);
+    }
     let mut facts = BTreeMap::new();
     facts.insert("version".into(), format!("{}.{}", s.major, s.minor));
     facts.insert("endianness".into(), if s.big_endian { "big" } else { "little" }.into());
@@ -131,8 +135,11 @@ pub fn parse(d: &[u8]) -> Result<Parsed, Reject> {
     })
 }
 
-pub fn extract(d: &[u8], _: &Parsed, ctx: &mut ExtractCtx) -> Result<Extraction, ExtractError> {
+pub fn extract(d: &[u8], p: &Parsed, ctx: &mut ExtractCtx) -> Result<Extraction, ExtractError> {
     let s = superblock(d).map_err(|r| ExtractError::Corrupt(r.0))?;
+    if matches!(s.major, 2 | 3) {
+        return super::squashfs_legacy::extract(d, p, ctx);
+    }
     if s.major != 4 {
         return Err(ExtractError::Unsupported(format!(
             "SquashFS {}.{} is not supported yet",
@@ -336,10 +343,10 @@ mod tests {
     }
 
     #[test]
-    fn older_versions_are_recognised_but_unsupported() {
+    fn version_1_is_recognised_but_unsupported() {
         let mut img = image(&GZIP_CODEC);
-        img[28] = 3;
-        img[30] = 1;
+        img[28] = 1;
+        img[30] = 0;
         let (p, x) = run(&FORMAT_LE, &img);
         assert_eq!(p.len, None);
         assert!(matches!(x, Err(ExtractError::Unsupported(_))));
