@@ -12,7 +12,7 @@
 //!   `[ -f /etc/rc.local ] && sh /etc/rc.local` is unconditional when the
 //!   file is shipped, and dead code never counts;
 //! - `exit` / `return` behind an unknown condition make the rest of the
-//!   script conditional ("unless …");
+//!   script conditional ("not (…)");
 //! - `.` / `source`, direct calls of scripts and `sh script` are followed
 //!   (with a depth and visit guard); functions defined in the script are
 //!   followed when called; functions from shared libraries (`/lib`,
@@ -579,12 +579,7 @@ impl<'a> Walker<'a> {
     /// an `exit` guards the rest of the script, a `return`, `break` or
     /// `continue` the rest of the enclosing list (pushed into `later`).
     fn guard(f: &mut Frame, later: &mut Vec<String>, flow: Flow, cond: &str) {
-        let n = not(cond);
-        let g = if n.len() < cond.len() {
-            n
-        } else {
-            format!("unless ({cond})")
-        };
+        let g = not(cond);
         match flow {
             Flow::Normal => {}
             Flow::Exit => f.exit_guards.push(g),
@@ -2319,7 +2314,7 @@ start_service() {
         assert_eq!(d.action, "respawn");
         assert_eq!(
             d.condition,
-            Condition::Conditional("for each UCI `dropbear` section and unless ([ \"${enable}\" = \"0\" ])".into())
+            Condition::Conditional("for each UCI `dropbear` section and not ([ \"${enable}\" = \"0\" ])".into())
         );
         let m = starts.iter().find(|s| s.program == "/usr/bin/miniweb").unwrap();
         assert_eq!(
