@@ -23,6 +23,7 @@
 //! use the model fail closed.
 
 pub mod busybox;
+mod commands;
 pub mod cron;
 pub mod inetd;
 pub mod inittab;
@@ -30,6 +31,7 @@ pub mod script;
 pub mod shell;
 pub mod systemd;
 pub mod uboot_env;
+mod values;
 
 use std::collections::BTreeSet;
 
