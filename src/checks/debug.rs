@@ -10,7 +10,7 @@
 //! daemon, FW-DEBUG-005 network shell, FW-DEBUG-006 debug or factory CGI,
 //! FW-DEBUG-007 U-Boot autoboot can be interrupted.
 
-use super::starts::{applet_unknown, at_file, at_start, flag_value, graph_gaps, is_shell, read_text, running};
+use super::starts::{applet_unknown, at_file, at_start, flag_value, graph_gaps, is_shell, read_text, running, tree};
 use super::{Coverage, Finding};
 use crate::inventory::boot::{BootGraph, Mechanism, ServiceStart, basename, is_serial};
 use crate::inventory::{Inventory, UbootFound};
@@ -240,11 +240,11 @@ fn adb_props(inv: &Inventory, g: &BootGraph, findings: &mut Vec<Finding>) {
 
 /// FW-DEBUG-006: CGI or pages in a web root named for debug or factory use.
 fn debug_cgi(inv: &Inventory, g: &BootGraph, findings: &mut Vec<Finding>) {
-    let Some(fs) = inv.unpacked.filesystems.get(g.filesystem) else {
+    let Some(tree) = tree(inv, g) else {
         return;
     };
-    let prefix = if g.root == "/" { "" } else { g.root.as_str() };
-    for (path, _) in fs.tree.files() {
+    let prefix = g.prefix();
+    for (path, _) in tree.files() {
         let Some(dev) = path.strip_prefix(prefix) else { continue };
         let in_web = WEB_ROOTS.iter().any(|r| dev.starts_with(&format!("{r}/"))) || dev.contains("/cgi-bin/");
         if !in_web {

@@ -15,7 +15,7 @@
 
 use memchr::memmem;
 
-use super::starts::{applet_unknown, at_file, at_start, flag_value, graph_gaps, is_shell, read_text, running};
+use super::starts::{applet_unknown, at_file, at_start, flag_value, graph_gaps, is_shell, read_text, running, tree};
 use super::{Coverage, Finding};
 use crate::inventory::Inventory;
 use crate::inventory::boot::{BootGraph, ServiceStart, basename};
@@ -429,12 +429,12 @@ fn sshd(inv: &Inventory, g: &BootGraph, s: &ServiceStart, findings: &mut Vec<Fin
 
 /// FW-SVC-011: private SSH host keys shipped in the image.
 fn host_keys(inv: &Inventory, g: &BootGraph, findings: &mut Vec<Finding>) {
-    let Some(fs) = inv.unpacked.filesystems.get(g.filesystem) else {
+    let Some(tree) = tree(inv, g) else {
         return;
     };
-    let prefix = if g.root == "/" { "" } else { g.root.as_str() };
+    let prefix = g.prefix();
     for dir in ["/etc/dropbear", "/etc/ssh"] {
-        for (name, node) in fs.tree.children(&format!("{prefix}{dir}")) {
+        for (name, node) in tree.children(&format!("{prefix}{dir}")) {
             let is_key = (name.starts_with("dropbear_") || name.starts_with("ssh_host_")) && name.ends_with("_key");
             let NodeKind::File(data) = &node.kind else { continue };
             if !is_key || data.is_empty() {
@@ -468,11 +468,11 @@ fn host_keys(inv: &Inventory, g: &BootGraph, findings: &mut Vec<Finding>) {
 
 /// FW-SVC-012: RTSP or ONVIF authentication switched off in a config file.
 fn stream_auth(inv: &Inventory, g: &BootGraph, findings: &mut Vec<Finding>) {
-    let Some(fs) = inv.unpacked.filesystems.get(g.filesystem) else {
+    let Some(tree) = tree(inv, g) else {
         return;
     };
-    let prefix = if g.root == "/" { "" } else { g.root.as_str() };
-    for (path, data) in fs.tree.files() {
+    let prefix = g.prefix();
+    for (path, data) in tree.files() {
         let Some(dev) = path.strip_prefix(prefix) else { continue };
         let config_dir = [
             "/etc/",

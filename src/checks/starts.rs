@@ -4,6 +4,7 @@
 use crate::checks::Finding;
 use crate::inventory::Inventory;
 use crate::inventory::boot::{BootGraph, Condition, SHELLS, ServiceStart, basename};
+use crate::unpack::tree::FsTree;
 
 /// A finding located at the line that starts `s`.
 pub fn at_start(inv: &Inventory, g: &BootGraph, s: &ServiceStart, rule: &str, what: String) -> Finding {
@@ -116,11 +117,15 @@ pub fn running<'i>(inv: &'i Inventory) -> impl Iterator<Item = (&'i BootGraph, &
         .filter(|(_, s)| s.runs())
 }
 
+/// The tree that holds the graph's root filesystem.
+pub fn tree<'i>(inv: &'i Inventory, g: &BootGraph) -> Option<&'i FsTree> {
+    inv.unpacked.filesystems.get(g.filesystem).map(|f| &f.tree)
+}
+
 /// Read a text file of the graph's root (device path), links followed.
 pub fn read_text(inv: &Inventory, g: &BootGraph, dev: &str) -> Option<(String, String)> {
-    let fs = inv.unpacked.filesystems.get(g.filesystem)?;
-    let prefix = if g.root == "/" { "" } else { g.root.as_str() };
-    let (real, node) = fs.tree.resolve_in(&format!("{prefix}{dev}"), prefix)?;
+    let prefix = g.prefix();
+    let (real, node) = tree(inv, g)?.resolve_in(&format!("{prefix}{dev}"), prefix)?;
     let data = node.data()?;
     Some((real.to_string(), String::from_utf8_lossy(data).into_owned()))
 }

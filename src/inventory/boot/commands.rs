@@ -128,36 +128,20 @@ impl<'a> Walker<'a> {
             }
             "command" | "builtin" | "time" => self.dispatch(f, rest, rest_words, s, line, bg, hints),
             "nohup" | "setsid" => self.dispatch(f, rest, rest_words, s, line, true, hints),
-            "nice" | "ionice" | "taskset" | "chrt" => {
-                let mut skip = skip_options(rest, &["-n", "-c", "-p"]);
-                if cmd.text == "taskset" && skip == 0 {
-                    // `taskset MASK cmd`
-                    skip = 1.min(rest.len());
-                }
-                self.dispatch(
-                    f,
-                    &rest[skip..],
-                    rest_words.get(skip..).unwrap_or(&[]),
-                    s,
-                    line,
-                    bg,
-                    hints,
-                )
-            }
-            "env" => {
-                let skip = rest
-                    .iter()
-                    .take_while(|a| a.text.starts_with('-') || a.text.contains('='))
-                    .count();
-                self.dispatch(
-                    f,
-                    &rest[skip..],
-                    rest_words.get(skip..).unwrap_or(&[]),
-                    s,
-                    line,
-                    bg,
-                    hints,
-                )
+            "nice" | "ionice" | "taskset" | "chrt" | "env" => {
+                let skip = if cmd.text == "env" {
+                    rest.iter()
+                        .take_while(|a| a.text.starts_with('-') || a.text.contains('='))
+                        .count()
+                } else {
+                    match skip_options(rest, &["-n", "-c", "-p"]) {
+                        // `taskset MASK cmd`
+                        0 if cmd.text == "taskset" => 1.min(rest.len()),
+                        n => n,
+                    }
+                };
+                let words = rest_words.get(skip..).unwrap_or(&[]);
+                self.dispatch(f, &rest[skip..], words, s, line, bg, hints)
             }
             ":" | "true" => (Flow::Normal, Tri::True),
             "false" => (Flow::Normal, Tri::False),
@@ -354,15 +338,8 @@ impl<'a> Walker<'a> {
         if !self.visit(&real, library) {
             return Flow::Normal;
         }
-        let parsed = self.parse(&real, data);
-        let body = match parsed.as_ref() {
-            Ok(b) => b,
-            Err(e) => {
-                self.gap(format!(
-                    "{real}: cannot read as a shell script ({e}); what it starts is unknown"
-                ));
-                return Flow::Normal;
-            }
+        let Some(body) = self.parse(&real, data) else {
+            return Flow::Normal;
         };
         let saved_file = std::mem::replace(&mut f.file, real);
         let saved_base = std::mem::replace(&mut f.line_base, 1);
@@ -371,7 +348,7 @@ impl<'a> Walker<'a> {
         let fl = if f.depth > MAX_DEPTH {
             Flow::Normal
         } else {
-            self.walk_script(f, &f.file.clone(), body)
+            self.walk_script(f, &f.file.clone(), &body)
         };
         f.depth -= 1;
         f.library = saved_lib;
@@ -439,33 +416,14 @@ impl<'a> Walker<'a> {
             return Some((Flow::Normal, Tri::Unknown(String::new())));
         };
         let args = rest.get(i + 1..).unwrap_or(&[]).iter().map(val_of).collect();
-        if self.root.file(&dev).is_none() {
+        let Some((real, data)) = self.root.file(&dev) else {
             self.missing(f, line, &dev);
             return Some((Flow::Normal, Tri::Unknown(String::new())));
-        }
-        let real = self.root.resolve(&dev).map(|(r, _)| r.to_string()).unwrap_or_default();
-        let data = self.root.file(&dev).map(|(_, d)| d).unwrap_or_default();
-        if matches!(interpreter(data), Interp::RcCommon | Interp::Shell) || !data.starts_with(b"\x7fELF") {
-            let from = f.clone();
-            // Called as `sh file`: always a shell script, whatever its first line.
-            let how = "call";
-            if from.depth >= MAX_DEPTH {
-                self.gap(format!("{}: call depth limit reached at {real}", self.loc(f, line)));
-                return Some((Flow::Normal, Tri::Unknown(String::new())));
-            }
-            self.edge(&f.file, Some(line), &real, how, f.condition());
-            if self.visit(&real, false) {
-                let parsed = self.parse(&real, data);
-                match parsed.as_ref() {
-                    Ok(body) => {
-                        let mut g = from.child(&real, classify(&dev, f.mechanism), args);
-                        self.walk_script(&mut g, &real, body);
-                    }
-                    Err(e) => self.gap(format!(
-                        "{real}: cannot read as a shell script ({e}); what it starts is unknown"
-                    )),
-                }
-            }
+        };
+        // Called as `sh file`: a shell script whatever its first line says.
+        if !data.starts_with(b"\x7fELF") {
+            let real = real.to_string();
+            self.run_shell_script(&f.clone(), Some(line), &dev, &real, data, args, "call");
             return Some((Flow::Normal, Tri::Unknown(String::new())));
         }
         None

@@ -144,8 +144,8 @@ pub fn expand(w: &mut Walker) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::{APPLETS, busybox, fs};
-    use super::super::{Root, inittab};
+    use super::super::inittab;
+    use super::super::testutil::{APPLETS, busybox, walk};
     use super::*;
 
     #[test]
@@ -167,7 +167,7 @@ mod tests {
     #[test]
     fn crond_jobs_are_walked_and_commented_jobs_are_not() {
         let bb = busybox(APPLETS);
-        let f = fs(
+        let (starts, _, gaps) = walk(
             &[
                 ("/bin/busybox", &bb),
                 ("/etc/inittab", b"::sysinit:/etc/init.d/rcS\n"),
@@ -181,14 +181,11 @@ mod tests {
                 ("/usr/sbin/crond", "/bin/busybox"),
                 ("/usr/sbin/telnetd", "/bin/busybox"),
             ],
+            |w| {
+                inittab::start(w);
+                expand(w);
+            },
         );
-        let mut w = Walker::new(Root {
-            tree: &f.tree,
-            prefix: "",
-        });
-        inittab::start(&mut w);
-        expand(&mut w);
-        let (starts, _, gaps) = w.finish();
         assert!(gaps.is_empty(), "{gaps:?}");
         let t: Vec<_> = starts.iter().filter(|s| s.mechanism == Mechanism::Cron).collect();
         assert_eq!(t.len(), 1, "{starts:?}");

@@ -229,19 +229,15 @@ fn xinetd(w: &mut Walker, s: &ServiceStart, conf: &str) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::{APPLETS, busybox, fs};
-    use super::super::{Root, inittab};
+    use super::super::inittab;
+    use super::super::testutil::{APPLETS, busybox, walk};
     use super::*;
 
     fn run(files: &[(&str, &[u8])], links: &[(&str, &str)]) -> (Vec<ServiceStart>, Vec<String>) {
-        let f = fs(files, links);
-        let mut w = Walker::new(Root {
-            tree: &f.tree,
-            prefix: "",
+        let (s, _, g) = walk(files, links, |w| {
+            inittab::start(w);
+            expand(w);
         });
-        inittab::start(&mut w);
-        expand(&mut w);
-        let (s, _, g) = w.finish();
         (s, g)
     }
 

@@ -240,18 +240,13 @@ fn procd_rc(w: &mut Walker, file: &str, e: &Entry) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::{APPLETS, busybox, fs};
-    use super::super::{Condition, Mechanism, Root, ServiceStart};
+    use super::super::testutil::{APPLETS, busybox, walk};
+    use super::super::{Condition, Mechanism, ServiceStart};
     use super::*;
 
     fn run(files: &[(&str, &[u8])], links: &[(&str, &str)]) -> (String, Vec<ServiceStart>, Vec<String>) {
-        let f = fs(files, links);
-        let mut w = Walker::new(Root {
-            tree: &f.tree,
-            prefix: "",
-        });
-        let init = start(&mut w);
-        let (s, _, g) = w.finish();
+        let mut init = String::new();
+        let (s, _, g) = walk(files, links, |w| init = start(w));
         (init, s, g)
     }
 

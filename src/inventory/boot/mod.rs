@@ -33,33 +33,20 @@ pub mod systemd;
 pub mod uboot_env;
 mod values;
 
-use std::collections::BTreeSet;
-
-use serde::Serialize;
-
 use crate::unpack::Filesystem;
 use crate::unpack::tree::{FsTree, Node, NodeKind};
 
 /// How a start is reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Mechanism {
-    #[serde(rename = "inittab")]
     Inittab,
-    #[serde(rename = "rcS")]
     Rcs,
-    #[serde(rename = "rc.d")]
     RcD,
-    #[serde(rename = "procd")]
     Procd,
-    #[serde(rename = "systemd")]
     Systemd,
-    #[serde(rename = "inetd")]
     Inetd,
-    #[serde(rename = "cron")]
     Cron,
-    #[serde(rename = "rc.local")]
     RcLocal,
-    #[serde(rename = "script")]
     Script,
 }
 
@@ -80,8 +67,7 @@ impl Mechanism {
 }
 
 /// Whether a start always happens at boot.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(tag = "kind", content = "when", rename_all = "lowercase")]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Condition {
     Unconditional,
     /// Only when the named condition holds (shell text, `and`-joined).
@@ -99,7 +85,7 @@ impl Condition {
 }
 
 /// One program the firmware starts.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ServiceStart {
     /// The file and line that start it (absolute path in the filesystem,
     /// including the root prefix of a nested root). `line` is `None` for a
@@ -113,16 +99,13 @@ pub struct ServiceStart {
     /// the image does not contain it.
     pub binary: Option<String>,
     /// The BusyBox applet, when `binary` is BusyBox.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub applet: Option<String>,
     /// Whether that applet is compiled in; `None` when the applet list
     /// could not be found.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub applet_present: Option<bool>,
     pub argv: Vec<String>,
     /// Arguments added only under a further condition (procd
     /// `procd_append_param` behind `&&`), shown as `[-s]`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub optional_args: Vec<String>,
     pub condition: Condition,
     /// `respawn`, `askfirst`, `sysinit`… for inittab; `background` or
@@ -130,10 +113,8 @@ pub struct ServiceStart {
     /// the schedule for cron; the socket type for inetd.
     pub action: String,
     /// The terminal an inittab or getty entry runs on.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tty: Option<String>,
     /// Ports named by arguments or configuration.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ports: Vec<String>,
 }
 
@@ -186,7 +167,7 @@ impl ServiceStart {
 }
 
 /// One script reaching another (sourced, called, or linked in rc.d).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Edge {
     pub from: String,
     pub line: Option<usize>,
@@ -197,10 +178,9 @@ pub struct Edge {
 }
 
 /// The boot model of one root filesystem.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BootGraph {
     /// Index into [`crate::unpack::Unpacked::filesystems`].
-    #[serde(skip)]
     pub filesystem: usize,
     pub container: String,
     /// The root's folder in the tree (`/` or e.g. `/rootfs-arm`).
@@ -212,6 +192,13 @@ pub struct BootGraph {
     pub edges: Vec<Edge>,
     /// What could not be followed; empty when the model is complete.
     pub gaps: Vec<String>,
+}
+
+impl BootGraph {
+    /// The root's tree prefix: empty for `/`, else e.g. `/rootfs-arm`.
+    pub fn prefix(&self) -> &str {
+        if self.root == "/" { "" } else { &self.root }
+    }
 }
 
 /// Build the boot model of every root filesystem.
@@ -423,11 +410,6 @@ pub fn text(data: &[u8]) -> String {
     String::from_utf8_lossy(data).into_owned()
 }
 
-/// Sorted, de-duplicated gap list.
-pub fn sorted(gaps: BTreeSet<String>) -> Vec<String> {
-    gaps.into_iter().collect()
-}
-
 #[cfg(test)]
 pub(crate) mod testutil {
     //! Build in-memory root filesystems for unit tests.
@@ -457,6 +439,22 @@ pub(crate) mod testutil {
             format: "squashfs",
             tree,
         }
+    }
+
+    /// Build a root filesystem, let `run` drive a walker over it, and
+    /// return its starts, edges and gaps.
+    pub fn walk(
+        files: &[(&str, &[u8])],
+        links: &[(&str, &str)],
+        run: impl FnOnce(&mut super::script::Walker),
+    ) -> (Vec<super::ServiceStart>, Vec<super::Edge>, Vec<String>) {
+        let f = fs(files, links);
+        let mut w = super::script::Walker::new(super::Root {
+            tree: &f.tree,
+            prefix: "",
+        });
+        run(&mut w);
+        w.finish()
     }
 
     /// A fake BusyBox ELF with the given sorted applet list.

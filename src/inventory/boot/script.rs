@@ -182,11 +182,6 @@ impl Frame {
         self
     }
 
-    pub fn with_args(mut self, args: &[String]) -> Frame {
-        self.args = args.iter().map(|a| Val::Known(a.clone())).collect();
-        self
-    }
-
     /// A child process: exported variables, no functions, the caller's
     /// conditions.
     pub(super) fn child(&self, file: &str, mechanism: Mechanism, args: Vec<Val>) -> Frame {
@@ -232,7 +227,7 @@ pub struct Walker<'a> {
     pub(super) visits: BTreeMap<String, usize>,
     pub(super) steps: usize,
     pub(super) applets: BTreeMap<String, Option<BTreeSet<String>>>,
-    pub(super) parsed: BTreeMap<String, Rc<Result<Vec<Cmd>, shell::ParseError>>>,
+    pub(super) parsed: BTreeMap<String, Option<Rc<Vec<Cmd>>>>,
     /// Scripts being walked right now: a script never re-enters itself.
     pub(super) active: Vec<String>,
 }
@@ -259,11 +254,6 @@ impl<'a> Walker<'a> {
 
     pub fn starts(&self) -> &[ServiceStart] {
         &self.starts
-    }
-
-    pub fn push_start(&mut self, s: ServiceStart) -> usize {
-        self.starts.push(s);
-        self.starts.len() - 1
     }
 
     pub fn edge(&mut self, from: &str, line: Option<usize>, to: &str, how: &str, condition: Condition) {
@@ -308,11 +298,21 @@ impl<'a> Walker<'a> {
         }
     }
 
-    pub(super) fn parse(&mut self, real: &str, data: &[u8]) -> Rc<Result<Vec<Cmd>, shell::ParseError>> {
+    /// The parsed script at tree path `real`, cached; an unreadable script
+    /// is a gap (named once) and `None`.
+    pub(super) fn parse(&mut self, real: &str, data: &[u8]) -> Option<Rc<Vec<Cmd>>> {
         if let Some(p) = self.parsed.get(real) {
             return p.clone();
         }
-        let p = Rc::new(shell::parse(&super::text(data)));
+        let p = match shell::parse(&super::text(data)) {
+            Ok(body) => Some(Rc::new(body)),
+            Err(e) => {
+                self.gap(format!(
+                    "{real}: cannot read as a shell script ({e}); what it starts is unknown"
+                ));
+                None
+            }
+        };
         self.parsed.insert(real.to_string(), p.clone());
         p
     }
@@ -366,31 +366,7 @@ impl<'a> Walker<'a> {
         let real = real.to_string();
         match interpreter(data) {
             Interp::RcCommon => self.run_rc_common(from, line, invoked, &real, args, how),
-            Interp::Shell => {
-                if from.depth >= MAX_DEPTH {
-                    self.gap(format!(
-                        "{}: call depth limit reached at {real}",
-                        self.loc(from, line.unwrap_or(0))
-                    ));
-                    return;
-                }
-                self.edge(&from.file, line, &real, how, from.condition());
-                if !self.visit(&real, false) {
-                    return;
-                }
-                let parsed = self.parse(&real, data);
-                let body = match parsed.as_ref() {
-                    Ok(b) => b,
-                    Err(e) => {
-                        self.gap(format!(
-                            "{real}: cannot read as a shell script ({e}); what it starts is unknown"
-                        ));
-                        return;
-                    }
-                };
-                let mut g = from.child(&real, classify(invoked, from.mechanism), args);
-                self.walk_script(&mut g, &real, body);
-            }
+            Interp::Shell => self.run_shell_script(from, line, invoked, &real, data, args, how),
             Interp::Other(i) => {
                 self.edge(&from.file, line, &real, how, from.condition());
                 self.gap(format!("{real}: a `{i}` script; what it starts is not followed"));
@@ -412,6 +388,37 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// Walk the shell script at `real` (invoked as `invoked`) as a child
+    /// process of `from`, with a depth and visit guard.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn run_shell_script(
+        &mut self,
+        from: &Frame,
+        line: Option<usize>,
+        invoked: &str,
+        real: &str,
+        data: &[u8],
+        args: Vec<Val>,
+        how: &str,
+    ) {
+        if from.depth >= MAX_DEPTH {
+            self.gap(format!(
+                "{}: call depth limit reached at {real}",
+                self.loc(from, line.unwrap_or(0))
+            ));
+            return;
+        }
+        self.edge(&from.file, line, real, how, from.condition());
+        if !self.visit(real, false) {
+            return;
+        }
+        let Some(body) = self.parse(real, data) else {
+            return;
+        };
+        let mut g = from.child(real, classify(invoked, from.mechanism), args);
+        self.walk_script(&mut g, real, &body);
+    }
+
     /// OpenWrt: run an init script through `/etc/rc.common` with `args`
     /// (`boot` from procd, or `start`).
     pub(super) fn run_rc_common(
@@ -430,15 +437,8 @@ impl<'a> Walker<'a> {
         let Some((_, data)) = self.root.file(invoked) else {
             return;
         };
-        let parsed = self.parse(real, data);
-        let body = match parsed.as_ref() {
-            Ok(b) => b,
-            Err(e) => {
-                self.gap(format!(
-                    "{real}: cannot read as a shell script ({e}); what it starts is unknown"
-                ));
-                return;
-            }
+        let Some(body) = self.parse(real, data) else {
+            return;
         };
         let action = match args.first() {
             Some(Val::Known(a)) => a.clone(),
@@ -450,11 +450,10 @@ impl<'a> Walker<'a> {
         // rc.common's helpers (and the libraries it sources) are opaque.
         if let Some((rc_real, rc_data)) = self.root.file("/etc/rc.common") {
             let rc_real = rc_real.to_string();
-            let rc = self.parse(&rc_real, rc_data);
-            if let Ok(rc_body) = rc.as_ref() {
+            if let Some(rc_body) = self.parse(&rc_real, rc_data) {
                 let file = std::mem::replace(&mut g.file, rc_real);
                 g.library = true;
-                self.walk_list(&mut g, rc_body, false);
+                self.walk_list(&mut g, &rc_body, false);
                 g.library = false;
                 g.file = file;
             }
@@ -467,7 +466,7 @@ impl<'a> Walker<'a> {
             return;
         }
         self.active.push(real.to_string());
-        self.walk_list(&mut g, body, false);
+        self.walk_list(&mut g, &body, false);
         let own = |g: &Frame, n: &str| g.funcs.get(n).filter(|f| !f.library).cloned();
         let procd = matches!(g.env.get("USE_PROCD"), Some(Val::Known(v)) if !v.is_empty());
         let entry = if action == "boot" && own(&g, "boot").is_some() {
@@ -806,17 +805,23 @@ impl<'a> Walker<'a> {
                         .unwrap_or_else(|| "\"$@\"".into())
                 );
                 f.env.insert(var.to_string(), Val::Unknown(format!("${var}")));
-                f.conds.push(label.clone());
-                let fl = self.walk_list(f, body, bg);
-                f.conds.pop();
-                if matches!(fl, Flow::Exit | Flow::Return) {
-                    let mut later = Vec::new();
-                    Self::guard(f, &mut later, fl, &label);
-                    f.conds.extend(later);
-                }
+                self.walk_under(f, &label, body, bg);
             }
         }
         (Flow::Normal, Tri::True)
+    }
+
+    /// Walk a loop body under `label`; an `exit` or `return` in it guards
+    /// what follows (a `break` or `continue` only ends the loop).
+    pub(super) fn walk_under(&mut self, f: &mut Frame, label: &str, body: &[Cmd], bg: bool) {
+        f.conds.push(label.to_string());
+        let fl = self.walk_list(f, body, bg);
+        f.conds.pop();
+        if matches!(fl, Flow::Exit | Flow::Return) {
+            let mut later = Vec::new();
+            Self::guard(f, &mut later, fl, label);
+            f.conds.extend(later);
+        }
     }
 
     pub(super) fn loop_cmd(&mut self, f: &mut Frame, cond: &[Cmd], body: &[Cmd], until: bool, bg: bool) -> (Flow, Tri) {
@@ -839,24 +844,10 @@ impl<'a> Walker<'a> {
                     return (fl, Tri::True);
                 }
             }
-            Tri::Unknown(s) => {
-                let label = format!("while {s}");
-                f.conds.push(label.clone());
-                let fl = self.walk_list(f, body, bg);
-                f.conds.pop();
-                if matches!(fl, Flow::Exit | Flow::Return) {
-                    let mut later = Vec::new();
-                    Self::guard(f, &mut later, fl, &label);
-                    f.conds.extend(later);
-                }
-            }
+            Tri::Unknown(s) => self.walk_under(f, &format!("while {s}"), body, bg),
         }
         (Flow::Normal, Tri::True)
     }
-
-    // ------------------------------------------------------------ simple commands
-
-    // ------------------------------------------------------------ values
 }
 
 pub(super) fn cmd_text(c: &Cmd) -> String {
@@ -886,36 +877,31 @@ pub(super) fn cmd_text(c: &Cmd) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::{APPLETS, busybox, fs};
+    use super::super::testutil::{self, APPLETS, busybox, fs};
     use super::super::{Condition, Mechanism, Root};
     use super::*;
 
-    pub(super) fn walk(
+    fn walk(
         files: &[(&str, &[u8])],
         links: &[(&str, &str)],
         script: &str,
         args: &[&str],
     ) -> (Vec<ServiceStart>, Vec<Edge>, Vec<String>) {
-        let f = fs(files, links);
-        let root = Root {
-            tree: &f.tree,
-            prefix: "",
-        };
-        let mut w = Walker::new(root);
-        let from = Frame::new("/etc/inittab", Mechanism::Inittab);
-        let args = args.iter().map(|a| Val::Known(a.to_string())).collect();
-        w.run_script(&from, Some(1), script, args, "sysinit");
-        w.finish()
+        testutil::walk(files, links, |w| {
+            let from = Frame::new("/etc/inittab", Mechanism::Inittab);
+            let args = args.iter().map(|a| Val::Known(a.to_string())).collect();
+            w.run_script(&from, Some(1), script, args, "sysinit");
+        })
     }
 
-    pub(super) fn bb() -> Vec<u8> {
+    fn bb() -> Vec<u8> {
         busybox(APPLETS)
     }
 
     const ELF: &[u8] = b"\x7fELF\x01\x01\x01\0daemon";
 
     #[test]
-    pub(super) fn unconditional_background_busybox_applet_via_path() {
+    fn unconditional_background_busybox_applet_via_path() {
         let bb = bb();
         let (starts, edges, gaps) = walk(
             &[
@@ -942,7 +928,7 @@ mod tests {
     }
 
     #[test]
-    pub(super) fn applet_not_compiled_in_is_recorded_as_not_running() {
+    fn applet_not_compiled_in_is_recorded_as_not_running() {
         let bb = busybox(&["[", "cat", "echo", "kill", "ls", "mount", "ps", "rm", "sh"]);
         let (starts, _, _) = walk(
             &[("/bin/busybox", &bb), ("/etc/rc", b"telnetd\n")],
@@ -955,7 +941,7 @@ mod tests {
     }
 
     #[test]
-    pub(super) fn conditions_are_labelled_and_file_tests_decided() {
+    fn conditions_are_labelled_and_file_tests_decided() {
         let bb = bb();
         let script = br#"#!/bin/sh
 [ -x /usr/sbin/telnetd ] && telnetd -p 2323 &
@@ -1002,7 +988,7 @@ grep -q factory /proc/cmdline || exit 0
     }
 
     #[test]
-    pub(super) fn rcs_loop_over_init_d_calls_each_script_with_start() {
+    fn rcs_loop_over_init_d_calls_each_script_with_start() {
         let bb = bb();
         let rcs = br#"#!/bin/sh
 for i in /etc/init.d/S??* ;do
@@ -1048,7 +1034,7 @@ done
     }
 
     #[test]
-    pub(super) fn sourced_variables_path_and_missing_programs() {
+    fn sourced_variables_path_and_missing_programs() {
         let bb = bb();
         let (starts, edges, gaps) = walk(
             &[
@@ -1078,7 +1064,7 @@ done
     }
 
     #[test]
-    pub(super) fn openwrt_rc_common_procd_instance_and_boot_function() {
+    fn openwrt_rc_common_procd_instance_and_boot_function() {
         let dropbear = br#"#!/bin/sh /etc/rc.common
 START=50
 USE_PROCD=1
@@ -1155,7 +1141,7 @@ start_service() {
     }
 
     #[test]
-    pub(super) fn wrappers_are_looked_through() {
+    fn wrappers_are_looked_through() {
         let bb = bb();
         let (starts, _, gaps) = walk(
             &[
@@ -1187,7 +1173,7 @@ start_service() {
     }
 
     #[test]
-    pub(super) fn unparseable_and_unknown_commands_are_gaps() {
+    fn unparseable_and_unknown_commands_are_gaps() {
         let (_, _, gaps) = walk(&[("/etc/rc", b"if true; then\n echo\n")], &[], "/etc/rc", &[]);
         assert!(gaps[0].contains("cannot read as a shell script"), "{gaps:?}");
         let (_, _, gaps) = walk(&[("/etc/rc", b"$(cat /etc/daemon) &\n")], &[], "/etc/rc", &[]);

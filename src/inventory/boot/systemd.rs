@@ -363,18 +363,12 @@ fn socket(w: &mut Walker, name: &str, path: &str, lines: &[UnitLine], inst: Opti
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::fs;
-    use super::super::{Root, ServiceStart};
+    use super::super::ServiceStart;
+    use super::super::testutil::walk;
     use super::*;
 
     fn run(files: &[(&str, &[u8])], links: &[(&str, &str)]) -> (Vec<ServiceStart>, Vec<String>) {
-        let f = fs(files, links);
-        let mut w = Walker::new(Root {
-            tree: &f.tree,
-            prefix: "",
-        });
-        start(&mut w, "systemd");
-        let (s, _, g) = w.finish();
+        let (s, _, g) = walk(files, links, |w| start(w, "systemd"));
         (s, g)
     }
 
