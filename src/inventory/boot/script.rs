@@ -39,6 +39,9 @@ use super::{Condition, Edge, Mechanism, Root, ServiceStart, busybox};
 /// The PATH BusyBox init gives its children.
 pub const DEFAULT_PATH: &str = "/sbin:/usr/sbin:/bin:/usr/bin";
 pub(super) const MAX_DEPTH: usize = 24;
+/// Deepest nesting of commands across function and script calls (a stack
+/// guard: each level is a few Rust frames).
+const MAX_NEST: usize = 300;
 pub(super) const MAX_STEPS: usize = 100_000;
 const MAX_VISITS: usize = 8;
 const MAX_LIBRARY_VISITS: usize = 512;
@@ -230,6 +233,8 @@ pub struct Walker<'a> {
     pub(super) parsed: BTreeMap<String, Option<Rc<Vec<Cmd>>>>,
     /// Scripts being walked right now: a script never re-enters itself.
     pub(super) active: Vec<String>,
+    /// Nesting of [`Walker::walk`] calls across functions and scripts.
+    pub(super) nest: usize,
 }
 
 impl<'a> Walker<'a> {
@@ -245,6 +250,7 @@ impl<'a> Walker<'a> {
             applets: BTreeMap::new(),
             parsed: BTreeMap::new(),
             active: Vec::new(),
+            nest: 0,
         }
     }
 
@@ -542,6 +548,20 @@ impl<'a> Walker<'a> {
     }
 
     pub(super) fn walk(&mut self, f: &mut Frame, c: &Cmd, bg: bool) -> (Flow, Tri) {
+        if self.nest >= MAX_NEST {
+            self.gap(format!(
+                "{}: commands nested deeper than {MAX_NEST} (through calls) were not read",
+                f.file
+            ));
+            return (Flow::Normal, Tri::Unknown(String::new()));
+        }
+        self.nest += 1;
+        let r = self.walk_inner(f, c, bg);
+        self.nest -= 1;
+        r
+    }
+
+    fn walk_inner(&mut self, f: &mut Frame, c: &Cmd, bg: bool) -> (Flow, Tri) {
         match c {
             Cmd::Simple(s) => self.simple(f, s, bg),
             Cmd::Background(inner) => {
@@ -666,7 +686,7 @@ impl<'a> Walker<'a> {
                 Tri::False => continue,
                 Tri::True => {
                     let conditional = f.conds.len() > saved;
-                    let label = f.conds[saved..].join(" and ");
+                    let label = f.conds.get(saved..).unwrap_or_default().join(" and ");
                     let fl = self.walk_list(f, body, bg);
                     if conditional {
                         Self::guard(f, &mut later, fl, &label);
@@ -679,7 +699,7 @@ impl<'a> Walker<'a> {
                 }
                 Tri::Unknown(text) => {
                     f.conds.push(text.clone());
-                    let label = f.conds[saved..].join(" and ");
+                    let label = f.conds.get(saved..).unwrap_or_default().join(" and ");
                     let fl = self.walk_list(f, body, bg);
                     f.conds.pop();
                     Self::guard(f, &mut later, fl, &label);
@@ -689,7 +709,7 @@ impl<'a> Walker<'a> {
         }
         if !decided && let Some(o) = otherwise {
             let conditional = f.conds.len() > saved;
-            let label = f.conds[saved..].join(" and ");
+            let label = f.conds.get(saved..).unwrap_or_default().join(" and ");
             let fl = self.walk_list(f, o, bg);
             if conditional {
                 Self::guard(f, &mut later, fl, &label);
@@ -1170,6 +1190,31 @@ start_service() {
         let f = starts.iter().find(|s| s.name() == "ftpd").unwrap();
         assert_eq!(f.ports, ["21/tcp"]);
         assert!(starts.iter().any(|s| s.name() == "app2"));
+    }
+
+    #[test]
+    fn deep_nesting_through_calls_is_bounded() {
+        // 40 functions, each calling the next from inside 40 nested ifs.
+        let mut script = String::new();
+        for i in 0..40 {
+            script.push_str(&format!("f{i}() {{\n"));
+            script.push_str(&"if true; then\n".repeat(40));
+            script.push_str(&format!("f{} &\n", i + 1));
+            script.push_str(&"fi\n".repeat(40));
+            script.push_str("}\n");
+        }
+        script.push_str("f0\n");
+        let (_, _, gaps) = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || walk(&[("/etc/rc", script.as_bytes())], &[], "/etc/rc", &[]))
+            .unwrap()
+            .join()
+            .expect("no stack overflow");
+        assert!(
+            gaps.iter()
+                .any(|g| g.contains("nested deeper") || g.contains("depth limit")),
+            "{gaps:?}"
+        );
     }
 
     #[test]

@@ -1093,6 +1093,30 @@ while read line; do echo "$line"; done < /etc/x
     }
 
     #[test]
+    fn no_input_panics() {
+        let script = "#!/bin/sh\n. /etc/cfg\nfor i in /etc/init.d/S??* ; do\n  case \"$i\" in *.sh) ( set start; . $i ) ;; *) $i start ;; esac\ndone\nx=$(cat <<'E'\nbody\nE\n)\n[ -x /a ] && { telnetd -l '/bin/sh' & } || exit 0\nf() { echo \"${a:-b}\" `id` $((1+2)); }\nwhile read l; do :; done < /x\n";
+        // Every prefix (cut anywhere, even inside a quote or a here-document).
+        for end in 0..=script.len() {
+            if let Some(p) = script.get(..end) {
+                let _ = parse(p);
+            }
+        }
+        // Pseudo-random bytes, deterministically.
+        let mut x: u32 = 0x1234_5678;
+        for _ in 0..200 {
+            let mut buf = Vec::new();
+            for _ in 0..300 {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                let alphabet = b"\\'\"$`(){};&|<>#\n abc=*?[]!-";
+                buf.push(alphabet[x as usize % alphabet.len()]);
+            }
+            let _ = parse(&String::from_utf8_lossy(&buf));
+        }
+    }
+
+    #[test]
     fn line_numbers_follow_continuations() {
         let cmds = parse("a \\\n  b\nc\n").unwrap();
         assert_eq!(simple(&cmds[0]).text(), "a b");

@@ -161,6 +161,24 @@ mod tests {
     }
 
     #[test]
+    fn arbitrary_bytes_around_markers_do_not_panic() {
+        let mut x: u32 = 0x9e37_79b9;
+        for n in 0..300usize {
+            let mut d = Vec::new();
+            for _ in 0..n {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                d.push(if x % 7 == 0 { 0 } else { (x >> 8) as u8 });
+            }
+            let at = d.len() / 2;
+            d.splice(at..at, b"\0bootcmd=x\0bootdelay=\0a=b".iter().copied());
+            let _ = find(&d);
+            let _ = find(&d[..at]);
+        }
+    }
+
+    #[test]
     fn a_lone_string_is_not_an_environment() {
         assert!(find(b"\0usage: setenv bootcmd=...\0").is_empty());
         assert!(find(b"\0bootdelay=%d\0").is_empty());
