@@ -169,7 +169,7 @@ mod tests {
                 x ^= x << 13;
                 x ^= x >> 17;
                 x ^= x << 5;
-                d.push(if x % 7 == 0 { 0 } else { (x >> 8) as u8 });
+                d.push(if x.is_multiple_of(7) { 0 } else { (x >> 8) as u8 });
             }
             let at = d.len() / 2;
             d.splice(at..at, b"\0bootcmd=x\0bootdelay=\0a=b".iter().copied());
