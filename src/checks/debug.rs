@@ -72,6 +72,17 @@ pub fn check(inv: &Inventory) -> (Vec<Finding>, Coverage) {
             }
             console_entry(inv, g, s, &name, &mut findings);
         }
+        // A boot script that runs an interactive shell in the foreground
+        // hands init's console (the serial line, during boot) to it.
+        if !console && s.action == "foreground" && is_shell(&name) && !s.argv.iter().any(|a| a == "-c") {
+            findings.push(at_start(
+                inv,
+                g,
+                s,
+                "FW-DEBUG-001",
+                format!("boot script runs an interactive `{name}` on the console without any login"),
+            ));
+        }
         if name == "adbd" {
             findings.push(at_start(
                 inv,

@@ -23,7 +23,7 @@ use crate::unpack::tree::NodeKind;
 
 pub const FAMILY: &str = "services";
 
-const TELNETD: &[&str] = &["telnetd", "utelnetd", "in.telnetd", "telnetd.sh"];
+const TELNETD: &[&str] = &["telnetd", "utelnetd", "in.telnetd"];
 const RLOGIN: &[&str] = &["rlogind", "in.rlogind", "rshd", "in.rshd", "rexecd", "in.rexecd"];
 const FTPD: &[&str] = &[
     "ftpd",
@@ -152,7 +152,7 @@ pub fn check(inv: &Inventory) -> (Vec<Finding>, Coverage) {
                 "FW-SVC-005",
                 format!("TFTP server `{n}` runs at boot"),
             ));
-        } else if n.contains("httpd") || WEB.contains(&n) {
+        } else if n.ends_with("httpd") || WEB.contains(&n) {
             web(inv, g, s, &mut findings, &mut gaps);
         } else if UPNP.contains(&n) {
             findings.push(at_start(
