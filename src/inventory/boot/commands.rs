@@ -335,7 +335,7 @@ impl<'a> Walker<'a> {
         if !library {
             self.edge(&f.file, Some(line), &real, "source", f.condition());
         }
-        if !self.visit(&real, library) {
+        if !self.visit(&real, None, library) {
             return Flow::Normal;
         }
         let Some(body) = self.parse(&real, data) else {

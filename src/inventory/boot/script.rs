@@ -43,7 +43,7 @@ pub(super) const MAX_DEPTH: usize = 24;
 /// guard: each level is a few Rust frames).
 const MAX_NEST: usize = 300;
 pub(super) const MAX_STEPS: usize = 100_000;
-const MAX_VISITS: usize = 8;
+const MAX_VISITS: usize = 32;
 const MAX_LIBRARY_VISITS: usize = 512;
 pub(super) const MAX_LOOP: usize = 128;
 
@@ -233,6 +233,8 @@ pub struct Walker<'a> {
     pub(super) parsed: BTreeMap<String, Option<Rc<Vec<Cmd>>>>,
     /// Scripts being walked right now: a script never re-enters itself.
     pub(super) active: Vec<String>,
+    /// Keys of script runs already walked (see [`Walker::visit`]).
+    pub(super) calls: BTreeSet<String>,
     /// Nesting of [`Walker::walk`] calls across functions and scripts.
     pub(super) nest: usize,
 }
@@ -250,6 +252,7 @@ impl<'a> Walker<'a> {
             applets: BTreeMap::new(),
             parsed: BTreeMap::new(),
             active: Vec::new(),
+            calls: BTreeSet::new(),
             nest: 0,
         }
     }
@@ -336,10 +339,32 @@ impl<'a> Walker<'a> {
         fl
     }
 
-    pub(super) fn visit(&mut self, real: &str, library: bool) -> bool {
+    /// Whether to walk `real` again. A call identical to an earlier one
+    /// (same `key`: arguments and conditions) adds nothing and is skipped;
+    /// beyond a cap per file the rest is a gap, not a silent omission.
+    pub(super) fn visit(&mut self, real: &str, key: Option<String>, library: bool) -> bool {
+        if let Some(k) = key
+            && !self.calls.insert(k)
+        {
+            return false;
+        }
         let n = self.visits.entry(real.to_string()).or_insert(0);
         *n += 1;
-        *n <= if library { MAX_LIBRARY_VISITS } else { MAX_VISITS }
+        let cap = if library { MAX_LIBRARY_VISITS } else { MAX_VISITS };
+        if *n > cap {
+            if *n == cap + 1 {
+                self.gap(format!(
+                    "{real} runs more than {cap} times; the later runs were not followed"
+                ));
+            }
+            return false;
+        }
+        true
+    }
+
+    /// The identity of a script run: file, arguments and conditions.
+    pub(super) fn call_key(real: &str, args: &[Val], from: &Frame) -> String {
+        format!("{real}\0{args:?}\0{:?}", from.condition())
     }
 
     pub(super) fn loc(&self, f: &Frame, line: usize) -> String {
@@ -415,7 +440,7 @@ impl<'a> Walker<'a> {
             return;
         }
         self.edge(&from.file, line, real, how, from.condition());
-        if !self.visit(real, false) {
+        if !self.visit(real, Some(Self::call_key(real, &args, from)), false) {
             return;
         }
         let Some(body) = self.parse(real, data) else {
@@ -437,7 +462,7 @@ impl<'a> Walker<'a> {
         how: &str,
     ) {
         self.edge(&from.file, line, real, how, from.condition());
-        if !self.visit(real, false) {
+        if !self.visit(real, Some(Self::call_key(real, &args, from)), false) {
             return;
         }
         let Some((_, data)) = self.root.file(invoked) else {
