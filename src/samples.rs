@@ -50,6 +50,24 @@ pub fn minimal_elf(text: &[u8]) -> Vec<u8> {
     e
 }
 
+/// A BusyBox-like executable: the version banner and the applet names as
+/// BusyBox stores them (one sorted, NUL-separated list), so that the boot
+/// model can tell which applets are compiled in.
+pub fn fake_busybox(version: &str, applets: &[&str]) -> Vec<u8> {
+    let mut names: Vec<&str> = applets.to_vec();
+    names.sort_unstable();
+    names.dedup();
+    let mut text = b"\0BusyBox v".to_vec();
+    text.extend_from_slice(version.as_bytes());
+    text.extend_from_slice(b" (2021-01-01 00:00:00 CST) multi-call binary.\0\xff");
+    for n in names {
+        text.extend_from_slice(n.as_bytes());
+        text.push(0);
+    }
+    text.push(0);
+    minimal_elf(&text)
+}
+
 /// One file to put in a sample filesystem.
 pub enum Entry<'a> {
     File { path: &'a str, mode: u16, data: Vec<u8> },
@@ -94,10 +112,16 @@ fn md5crypt(password: &str, salt: &str) -> String {
     pwhash::md5_crypt::hash_with(format!("$1${salt}$").as_str(), password).unwrap_or_default()
 }
 
-/// A camera root filesystem. `hardened` locks root and drops telnet.
+/// A camera root filesystem. `hardened` locks root, comments telnet out and
+/// puts a getty login instead of a shell on the serial console.
 fn camera_rootfs(hardened: bool) -> Vec<Entry<'static>> {
-    let busybox =
-        minimal_elf(b"\0BusyBox v1.24.1 (2021-01-01 00:00:00 CST) multi-call binary.\0telnetd\0ash\0login\0getty\0");
+    let busybox = fake_busybox(
+        "1.24.1",
+        &[
+            "[", "[[", "ash", "cat", "echo", "getty", "init", "kill", "login", "ls", "mount", "ps", "rm", "sh",
+            "telnetd",
+        ],
+    );
     let shadow = if hardened {
         "root:*:18628:0:99999:7:::\nadmin:!:18628:0:99999:7:::\n".to_string()
     } else {
@@ -154,6 +178,14 @@ fn camera_rootfs(hardened: bool) -> Vec<Entry<'static>> {
             target: "../bin/busybox",
         },
         Entry::Link {
+            path: "sbin/init",
+            target: "../bin/busybox",
+        },
+        Entry::Link {
+            path: "bin/mount",
+            target: "busybox",
+        },
+        Entry::Link {
             path: "usr/sbin/telnetd",
             target: "../../bin/busybox",
         },
@@ -193,12 +225,12 @@ pub fn all() -> Vec<(&'static str, Vec<u8>, &'static str)> {
         (
             "camera-default-root.bin",
             uimage::build("ipcam-rootfs", 7, 0, EPOCH, &rootfs),
-            "FAIL: root has the Mirai default password xmhdipc (FW-CRED-002), MD5-crypt (FW-CRED-004)",
+            "FAIL: root has the Mirai default password xmhdipc (FW-CRED-002), MD5-crypt (FW-CRED-004); rcS starts telnetd (FW-SVC-001); askfirst shell on ttyS0 (FW-DEBUG-001)",
         ),
         (
             "camera-hardened.bin",
             uimage::build("ipcam-rootfs", 7, 0, EPOCH, &hardened),
-            "not FAIL: accounts locked; clauses stay INCONCLUSIVE where firmware alone cannot decide",
+            "not FAIL: accounts locked, telnet commented out, getty login on ttyS0 (FW-DEBUG-002, info); clauses stay INCONCLUSIVE where firmware alone cannot decide",
         ),
     ]
 }

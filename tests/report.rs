@@ -120,3 +120,65 @@ fn every_finding_carries_evidence() {
         assert!(!f.controls.is_empty());
     }
 }
+
+#[test]
+fn telnet_is_inconclusive_when_the_busybox_applet_list_is_not_found() {
+    use fwcert::samples::{Entry, minimal_elf, squashfs};
+    use fwcert::unpack::formats::squashfs::GZIP_CODEC;
+    // A BusyBox whose applet names cannot be found: a link to it proves nothing.
+    let busybox = minimal_elf(b"\0BusyBox v1.20.0 multi-call binary.\0");
+    let entries = [
+        Entry::Dir {
+            path: "bin",
+            mode: 0o755,
+        },
+        Entry::Dir {
+            path: "etc/init.d",
+            mode: 0o755,
+        },
+        Entry::Dir {
+            path: "usr/sbin",
+            mode: 0o755,
+        },
+        Entry::File {
+            path: "bin/busybox",
+            mode: 0o755,
+            data: busybox,
+        },
+        Entry::Link {
+            path: "usr/sbin/telnetd",
+            target: "../../bin/busybox",
+        },
+        Entry::File {
+            path: "etc/inittab",
+            mode: 0o644,
+            data: b"::sysinit:/etc/init.d/rcS\n".to_vec(),
+        },
+        Entry::File {
+            path: "etc/init.d/rcS",
+            mode: 0o755,
+            data: b"#!/bin/sh\ntelnetd &\n".to_vec(),
+        },
+    ];
+    let img = squashfs(&entries, &GZIP_CODEC);
+    let r = scan_bytes(img.into(), "no-applets.bin", &ScanOptions::default()).unwrap();
+    assert!(r.findings.iter().all(|f| f.id != "FW-SVC-001"), "{:?}", r.findings);
+    let svc = r.checks.iter().find(|c| c.family == "services").unwrap();
+    assert!(!svc.complete);
+    assert!(
+        svc.reasons.iter().any(|m| m.contains("applet list not found")),
+        "{:?}",
+        svc.reasons
+    );
+    let q = r
+        .requirements
+        .iter()
+        .find(|q| q.standard == "etsi-en-303-645" && q.clause == "5.6-1")
+        .unwrap();
+    assert_eq!(q.verdict, Verdict::Inconclusive);
+    assert!(
+        q.reasons.iter().any(|m| m.contains("applet list not found")),
+        "{:?}",
+        q.reasons
+    );
+}

@@ -6,8 +6,11 @@
 //! documentation, fixtures) are data under `checks/`, embedded at build time.
 
 pub mod credentials;
+pub mod debug;
 pub mod dictionary;
 pub mod rule;
+pub mod services;
+mod starts;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -25,7 +28,7 @@ mod embedded {
 }
 
 /// The check families fwcert implements today.
-pub const FAMILIES: &[&str] = &["credentials"];
+pub const FAMILIES: &[&str] = &["credentials", "debug", "services"];
 
 /// Everything loaded from `checks/`: rules, the credential dictionary and
 /// the standards catalogue, with a digest over all of it.
@@ -149,6 +152,10 @@ pub fn run_all(inv: &Inventory, rules: &RuleSet, opts: &CheckOptions) -> CheckRe
     let (f, c) = credentials::check(inv, rules, opts);
     out.findings.extend(f);
     out.coverage.push(c);
+    for (f, c) in [services::check(inv), debug::check(inv)] {
+        out.findings.extend(f);
+        out.coverage.push(c);
+    }
     out.findings.sort();
     out.findings.dedup();
     out

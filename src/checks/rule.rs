@@ -88,6 +88,20 @@ pub struct Fixture {
     /// Symlinks: absolute path → target.
     #[serde(default)]
     pub links: BTreeMap<String, String>,
+    /// Placeholder executables (minimal ELF files) at these paths.
+    #[serde(default)]
+    pub elf: Vec<String>,
+    /// A BusyBox binary with exactly these applets compiled in.
+    #[serde(default)]
+    pub busybox: Option<BusyboxFixture>,
+}
+
+/// A generated BusyBox binary for a fixture (see `samples::fake_busybox`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BusyboxFixture {
+    pub path: String,
+    pub applets: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,6 +5,7 @@
 //! versions, each with the location it came from.
 
 pub mod accounts;
+pub mod boot;
 pub mod components;
 pub mod elf;
 
@@ -13,6 +14,8 @@ use sha2::{Digest, Sha256};
 use crate::unpack::tree::NodeKind;
 use crate::unpack::{Filesystem, Unpacked};
 use accounts::Account;
+use boot::BootGraph;
+use boot::uboot_env::UbootEnv;
 use components::Detection;
 use elf::ElfFacts;
 
@@ -54,6 +57,14 @@ pub struct AccountStore {
     pub unresolved: Vec<String>,
 }
 
+/// A U-Boot environment and the file it was found in.
+#[derive(Debug, Clone)]
+pub struct UbootFound {
+    /// Index into [`Inventory::files`].
+    pub file: usize,
+    pub env: UbootEnv,
+}
+
 /// The typed model handed to the checks.
 #[derive(Debug)]
 pub struct Inventory<'u> {
@@ -61,6 +72,10 @@ pub struct Inventory<'u> {
     pub files: Vec<FileEntry<'u>>,
     pub account_stores: Vec<AccountStore>,
     pub components: Vec<Detection>,
+    /// What each root filesystem starts at boot.
+    pub boot: Vec<BootGraph>,
+    /// U-Boot environments (compiled-in defaults and partitions).
+    pub uboot: Vec<UbootFound>,
 }
 
 impl<'u> Inventory<'u> {
@@ -108,11 +123,15 @@ impl<'u> Inventory<'u> {
         // image) detection of each name and version.
         let mut seen = std::collections::BTreeSet::new();
         components.retain(|d| seen.insert((d.name, d.version.clone())));
+        let boot = boot::build_all(&u.filesystems);
+        let uboot = uboot_envs(&files);
         Inventory {
             unpacked: u,
             files,
             account_stores,
             components,
+            boot,
+            uboot,
         }
     }
 
@@ -127,6 +146,25 @@ impl<'u> Inventory<'u> {
             .iter()
             .find(|f| f.origin == Origin::Filesystem(fs) && f.path == path)
     }
+}
+
+/// U-Boot environments in every file, payload and the image; the same
+/// environment seen twice (a payload carved again from the image) is kept
+/// once, at its most specific location.
+fn uboot_envs(files: &[FileEntry]) -> Vec<UbootFound> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        if memchr::memmem::find(f.data, b"boot").is_none() {
+            continue;
+        }
+        for env in boot::uboot_env::find(f.data) {
+            if seen.insert(env.vars.clone()) {
+                out.push(UbootFound { file: i, env });
+            }
+        }
+    }
+    out
 }
 
 fn entry<'u>(

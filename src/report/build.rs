@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 use super::model::*;
 use crate::checks::rule::Severity;
 use crate::checks::{CheckResults, FAMILIES, RuleSet};
+use crate::inventory::boot::Condition;
 use crate::inventory::{Inventory, Origin};
 use crate::standards::{self, Evidence, FamilyState};
 use crate::unpack::Unpacked;
@@ -221,6 +222,8 @@ pub fn build(i: Inputs) -> Report {
         .collect();
     checks.sort_by_key(|c| c.family);
 
+    let boot = boot_section(i.inventory);
+
     Report {
         schema: SCHEMA,
         tool: Tool {
@@ -251,6 +254,96 @@ pub fn build(i: Inputs) -> Report {
         checks,
         findings,
         components,
+        boot,
         requirements,
     }
+}
+
+/// U-Boot variables shown in the report: the ones that decide console access.
+const UBOOT_VARS: &[&str] = &[
+    "bootargs",
+    "bootdelay",
+    "baudrate",
+    "console",
+    "silent",
+    "stdin",
+    "stdout",
+    "stderr",
+    "preboot",
+    "bootstopkey",
+    "bootstopkey2",
+    "bootdelaykey",
+];
+
+fn condition_text(c: &Condition) -> Option<String> {
+    match c {
+        Condition::Unconditional => None,
+        Condition::Conditional(t) => Some(t.clone()),
+    }
+}
+
+fn boot_section(inv: &Inventory) -> BootSection {
+    let mut graphs: Vec<BootGraphOut> = inv
+        .boot
+        .iter()
+        .map(|g| BootGraphOut {
+            container: g.container.clone(),
+            root: g.root.clone(),
+            init: g.init.clone(),
+            starts: g
+                .starts
+                .iter()
+                .map(|s| StartOut {
+                    script: s.script.clone(),
+                    line: s.line,
+                    mechanism: s.mechanism.as_str().to_string(),
+                    program: s.program.clone(),
+                    binary: s.binary.clone(),
+                    applet: s.applet.clone(),
+                    applet_present: s.applet_present,
+                    argv: s.argv.clone(),
+                    optional_args: s.optional_args.clone(),
+                    condition: condition_text(&s.condition),
+                    action: s.action.clone(),
+                    tty: s.terminal(),
+                    ports: s.ports.clone(),
+                })
+                .collect(),
+            edges: g
+                .edges
+                .iter()
+                .map(|e| EdgeOut {
+                    from: e.from.clone(),
+                    line: e.line,
+                    to: e.to.clone(),
+                    how: e.how.clone(),
+                    condition: condition_text(&e.condition),
+                })
+                .collect(),
+            gaps: g.gaps.clone(),
+        })
+        .collect();
+    graphs.sort_by(|a, b| (&a.container, &a.root).cmp(&(&b.container, &b.root)));
+    let mut uboot: Vec<UbootOut> = inv
+        .uboot
+        .iter()
+        .filter_map(|u| {
+            let f = inv.files.get(u.file)?;
+            Some(UbootOut {
+                path: f.path.clone(),
+                container: f.container.clone(),
+                offset: u.env.offset,
+                kind: u.env.kind.clone(),
+                vars: u
+                    .env
+                    .vars
+                    .iter()
+                    .filter(|(k, _)| UBOOT_VARS.contains(&k.as_str()))
+                    .cloned()
+                    .collect(),
+            })
+        })
+        .collect();
+    uboot.sort_by(|a, b| (&a.container, &a.path, a.offset).cmp(&(&b.container, &b.path, b.offset)));
+    BootSection { graphs, uboot }
 }

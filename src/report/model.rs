@@ -29,6 +29,9 @@ pub struct Report {
     pub checks: Vec<CheckCoverage>,
     pub findings: Vec<FindingOut>,
     pub components: Vec<ComponentOut>,
+    /// What each root filesystem starts at boot, and the bootloader
+    /// environment: the evidence behind the services and debug findings.
+    pub boot: BootSection,
     pub requirements: Vec<RequirementOut>,
 }
 
@@ -161,4 +164,76 @@ pub struct RequirementOut {
     pub reasons: Vec<String>,
     /// Fingerprints of the findings behind a FAIL.
     pub findings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BootSection {
+    /// One boot graph per root filesystem, sorted by container and root.
+    pub graphs: Vec<BootGraphOut>,
+    /// U-Boot environments found in any file, payload or the image.
+    pub uboot: Vec<UbootOut>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BootGraphOut {
+    pub container: String,
+    /// The root filesystem's folder in the tree (`/` or e.g. `/rootfs-arm`).
+    pub root: String,
+    /// `busybox`, `procd`, `sysvinit`, `systemd`, `script`, `unknown` or `none`.
+    pub init: String,
+    /// Sorted by script, line, mechanism, program.
+    pub starts: Vec<StartOut>,
+    /// Script-to-script links, sorted.
+    pub edges: Vec<EdgeOut>,
+    /// What the boot model could not follow.
+    pub gaps: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StartOut {
+    /// The file that starts the program (absolute path in the filesystem).
+    pub script: String,
+    /// `None` for a built-in default (BusyBox init without an inittab).
+    pub line: Option<usize>,
+    /// `inittab`, `rcS`, `rc.d`, `procd`, `systemd`, `inetd`, `cron`, `rc.local` or `script`.
+    pub mechanism: String,
+    pub program: String,
+    /// The executable that runs; `None` when the image does not contain it.
+    pub binary: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub applet: Option<String>,
+    /// Whether the BusyBox applet is compiled in; `None` when unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub applet_present: Option<bool>,
+    pub argv: Vec<String>,
+    /// Arguments added only under a further condition.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub optional_args: Vec<String>,
+    /// `None` when the start is unconditional; else the shell condition.
+    pub condition: Option<String>,
+    pub action: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tty: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EdgeOut {
+    pub from: String,
+    pub line: Option<usize>,
+    pub to: String,
+    pub how: String,
+    pub condition: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UbootOut {
+    pub path: String,
+    pub container: String,
+    pub offset: u64,
+    /// `default (compiled in)` or `partition (CRC-32 verified)`.
+    pub kind: String,
+    /// The variables that bear on console access, by name.
+    pub vars: BTreeMap<String, String>,
 }

@@ -77,6 +77,8 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(s);
     }
 
+    boot(&mut s, r);
+
     let _ = writeln!(s, "REQUIREMENTS (FAIL and INCONCLUSIVE first)");
     let mut reqs: Vec<_> = r
         .requirements
@@ -111,4 +113,67 @@ pub fn render(r: &Report) -> String {
         "  ({nt} clauses are NOT-TESTABLE from firmware; see the JSON report)"
     );
     s
+}
+
+/// The boot graph: which file and line starts what, so that each services
+/// or debug finding can be checked by opening one file.
+fn boot(s: &mut String, r: &Report) {
+    for g in &r.boot.graphs {
+        let _ = writeln!(s, "BOOT {} in {} (init: {})", g.root, g.container, g.init);
+        for st in &g.starts {
+            let loc = match st.line {
+                Some(l) => format!("{}:{l}", st.script),
+                None => format!("{} (built in)", st.script),
+            };
+            let mut cmd = st.argv.join(" ");
+            for o in &st.optional_args {
+                cmd.push_str(&format!(" [{o}]"));
+            }
+            let mut what = match (&st.binary, &st.applet, st.applet_present) {
+                (None, _, _) => " → not in the image".to_string(),
+                (Some(b), Some(a), Some(false)) => format!(" → {b}: applet `{a}` NOT compiled in, does not run"),
+                (Some(b), Some(a), None) => format!(" → {b}: applet `{a}`, unknown whether compiled in"),
+                (Some(b), Some(a), Some(true)) => format!(" → {b} [{a}]"),
+                (Some(b), None, _) if b.ends_with(st.program.trim_start_matches('-')) => String::new(),
+                (Some(b), None, _) => format!(" → {b}"),
+            };
+            if let Some(t) = &st.tty {
+                what.push_str(&format!(" on {t}"));
+            }
+            if !st.ports.is_empty() {
+                what.push_str(&format!(" port {}", st.ports.join(",")));
+            }
+            let _ = writeln!(s, "  {loc}  [{} {}] {cmd}{what}", st.mechanism, st.action);
+            if let Some(c) = &st.condition {
+                let _ = writeln!(s, "      only if {c}");
+            }
+        }
+        for e in &g.edges {
+            let from = match e.line {
+                Some(l) => format!("{}:{l}", e.from),
+                None => e.from.clone(),
+            };
+            let cond = e
+                .condition
+                .as_ref()
+                .map(|c| format!(" (only if {c})"))
+                .unwrap_or_default();
+            let _ = writeln!(s, "  {from} → {} ({}){cond}", e.to, e.how);
+        }
+        for gap in &g.gaps {
+            let _ = writeln!(s, "  ! {gap}");
+        }
+        let _ = writeln!(s);
+    }
+    if !r.boot.uboot.is_empty() {
+        let _ = writeln!(s, "U-BOOT ENVIRONMENT");
+        for u in &r.boot.uboot {
+            let vars: Vec<String> = u.vars.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let _ = writeln!(s, "  {}@{:#x} in {} ({})", u.path, u.offset, u.container, u.kind);
+            for v in vars {
+                let _ = writeln!(s, "      {v}");
+            }
+        }
+        let _ = writeln!(s);
+    }
 }

@@ -115,6 +115,24 @@ impl FsTree {
         self.nodes.iter().map(|(p, n)| (p.as_str(), n))
     }
 
+    /// The direct children of directory `dir`, by name in byte order.
+    pub fn children<'t>(&'t self, dir: &str) -> impl Iterator<Item = (&'t str, &'t Node)> + 't {
+        let base = if dir == "/" {
+            String::new()
+        } else {
+            dir.trim_end_matches('/').to_string()
+        };
+        let lo = format!("{base}/");
+        let start = lo.clone();
+        self.nodes
+            .range(start..)
+            .take_while(move |(p, _)| p.starts_with(&lo))
+            .filter_map(move |(p, n)| {
+                let name = p.get(base.len() + 1..)?;
+                (!name.is_empty() && !name.contains('/')).then_some((name, n))
+            })
+    }
+
     /// Regular files in path order.
     pub fn files(&self) -> impl Iterator<Item = (&str, &[u8])> {
         self.iter().filter_map(|(p, n)| n.data().map(|d| (p, d)))
@@ -133,14 +151,29 @@ impl FsTree {
     /// tree cannot exist: absolute targets are taken relative to the tree's
     /// root, as they would be inside the device's root filesystem.
     pub fn resolve(&self, path: &str) -> Option<(&str, &Node)> {
+        self.resolve_in(path, "")
+    }
+
+    /// Like [`FsTree::resolve`], for a root filesystem nested at `root`
+    /// (such as `/rootfs-arm`): absolute link targets land under `root`, and
+    /// `..` never climbs above it, as on the device once it has booted.
+    pub fn resolve_in(&self, path: &str, root: &str) -> Option<(&str, &Node)> {
+        let root = root.trim_end_matches('/');
         let mut current = path.to_string();
         for _ in 0..32 {
             let (key, node) = self.nodes.get_key_value(current.as_str())?;
             match &node.kind {
-                NodeKind::Symlink(target) | NodeKind::HardLink(target) => {
-                    let base = parent_of(key);
-                    current = join_link(base, target)?;
+                NodeKind::Symlink(target) => {
+                    let inner = key.strip_prefix(root).filter(|r| r.starts_with('/'))?;
+                    let joined = join_link(parent_of(inner), target)?;
+                    current = if joined == "/" && !root.is_empty() {
+                        root.to_string()
+                    } else {
+                        format!("{root}{joined}")
+                    };
                 }
+                // Hard links name a path of the archive itself, not of the device.
+                NodeKind::HardLink(target) => current = join_link(parent_of(key), target)?,
                 _ => return Some((key.as_str(), node)),
             }
         }
@@ -370,5 +403,32 @@ mod tests {
         assert_eq!(tree.resolve("/usr/sbin/telnetd").map(|r| r.0), Some("/bin/busybox"));
         assert_eq!(tree.resolve("/escape").map(|r| r.0), Some("/bin/busybox"));
         assert_eq!(tree.resolve("/loop"), None);
+    }
+
+    #[test]
+    fn resolve_in_keeps_absolute_links_inside_a_nested_root() {
+        let mut budget = Budget::new(Limits::default(), 0);
+        let mut sink = Sink::new(&mut budget);
+        sink.add("r/bin/busybox", Node::file(&b"elf"[..], 0o755)).unwrap();
+        sink.add("bin/busybox", Node::file(&b"outer"[..], 0o755)).unwrap();
+        let link = |t: &str| Node {
+            kind: NodeKind::Symlink(t.into()),
+            mode: 0o777,
+            uid: 0,
+            gid: 0,
+        };
+        sink.add("r/sbin/init", link("/bin/busybox")).unwrap();
+        sink.add("r/usr/sbin/telnetd", link("../../../../bin/busybox")).unwrap();
+        let (tree, _) = sink.finish();
+        assert_eq!(
+            tree.resolve_in("/r/sbin/init", "/r").map(|r| r.0),
+            Some("/r/bin/busybox")
+        );
+        assert_eq!(
+            tree.resolve_in("/r/usr/sbin/telnetd", "/r").map(|r| r.0),
+            Some("/r/bin/busybox")
+        );
+        // Without the root the absolute target lands in the outer tree.
+        assert_eq!(tree.resolve("/r/sbin/init").map(|r| r.0), Some("/bin/busybox"));
     }
 }
