@@ -85,6 +85,14 @@ pub struct ScanArgs {
     /// Seconds one extractor may run.
     #[arg(long, default_value_t = 120)]
     pub extractor_timeout: u64,
+    /// Seconds for password cracking, all hashes together (what is not
+    /// tried in time is reported as a coverage gap).
+    #[arg(long, default_value_t = 60)]
+    pub crack_time: u64,
+    /// Replace recovered passwords and found secrets in the report with
+    /// [REDACTED]; fingerprints stay, so findings can still be matched.
+    #[arg(long)]
+    pub redact_secrets: bool,
 }
 
 #[derive(Debug, clap::Args)]

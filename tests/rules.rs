@@ -2,17 +2,15 @@
 //! on the rule set (IDs, docs, fixtures, clause references).
 
 use fwcert::checks::RuleSet;
-use fwcert::checks::rule::Expect;
-use fwcert::samples::{Entry, squashfs};
+use fwcert::checks::rule::{Expect, Fixture};
+use fwcert::samples::{Entry, minimal_elf, squashfs};
 use fwcert::unpack::formats::squashfs::GZIP_CODEC;
 use fwcert::{ScanOptions, scan_bytes};
 
-fn image_for(
-    files: &std::collections::BTreeMap<String, String>,
-    links: &std::collections::BTreeMap<String, String>,
-) -> Vec<u8> {
+fn image_for(fx: &Fixture) -> Vec<u8> {
+    let (files, links, elf) = (&fx.files, &fx.links, &fx.elf);
     let mut dirs = std::collections::BTreeSet::new();
-    for p in files.keys().chain(links.keys()) {
+    for p in files.keys().chain(links.keys()).chain(elf.keys()) {
         let rel = p.trim_start_matches('/');
         if let Some((d, _)) = rel.rsplit_once('/') {
             dirs.insert(d.to_string());
@@ -24,6 +22,13 @@ fn image_for(
             path: p.trim_start_matches('/'),
             mode: 0o644,
             data: c.as_bytes().to_vec(),
+        });
+    }
+    for (p, text) in elf {
+        entries.push(Entry::File {
+            path: p.trim_start_matches('/'),
+            mode: 0o755,
+            data: minimal_elf(text.as_bytes()),
         });
     }
     for (p, t) in links {
@@ -41,7 +46,7 @@ fn every_rule_fixture_gives_its_expected_result() {
     let mut ran = 0;
     for rule in rules.rules.values() {
         for fx in &rule.fixtures {
-            let img = image_for(&fx.files, &fx.links);
+            let img = image_for(fx);
             let r = scan_bytes(img.into(), &fx.name, &ScanOptions::default()).unwrap();
             let fired = r.findings.iter().any(|f| f.id == rule.id);
             match fx.expect {
