@@ -281,6 +281,19 @@ fn is_wifi_key(key: &str) -> bool {
         .any(|w| k.contains(w))
 }
 
+/// Configuration files whose `passwd`-like keys name databases or
+/// policies, not passwords (`passwd: files` in nsswitch.conf).
+const NOT_CREDENTIAL_FILES: &[&str] = &["/nsswitch.conf", "/login.defs", "/pam.conf", "/sshd_config"];
+
+/// Values that switch a password feature rather than being a password.
+fn is_setting_word(v: &str) -> bool {
+    v.len() < 2
+        || matches!(
+            v.to_ascii_lowercase().as_str(),
+            "yes" | "no" | "on" | "off" | "required" | "optional" | "files" | "compat" | "shadow" | "md5" | "sha512"
+        )
+}
+
 const PASSWORD_WORDS: &[&str] = &["password", "passwd", "pass", "pwd", "passwort", "pw"];
 const USER_WORDS: &[&str] = &["username", "user", "login", "account", "name", "usr", "uname"];
 
@@ -289,6 +302,9 @@ const USER_WORDS: &[&str] = &["username", "user", "login", "account", "name", "u
 /// `http_passwd`) in the same section.
 fn config_accounts(path: &str, entries: &[KvEntry]) -> Vec<Account> {
     let mut out = Vec::new();
+    if NOT_CREDENTIAL_FILES.iter().any(|n| path.ends_with(n)) {
+        return out;
+    }
     for e in entries {
         let Some(prefix) = word_before(&e.key, PASSWORD_WORDS) else {
             continue;
@@ -296,7 +312,7 @@ fn config_accounts(path: &str, entries: &[KvEntry]) -> Vec<Account> {
         if is_wifi_key(&e.key) {
             continue; // Wi-Fi keys are secrets rules' business (FW-SECRET-013)
         }
-        if config::is_placeholder(&e.value) || e.value.starts_with('/') {
+        if config::is_placeholder(&e.value) || e.value.starts_with('/') || is_setting_word(&e.value) {
             continue;
         }
         let user = entries
@@ -344,6 +360,9 @@ mod tests {
             .collect();
         assert_eq!(got, vec![("admin", "admin123", Some(2)), ("guest", "guest1", Some(7))]);
         assert_eq!(a[0].key.as_deref(), Some("http_passwd"));
+        let ns = config::parse("passwd: compat\nshadow: files\n");
+        assert!(config_accounts("/etc/nsswitch.conf", &ns).is_empty());
+        assert!(config_accounts("/etc/x.conf", &config::parse("use_password=yes\n")).is_empty());
     }
 
     #[test]
