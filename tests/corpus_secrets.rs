@@ -187,9 +187,25 @@ fn redacted_report_hides_cracked_passwords_but_keeps_fingerprints() {
     assert_eq!(redacted, 8);
 }
 
-/// Private keys found in one corpus key file, as (format, key, protected,
-/// fingerprint), plus certificates and public keys counted.
-fn keys_of(name: &str) -> Option<(Vec<(String, String, bool, String)>, Report, usize, usize, usize)> {
+/// A private key as the inventory describes it.
+#[derive(Debug)]
+struct KeySeen {
+    format: String,
+    key: String,
+    protected: bool,
+    fingerprint: String,
+}
+
+/// What one corpus key file gives: its private keys, the report, and how
+/// many certificates and public keys the inventory holds.
+struct KeyScan {
+    keys: Vec<KeySeen>,
+    report: Report,
+    certificates: usize,
+    public_keys: usize,
+}
+
+fn keys_of(name: &str) -> Option<KeyScan> {
     let data = corpus(&format!("keys/{name}"))?;
     let img = image(&format!("/etc/keys/{name}"), data);
     let u = fwcert::unpack::unpack(img.clone().into(), "corpus.bin", &Default::default());
@@ -198,23 +214,21 @@ fn keys_of(name: &str) -> Option<(Vec<(String, String, bool, String)>, Report, u
         .keys
         .private_keys
         .iter()
-        .map(|k| {
-            (
-                k.format.clone(),
-                k.key.describe(),
-                k.protection.is_some(),
-                k.fingerprint.clone(),
-            )
+        .map(|k| KeySeen {
+            format: k.format.clone(),
+            key: k.key.describe(),
+            protected: k.protection.is_some(),
+            fingerprint: k.fingerprint.clone(),
         })
         .collect();
-    let counts = (
-        inv.keys.certificates.len(),
-        inv.keys.public_keys.len(),
-        inv.keys.look_alikes.len(),
-    );
-    drop(inv);
-    let r = scan_bytes(img.into(), "corpus.bin", &ScanOptions::default()).unwrap();
-    Some((keys, r, counts.0, counts.1, counts.2))
+    let (certificates, public_keys) = (inv.keys.certificates.len(), inv.keys.public_keys.len());
+    let report = scan_bytes(img.into(), "corpus.bin", &ScanOptions::default()).unwrap();
+    Some(KeyScan {
+        keys,
+        report,
+        certificates,
+        public_keys,
+    })
 }
 
 fn secret_ids(r: &Report) -> Vec<&str> {
@@ -225,75 +239,94 @@ fn secret_ids(r: &Report) -> Vec<&str> {
         .collect()
 }
 
+struct Case {
+    file: &'static str,
+    format: &'static str,
+    key: &'static str,
+    protected: bool,
+    fingerprint: Option<&'static str>,
+    rule: &'static str,
+}
+
 #[test]
 fn real_private_keys_are_parsed_with_type_size_and_protection() {
-    let cases: [(&str, &str, &str, bool, Option<&str>, &str); 5] = [
-        (
-            "id_rsa",
-            "PEM PKCS#1",
-            "RSA 8192-bit",
-            false,
-            Some("sha256:0921115a860b0b4ba44c7e14a65866bce36ad3a7b6bb7af24522fb769fc8115c"),
-            "FW-SECRET-001",
-        ),
-        (
-            "ssl.key",
-            "PEM PKCS#8",
-            "RSA 1024-bit",
-            false,
-            Some("sha256:7e364831a3d367f8aa7cc76c39426f75543569b95ab0b8841616e4d8e51a1055"),
-            "FW-SECRET-001",
-        ),
-        (
-            "pkcs",
-            "DER PKCS#1",
-            "RSA 1024-bit",
-            false,
-            Some("sha256:44b02c76f5aedff79c26c5e5a14c36140b5317f6443cef357236e1f0bfe7d719"),
-            "FW-SECRET-001",
-        ),
-        (
-            "id_rsa_encrypted",
-            "PEM legacy-encrypted",
-            "RSA",
-            true,
-            None,
-            "FW-SECRET-002",
-        ),
-        (
-            "pkcs12",
-            "PKCS#12 shrouded key bag",
-            "unknown",
-            true,
-            None,
-            "FW-SECRET-002",
-        ),
+    let cases = [
+        Case {
+            file: "id_rsa",
+            format: "PEM PKCS#1",
+            key: "RSA 8192-bit",
+            protected: false,
+            fingerprint: Some("sha256:0921115a860b0b4ba44c7e14a65866bce36ad3a7b6bb7af24522fb769fc8115c"),
+            rule: "FW-SECRET-001",
+        },
+        Case {
+            file: "ssl.key",
+            format: "PEM PKCS#8",
+            key: "RSA 1024-bit",
+            protected: false,
+            fingerprint: Some("sha256:7e364831a3d367f8aa7cc76c39426f75543569b95ab0b8841616e4d8e51a1055"),
+            rule: "FW-SECRET-001",
+        },
+        Case {
+            file: "pkcs",
+            format: "DER PKCS#1",
+            key: "RSA 1024-bit",
+            protected: false,
+            fingerprint: Some("sha256:44b02c76f5aedff79c26c5e5a14c36140b5317f6443cef357236e1f0bfe7d719"),
+            rule: "FW-SECRET-001",
+        },
+        Case {
+            file: "id_rsa_encrypted",
+            format: "PEM legacy-encrypted",
+            key: "RSA",
+            protected: true,
+            fingerprint: None,
+            rule: "FW-SECRET-002",
+        },
+        Case {
+            file: "pkcs12",
+            format: "PKCS#12 shrouded key bag",
+            key: "unknown",
+            protected: true,
+            fingerprint: None,
+            rule: "FW-SECRET-002",
+        },
     ];
-    for (name, format, key, protected, fingerprint, rule) in cases {
-        let Some((keys, r, ..)) = keys_of(name) else {
+    for c in cases {
+        let Some(scan) = keys_of(c.file) else {
             return;
         };
-        assert_eq!(keys.len(), 1, "{name}: {keys:?}");
-        let (f, k, p, fp) = &keys[0];
-        assert_eq!((f.as_str(), k.as_str(), *p), (format, key, protected), "{name}");
-        if let Some(want) = fingerprint {
-            assert_eq!(fp, want, "{name}: fingerprint over the SubjectPublicKeyInfo");
+        assert_eq!(scan.keys.len(), 1, "{}: {:?}", c.file, scan.keys);
+        let k = &scan.keys[0];
+        assert_eq!(
+            (k.format.as_str(), k.key.as_str(), k.protected),
+            (c.format, c.key, c.protected),
+            "{}",
+            c.file
+        );
+        if let Some(want) = c.fingerprint {
+            assert_eq!(
+                k.fingerprint, want,
+                "{}: fingerprint over the SubjectPublicKeyInfo",
+                c.file
+            );
         }
-        assert_eq!(secret_ids(&r), vec![rule], "{name}");
-        let finding = r.findings.iter().find(|f| f.id == rule).unwrap();
-        assert_eq!(finding.secret_fingerprint.as_deref(), Some(fp.as_str()));
+        let r = &scan.report;
+        assert_eq!(secret_ids(r), vec![c.rule], "{}", c.file);
+        let finding = r.findings.iter().find(|f| f.id == c.rule).unwrap();
+        assert_eq!(finding.secret_fingerprint.as_deref(), Some(k.fingerprint.as_str()));
         assert_eq!(finding.secret, None, "key material is never copied into a report");
     }
 }
 
 #[test]
 fn certificate_and_public_key_are_inventoried_not_reported() {
-    let Some((keys, r, certs, _, _)) = keys_of("ssl.crt") else {
+    let Some(scan) = keys_of("ssl.crt") else {
         return;
     };
-    assert!(keys.is_empty());
-    assert_eq!(certs, 1);
-    assert!(secret_ids(&r).is_empty(), "RSA 2048 / SHA-256 is not weak");
+    assert!(scan.keys.is_empty());
+    assert_eq!(scan.certificates, 1);
+    assert!(secret_ids(&scan.report).is_empty(), "RSA 2048 / SHA-256 is not weak");
     let data = corpus("keys/ssl.crt").unwrap();
     let img = image("/etc/keys/ssl.crt", data);
     let u = fwcert::unpack::unpack(img.into(), "corpus.bin", &Default::default());
@@ -315,22 +348,26 @@ fn certificate_and_public_key_are_inventoried_not_reported() {
         "sha256:69b5d01f474a8e2410a5fd95361752202876f3e6915f0d7a1b906ca9c8ae91d6"
     );
 
-    let Some((keys, r, _, publics, _)) = keys_of("id_rsa.pub") else {
+    let Some(scan) = keys_of("id_rsa.pub") else {
         return;
     };
-    assert!(keys.is_empty() && secret_ids(&r).is_empty());
-    assert_eq!(publics, 1);
+    assert!(scan.keys.is_empty() && secret_ids(&scan.report).is_empty());
+    assert_eq!(scan.public_keys, 1);
 }
 
 #[test]
 fn look_alike_files_yield_no_key() {
     for name in ["FP_test", "pkcs_fp.file", "ssl_fp.file"] {
-        let Some((keys, r, certs, publics, _)) = keys_of(name) else {
+        let Some(scan) = keys_of(name) else {
             return;
         };
-        assert!(keys.is_empty(), "{name}: {keys:?}");
-        assert_eq!((certs, publics), (0, 0), "{name}");
-        assert!(secret_ids(&r).is_empty(), "{name}: {:?}", r.findings);
+        assert!(scan.keys.is_empty(), "{name}: {:?}", scan.keys);
+        assert_eq!((scan.certificates, scan.public_keys), (0, 0), "{name}");
+        assert!(
+            secret_ids(&scan.report).is_empty(),
+            "{name}: {:?}",
+            scan.report.findings
+        );
     }
 }
 

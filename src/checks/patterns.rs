@@ -6,7 +6,7 @@
 //! once when the rule set loads (a bad expression is a rule-set error, not a
 //! runtime surprise) and applies the few checks a regular expression cannot
 //! express (`require`). yara-x was considered as the engine and measured
-//! too heavy to build here; see `docs/report-schema.md` and the README.
+//! too heavy to build here; see `docs/credentials-and-secrets.md`.
 
 use std::collections::BTreeSet;
 
