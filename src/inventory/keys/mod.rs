@@ -43,6 +43,15 @@ impl KeyInfo {
         curve: None,
     };
 
+    /// A key of a known algorithm and size.
+    pub fn sized(algorithm: &'static str, bits: u32) -> KeyInfo {
+        KeyInfo {
+            algorithm,
+            bits: Some(bits),
+            curve: None,
+        }
+    }
+
     fn with_algorithm(algorithm: &'static str) -> KeyInfo {
         KeyInfo {
             algorithm,
@@ -225,34 +234,18 @@ impl KeyInventory {
         {
             return true;
         }
-        if is("RSA PRIVATE KEY")
-            && let Some(p) = pkcs::rsa_private(der)
-        {
-            self.private(at, fmt("PKCS#1"), Some(p), None, der);
-            return true;
-        }
-        if is("PRIVATE KEY")
-            && let Some(p) = pkcs::pkcs8(der)
-        {
-            self.private(at, fmt("PKCS#8"), Some(p), None, der);
-            return true;
+        for (l, what, parse) in PRIVATE_DER {
+            if is(l)
+                && let Some(p) = parse(der)
+            {
+                self.private(at, fmt(what), Some(p), None, der);
+                return true;
+            }
         }
         if is("ENCRYPTED PRIVATE KEY")
             && let Some(scheme) = pkcs::encrypted_pkcs8(der)
         {
             self.private(at, fmt("encrypted PKCS#8"), None, Some(scheme), der);
-            return true;
-        }
-        if is("EC PRIVATE KEY")
-            && let Some(p) = pkcs::ec_private(der, None)
-        {
-            self.private(at, fmt("SEC1"), Some(p), None, der);
-            return true;
-        }
-        if is("DSA PRIVATE KEY")
-            && let Some(p) = pkcs::dsa_private(der)
-        {
-            self.private(at, fmt("DSA"), Some(p), None, der);
             return true;
         }
         if is("PKCS12")
@@ -371,6 +364,15 @@ impl KeyInventory {
         }
     }
 }
+
+/// Clear private key structures: PEM label, format name, parser.
+type KeyParser = fn(&[u8]) -> Option<ParsedKey>;
+const PRIVATE_DER: &[(&str, &str, KeyParser)] = &[
+    ("RSA PRIVATE KEY", "PKCS#1", pkcs::rsa_private),
+    ("PRIVATE KEY", "PKCS#8", pkcs::pkcs8),
+    ("EC PRIVATE KEY", "SEC1", |d| pkcs::ec_private(d, None)),
+    ("DSA PRIVATE KEY", "DSA", pkcs::dsa_private),
+];
 
 fn is_key_label(label: &str) -> bool {
     label.contains("PRIVATE KEY") || label.contains("CERTIFICATE") || label.contains("PUBLIC KEY") || label == "PKCS12"

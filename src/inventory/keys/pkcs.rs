@@ -107,11 +107,7 @@ pub fn rsa_private(data: &[u8]) -> Option<ParsedKey> {
         return None;
     }
     Some(ParsedKey {
-        info: KeyInfo {
-            algorithm: "RSA",
-            bits: Some(bits),
-            curve: None,
-        },
+        info: KeyInfo::sized("RSA", bits),
         spki: Some(spki_rsa(n, e)),
     })
 }
@@ -125,11 +121,7 @@ pub fn rsa_public(data: &[u8]) -> Option<ParsedKey> {
         return None;
     }
     Some(ParsedKey {
-        info: KeyInfo {
-            algorithm: "RSA",
-            bits: Some(der::bit_len(n)),
-            curve: None,
-        },
+        info: KeyInfo::sized("RSA", der::bit_len(n)),
         spki: Some(spki_rsa(n, e)),
     })
 }
@@ -149,11 +141,7 @@ pub fn dsa_private(data: &[u8]) -> Option<ParsedKey> {
         return None;
     }
     Some(ParsedKey {
-        info: KeyInfo {
-            algorithm: "DSA",
-            bits: Some(der::bit_len(p)),
-            curve: None,
-        },
+        info: KeyInfo::sized("DSA", der::bit_len(p)),
         spki: Some(spki_dsa(p, q, g, y)),
     })
 }
@@ -239,11 +227,7 @@ pub fn pkcs8(data: &[u8]) -> Option<ParsedKey> {
                 return None;
             }
             Some(ParsedKey {
-                info: KeyInfo {
-                    algorithm: "DSA",
-                    bits: Some(der::bit_len(prime)),
-                    curve: None,
-                },
+                info: KeyInfo::sized("DSA", der::bit_len(prime)),
                 spki: None,
             })
         }
@@ -261,11 +245,7 @@ pub fn pkcs8(data: &[u8]) -> Option<ParsedKey> {
             // Version 2 may carry the public key, which identifies the key.
             let spki = public.map(|p| spki_edwards(&alg, p.content.strip_prefix(&[0]).unwrap_or(p.content)));
             Some(ParsedKey {
-                info: KeyInfo {
-                    algorithm: name,
-                    bits: Some(bits),
-                    curve: None,
-                },
+                info: KeyInfo::sized(name, bits),
                 spki,
             })
         }
@@ -339,16 +319,12 @@ pub fn spki(data: &[u8]) -> Option<KeyInfo> {
         DSA => {
             let p = params.filter(|p| p.tag == SEQUENCE)?;
             let mut ps = Seq::new(p.content);
-            KeyInfo {
-                algorithm: "DSA",
-                bits: Some(der::bit_len(positive(ps.expect(INTEGER)?)?)),
-                curve: None,
-            }
+            KeyInfo::sized("DSA", der::bit_len(positive(ps.expect(INTEGER)?)?))
         }
-        ED25519 => edwards("Ed25519", 256),
-        ED448 => edwards("Ed448", 456),
-        X25519 => edwards("X25519", 256),
-        X448 => edwards("X448", 448),
+        ED25519 => KeyInfo::sized("Ed25519", 256),
+        ED448 => KeyInfo::sized("Ed448", 456),
+        X25519 => KeyInfo::sized("X25519", 256),
+        X448 => KeyInfo::sized("X448", 448),
         "1.2.840.113549.1.1.10" => {
             // RSASSA-PSS keys carry an RSAPublicKey like rsaEncryption.
             let mut k = rsa_public(key)?.info;
@@ -361,14 +337,6 @@ pub fn spki(data: &[u8]) -> Option<KeyInfo> {
             curve: Some(other.to_string()),
         },
     })
-}
-
-fn edwards(name: &'static str, bits: u32) -> KeyInfo {
-    KeyInfo {
-        algorithm: name,
-        bits: Some(bits),
-        curve: None,
-    }
 }
 
 #[cfg(test)]

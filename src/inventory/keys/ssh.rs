@@ -60,11 +60,7 @@ pub fn public_blob(blob: &[u8]) -> Option<(String, ParsedKey)> {
                 return None;
             }
             ParsedKey {
-                info: KeyInfo {
-                    algorithm: "RSA",
-                    bits: Some(bits),
-                    curve: None,
-                },
+                info: KeyInfo::sized("RSA", bits),
                 spki: Some(pkcs::spki_rsa(n, e)),
             }
         }
@@ -74,11 +70,7 @@ pub fn public_blob(blob: &[u8]) -> Option<(String, ParsedKey)> {
             let g = w.mpint()?;
             let y = w.mpint()?;
             ParsedKey {
-                info: KeyInfo {
-                    algorithm: "DSA",
-                    bits: Some(super::der::bit_len(p)),
-                    curve: None,
-                },
+                info: KeyInfo::sized("DSA", super::der::bit_len(p)),
                 spki: Some(pkcs::spki_dsa(p, q, g, y)),
             }
         }
@@ -113,11 +105,7 @@ pub fn public_blob(blob: &[u8]) -> Option<(String, ParsedKey)> {
                 w.string()?;
             }
             ParsedKey {
-                info: KeyInfo {
-                    algorithm: "Ed25519",
-                    bits: Some(256),
-                    curve: None,
-                },
+                info: KeyInfo::sized("Ed25519", 256),
                 spki: Some(pkcs::spki_edwards(pkcs::ED25519, pk)),
             }
         }
