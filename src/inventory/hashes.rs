@@ -253,6 +253,13 @@ mod tests {
         ];
         for (h, k) in cases {
             assert_eq!(HashKind::of(h), k, "{h}");
+            // A hash cut short is never taken for a whole one.
+            for cut in 0..h.len() {
+                if let Some((_, len)) = identify(&h.as_bytes()[..cut]) {
+                    assert!(len <= cut, "{h} cut at {cut}");
+                }
+                assert_ne!(HashKind::of(&h[..cut]), k, "{h} cut at {cut}");
+            }
         }
     }
 

@@ -205,11 +205,12 @@ fn system_store(fs: usize, f: &Filesystem, prefix: &str, claimed: &mut BTreeSet<
 /// gives it.
 fn named_kind(path: &str, data: &[u8], mosquitto_ref: bool) -> Option<StoreKind> {
     let name = path.rsplit('/').next().unwrap_or(path);
-    if name == "authorized_keys" || name == "authorized_keys2" {
-        return Some(StoreKind::AuthorizedKeys);
-    }
+    // Account files are small text; anything else is searched by content.
     if !accounts::is_text(data) || data.len() > 4 << 20 {
         return None;
+    }
+    if name == "authorized_keys" || name == "authorized_keys2" {
+        return Some(StoreKind::AuthorizedKeys);
     }
     if mosquitto_ref || (path.contains("mosquitto") && (name.contains("passw") || name.contains("pwfile"))) {
         return Some(StoreKind::Mosquitto);

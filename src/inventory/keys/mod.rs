@@ -481,4 +481,53 @@ mod tests {
         assert!(!k("Ed25519", 256).is_weak());
         assert_eq!(k("RSA", 2048).describe(), "RSA 2048-bit");
     }
+
+    /// Every truncation and every single-byte change of valid structures
+    /// must parse or be rejected, never panic.
+    #[test]
+    fn mutated_inputs_never_panic() {
+        let samples: Vec<Vec<u8>> = vec![
+            pkcs::tests::fake_rsa(1024),
+            x509::tests::fake_cert(2048, "1.2.840.113549.1.1.11", "x"),
+            ssh::tests::openssh_body([1; 32], "none", "c"),
+        ];
+        for s in &samples {
+            for cut in 0..s.len() {
+                let t = &s[..cut];
+                let _ = (pkcs::rsa_private(t), pkcs::pkcs8(t), x509::parse(t), pkcs12::parse(t));
+                let _ = ssh::openssh_private(t);
+            }
+            for i in 0..s.len() {
+                for flip in [0x01u8, 0x80, 0xff] {
+                    let mut m = s.clone();
+                    m[i] ^= flip;
+                    let _ = (
+                        pkcs::rsa_private(&m),
+                        pkcs::spki(&m),
+                        x509::parse(&m),
+                        pkcs12::parse(&m),
+                    );
+                    let _ = (
+                        ssh::openssh_private(&m),
+                        pkcs::ec_private(&m, None),
+                        pkcs::encrypted_pkcs8(&m),
+                    );
+                }
+            }
+        }
+        // Text parsers on noise.
+        let mut x: u32 = 0x1234_5678;
+        let noise: Vec<u8> = (0..4096)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                (x & 0xff) as u8
+            })
+            .collect();
+        let _ = pem::scan(&noise);
+        let _ = putty::parse(&String::from_utf8_lossy(&noise));
+        let _ = crate::inventory::accounts::scan_records("/n", &noise);
+        let _ = crate::inventory::config::parse(&String::from_utf8_lossy(&noise));
+    }
 }

@@ -340,7 +340,7 @@ pub fn spki(data: &[u8]) -> Option<KeyInfo> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A structurally valid 512-bit PKCS#1 key (numbers need not be a real
