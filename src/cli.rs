@@ -73,6 +73,14 @@ pub struct ScanArgs {
     /// The lowest severity that fails a requirement (info never fails).
     #[arg(long, value_enum, default_value = "low")]
     pub fail_on: Severity,
+    /// Seconds for password cracking, all hashes together (what is not
+    /// tried in time is reported as a coverage gap).
+    #[arg(long, default_value_t = 60)]
+    pub crack_time: u64,
+    /// Replace recovered passwords and found secrets in the report with
+    /// [REDACTED]; fingerprints stay, so findings can still be matched.
+    #[arg(long)]
+    pub redact_secrets: bool,
     #[command(flatten)]
     pub budget: BudgetArgs,
     /// Show no progress line on a terminal.

@@ -81,11 +81,13 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let mut opts = ScanOptions {
         profile: args.profile.clone(),
         fail_on: args.fail_on,
+        redact_secrets: args.redact_secrets,
         ..ScanOptions::default()
     };
     opts.unpack.limits = limits(&args.budget);
     let status = terminal_progress(args.quiet);
     opts.unpack.progress = progress_of(&status);
+    opts.checks.crack_time = Duration::from_secs(args.crack_time);
     let report = fwcert::scan_path(&args.image, &opts)?;
     drop(status);
     let rendered = fwcert::report::render(&report, args.format);

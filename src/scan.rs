@@ -20,6 +20,9 @@ pub struct ScanOptions {
     /// standard ids.
     pub profile: String,
     pub fail_on: Severity,
+    /// Replace recovered passwords and found secrets in the report with a
+    /// marker (fingerprints stay), for reports that leave the lab.
+    pub redact_secrets: bool,
 }
 
 impl Default for ScanOptions {
@@ -29,6 +32,7 @@ impl Default for ScanOptions {
             checks: CheckOptions::default(),
             profile: "all".into(),
             fail_on: Severity::Low,
+            redact_secrets: false,
         }
     }
 }
@@ -56,6 +60,7 @@ pub fn scan_bytes(data: Arc<[u8]>, name: &str, opts: &ScanOptions) -> Result<Rep
         standards: &standards,
         profile: &opts.profile,
         fail_on: opts.fail_on,
+        redact_secrets: opts.redact_secrets,
     }))
 }
 

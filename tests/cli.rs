@@ -129,3 +129,29 @@ fn unpack_honours_budget_flags_and_says_which_budget_ran_out() {
     // Piped output never carries progress-line control sequences.
     assert!(!err.contains('\r') && !out.contains('\r'));
 }
+
+#[test]
+fn redact_secrets_hides_the_password_but_keeps_the_fingerprints() {
+    let (code, plain, _) = fwcert(&["scan", "samples/camera-default-root.bin", "--format", "json"]);
+    assert_eq!(code, 1);
+    let (code, red, _) = fwcert(&[
+        "scan",
+        "samples/camera-default-root.bin",
+        "--format",
+        "json",
+        "--redact-secrets",
+    ]);
+    assert_eq!(code, 1, "redaction does not change the verdict");
+    assert!(plain.contains("xmhdipc"));
+    assert!(!red.contains("xmhdipc"), "{red}");
+    assert!(red.contains("\"secret\": \"[REDACTED]\""));
+    let plain: serde_json::Value = serde_json::from_str(&plain).unwrap();
+    let red: serde_json::Value = serde_json::from_str(&red).unwrap();
+    assert_eq!(plain["findings"][0]["fingerprint"], red["findings"][0]["fingerprint"]);
+    assert_eq!(
+        plain["findings"][0]["secret_fingerprint"],
+        red["findings"][0]["secret_fingerprint"]
+    );
+    let (_, text, _) = fwcert(&["scan", "samples/camera-default-root.bin", "--redact-secrets"]);
+    assert!(!text.contains("xmhdipc") && text.contains("[REDACTED]"), "{text}");
+}

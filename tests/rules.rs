@@ -15,8 +15,8 @@ fn image_for(fx: &Fixture) -> Vec<u8> {
         .iter()
         .map(|(p, c)| (p.clone(), c.as_bytes().to_vec()))
         .collect();
-    for p in &fx.elf {
-        files.insert(p.clone(), minimal_elf(format!("\0fixture {p}\0").as_bytes()));
+    for (p, text) in &fx.elf {
+        files.insert(p.clone(), minimal_elf(text.as_bytes()));
     }
     if let Some(b) = &fx.busybox {
         let applets: Vec<&str> = b.applets.iter().map(String::as_str).collect();

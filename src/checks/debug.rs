@@ -289,6 +289,7 @@ fn uboot(inv: &Inventory, u: &UbootFound, findings: &mut Vec<Finding>) {
         offset: Some(env.offset),
         evidence,
         sha256: Some(f.sha256.clone()),
+        secret: None,
     };
     let bootargs = env.get("bootargs").unwrap_or("");
     if let Some(init) = bootargs.split_whitespace().find_map(|w| w.strip_prefix("init="))

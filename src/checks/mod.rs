@@ -5,10 +5,14 @@
 //! at everything it needed to. The rules themselves (IDs, severities,
 //! documentation, fixtures) are data under `checks/`, embedded at build time.
 
+pub mod binaries;
+pub mod crack;
 pub mod credentials;
 pub mod debug;
 pub mod dictionary;
+pub mod patterns;
 pub mod rule;
+pub mod secrets;
 pub mod services;
 mod starts;
 
@@ -28,7 +32,7 @@ mod embedded {
 }
 
 /// The check families fwcert implements today.
-pub const FAMILIES: &[&str] = &["credentials", "debug", "services"];
+pub const FAMILIES: &[&str] = &["credentials", "debug", "secrets", "services"];
 
 /// Everything loaded from `checks/`: rules, the credential dictionary and
 /// the standards catalogue, with a digest over all of it.
@@ -36,6 +40,8 @@ pub const FAMILIES: &[&str] = &["credentials", "debug", "services"];
 pub struct RuleSet {
     pub rules: BTreeMap<String, Rule>,
     pub dictionary: Dictionary,
+    /// The rules' `[[pattern]]` entries, compiled.
+    pub patterns: Vec<patterns::Compiled>,
     pub catalog: Catalog,
     /// SHA-256 over every embedded file's relative path and contents, in
     /// path order: two reports with the same digest used the same rules.
@@ -89,9 +95,12 @@ impl RuleSet {
             }
         }
         let dictionary = dictionary.ok_or_else(|| err("credentials/default-credentials.toml", "missing".into()))?;
+        let patterns =
+            patterns::compile(rules.values()).map_err(|(id, m)| err(&format!("{id}.toml"), format!("pattern: {m}")))?;
         Ok(RuleSet {
             rules,
             dictionary,
+            patterns,
             catalog,
             digest,
         })
@@ -102,8 +111,25 @@ impl RuleSet {
     }
 }
 
+/// Where [`Secret::value`] goes in a finding's evidence. The report fills
+/// it in, or writes a redaction marker under `--redact-secrets`; finding
+/// fingerprints are computed over the evidence with the slot, so they are
+/// the same in both reports.
+pub const SECRET_SLOT: &str = "{secret}";
+
+/// A password, key or token a finding is about.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Secret {
+    /// The clear value, when the report may show it (recovered passwords,
+    /// tokens); `None` for key material, which is never copied.
+    pub value: Option<String>,
+    /// `sha256:<hex>`: the same secret gets the same fingerprint in any
+    /// image (see `docs/report-schema.md` for what is hashed).
+    pub fingerprint: String,
+}
+
 /// One finding, before the report attaches rule metadata.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Finding {
     pub rule: String,
     /// Absolute path inside the filesystem (or `payload` / `image`).
@@ -114,6 +140,8 @@ pub struct Finding {
     pub offset: Option<u64>,
     pub evidence: String,
     pub sha256: Option<String>,
+    /// The secret behind the finding, if any.
+    pub secret: Option<Secret>,
 }
 
 /// Whether a family could analyse everything it needed.
@@ -152,7 +180,7 @@ pub fn run_all(inv: &Inventory, rules: &RuleSet, opts: &CheckOptions) -> CheckRe
     let (f, c) = credentials::check(inv, rules, opts);
     out.findings.extend(f);
     out.coverage.push(c);
-    for (f, c) in [services::check(inv), debug::check(inv)] {
+    for (f, c) in [secrets::check(inv, rules), services::check(inv), debug::check(inv)] {
         out.findings.extend(f);
         out.coverage.push(c);
     }

@@ -84,13 +84,16 @@ pub struct Fixture {
     pub name: String,
     pub expect: Expect,
     /// Absolute path in the fixture filesystem → file contents.
+    #[serde(default)]
     pub files: BTreeMap<String, String>,
     /// Symlinks: absolute path → target.
     #[serde(default)]
     pub links: BTreeMap<String, String>,
-    /// Placeholder executables (minimal ELF files) at these paths.
+    /// Files the fixture harness wraps as the data of a minimal ELF
+    /// executable: absolute path → the strings to embed (rules about
+    /// binaries need binaries; an empty string gives a placeholder).
     #[serde(default)]
-    pub elf: Vec<String>,
+    pub elf: BTreeMap<String, String>,
     /// A BusyBox binary with exactly these applets compiled in.
     #[serde(default)]
     pub busybox: Option<BusyboxFixture>,
@@ -126,6 +129,80 @@ pub struct Rule {
     /// Control IDs from `checks/standards/controls.toml`.
     pub controls: Vec<String>,
     pub doc: RuleDoc,
+    /// Data-driven matches run by `checks::patterns` (rules whose logic is
+    /// in code have none).
+    #[serde(default, rename = "pattern")]
+    pub patterns: Vec<Pattern>,
     #[serde(default, rename = "fixture")]
     pub fixtures: Vec<Fixture>,
+}
+
+/// What a pattern's `regex` runs over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PatternTarget {
+    /// The bytes of each file.
+    Content,
+    /// The keys of configuration-file entries (`value` runs on the value).
+    Config,
+}
+
+/// Which files a content pattern looks at.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileScope {
+    /// Files that read as text (scripts, configuration, web pages).
+    #[default]
+    Text,
+    /// Every file, binaries included.
+    Any,
+}
+
+/// Checks a match must also pass, implemented in code because a regular
+/// expression cannot express them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Require {
+    /// The secret is not empty, a variable, a template or a mask.
+    NotPlaceholder,
+    /// The secret is random-looking: at least 16 characters, letters and
+    /// digits, Shannon entropy of at least 3.3 bits per character.
+    HighEntropy,
+    /// The secret is a JWT whose header decodes to JSON with an `alg`.
+    Jwt,
+    /// The secret is a valid WPA passphrase (8–63 printable characters) or
+    /// a 64-digit hex PSK.
+    WpaPsk,
+}
+
+/// One data-driven match of a rule. Regular expressions use the `regex`
+/// crate's syntax over bytes, without Unicode classes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pattern {
+    pub on: PatternTarget,
+    /// Content: over the file's bytes. Config: over each entry's key.
+    pub regex: String,
+    /// Config only: the value must match this.
+    #[serde(default)]
+    pub value: Option<String>,
+    /// Config only: keys matching this are left to other rules.
+    #[serde(default)]
+    pub not_key: Option<String>,
+    /// Only files whose path matches this.
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default)]
+    pub files: FileScope,
+    /// Content: the named group holding the secret. Config: the value is.
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// Content: the named group naming an account.
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub require: Vec<Require>,
+    /// The finding's evidence: `{user}`, `{key}` and `{match}` (the matched
+    /// text, secret replaced by the secret slot) are filled in.
+    pub evidence: String,
 }

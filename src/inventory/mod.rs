@@ -1,23 +1,28 @@
 //! Stage 2: a typed model of the unpacked firmware.
 //!
 //! The inventory borrows file bytes from [`Unpacked`] and adds what checks
-//! need: hashes, ELF facts, accounts per root filesystem and component
+//! need: hashes, ELF facts, account stores, key material and component
 //! versions, each with the location it came from.
 
 pub mod accounts;
 pub mod boot;
 pub mod components;
+pub mod config;
 pub mod elf;
+pub mod hashes;
+pub mod keys;
+pub mod stores;
 
 use sha2::{Digest, Sha256};
 
+use crate::unpack::Unpacked;
 use crate::unpack::tree::NodeKind;
-use crate::unpack::{Filesystem, Unpacked};
-use accounts::Account;
 use boot::BootGraph;
 use boot::uboot_env::UbootEnv;
 use components::Detection;
 use elf::ElfFacts;
+use keys::KeyInventory;
+pub use stores::{AccountStore, StoreKind};
 
 /// Where a file lives: a filesystem tree, or a decoded payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -46,17 +51,6 @@ pub struct FileEntry<'u> {
     pub elf: Option<ElfFacts>,
 }
 
-/// Accounts read from one root filesystem.
-#[derive(Debug, Clone)]
-pub struct AccountStore {
-    pub filesystem: usize,
-    pub container: String,
-    pub accounts: Vec<Account>,
-    /// Account files that exist only as links to paths the image does not
-    /// contain (typically generated at boot into /tmp or /var).
-    pub unresolved: Vec<String>,
-}
-
 /// A U-Boot environment and the file it was found in.
 #[derive(Debug, Clone)]
 pub struct UbootFound {
@@ -71,6 +65,9 @@ pub struct Inventory<'u> {
     pub unpacked: &'u Unpacked,
     pub files: Vec<FileEntry<'u>>,
     pub account_stores: Vec<AccountStore>,
+    /// Key/value entries of configuration files.
+    pub configs: Vec<config::ConfigFile>,
+    pub keys: KeyInventory,
     pub components: Vec<Detection>,
     /// What each root filesystem starts at boot.
     pub boot: Vec<BootGraph>,
@@ -101,18 +98,9 @@ impl<'u> Inventory<'u> {
         }
         files.push(entry(Origin::Image, "image", &u.image_name, 0, 0, 0, &u.image));
 
-        let account_stores = u
-            .filesystems
-            .iter()
-            .enumerate()
-            .flat_map(|(i, f)| {
-                let mut prefixes = f.root_prefixes();
-                if prefixes.is_empty() && (f.tree.get("/etc/passwd").is_some() || f.tree.get("/etc/shadow").is_some()) {
-                    prefixes.push(String::new());
-                }
-                prefixes.into_iter().map(move |p| account_store(i, f, &p))
-            })
-            .collect();
+        let configs = config::discover(&files);
+        let account_stores = stores::discover(u, &files, &configs);
+        let keys = keys::discover(files.iter().enumerate().filter(|(_, f)| scanned_by_content(u, f)));
 
         let mut components: Vec<Detection> = files
             .iter()
@@ -129,6 +117,8 @@ impl<'u> Inventory<'u> {
             unpacked: u,
             files,
             account_stores,
+            configs,
+            keys,
             components,
             boot,
             uboot,
@@ -142,10 +132,22 @@ impl<'u> Inventory<'u> {
 
     /// The entry for `path` in filesystem `fs`.
     pub fn file(&self, fs: usize, path: &str) -> Option<&FileEntry<'u>> {
-        self.files
-            .iter()
-            .find(|f| f.origin == Origin::Filesystem(fs) && f.path == path)
+        self.file_at(Origin::Filesystem(fs), path)
     }
+
+    /// The entry for `path` at `origin`.
+    pub fn file_at(&self, origin: Origin, path: &str) -> Option<&FileEntry<'u>> {
+        self.files.iter().find(|f| f.origin == origin && f.path == path)
+    }
+}
+
+/// Whether content searches (embedded records, keys, secrets) look at this
+/// file. Every file of a filesystem and every payload is searched; the
+/// image itself only when nothing was unpacked from it, since otherwise
+/// its bytes are the containers already searched (and compressed bytes
+/// hold no text).
+pub fn scanned_by_content(u: &Unpacked, f: &FileEntry) -> bool {
+    f.origin != Origin::Image || u.containers.is_empty()
 }
 
 /// U-Boot environments in every file, payload and the image; the same
@@ -191,36 +193,4 @@ fn entry<'u>(
 
 pub fn sha256_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
-}
-
-/// Accounts of the root filesystem at `prefix` (empty for the tree's own root).
-fn account_store(fs: usize, f: &Filesystem, prefix: &str) -> AccountStore {
-    let mut unresolved = Vec::new();
-    let mut read = |name: &'static str| -> Option<(String, String)> {
-        let path = format!("{prefix}{name}");
-        let node = f.tree.get(&path)?;
-        match f.tree.resolve(&path) {
-            Some((real, n)) => n
-                .data()
-                .map(|d| (real.to_string(), String::from_utf8_lossy(d).to_string())),
-            None => {
-                if matches!(node.kind, NodeKind::Symlink(_)) {
-                    unresolved.push(path.clone());
-                }
-                None
-            }
-        }
-    };
-    let passwd = read("/etc/passwd");
-    let shadow = read("/etc/shadow");
-    let accounts = accounts::parse(
-        passwd.as_ref().map(|(p, t)| (p.as_str(), t.as_str())),
-        shadow.as_ref().map(|(p, t)| (p.as_str(), t.as_str())),
-    );
-    AccountStore {
-        filesystem: fs,
-        container: f.chain.clone(),
-        accounts,
-        unresolved,
-    }
 }

@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 
 use super::model::*;
 use crate::checks::rule::Severity;
-use crate::checks::{CheckResults, FAMILIES, RuleSet};
+use crate::checks::{CheckResults, FAMILIES, Finding, RuleSet, SECRET_SLOT};
 use crate::inventory::boot::Condition;
 use crate::inventory::{Inventory, Origin};
 use crate::standards::{self, Evidence, FamilyState};
@@ -23,6 +23,8 @@ pub struct Inputs<'a> {
     pub profile: &'a str,
     /// Findings below this severity are reported but do not fail clauses.
     pub fail_on: Severity,
+    /// Replace recovered passwords and found secrets with [`REDACTED`].
+    pub redact_secrets: bool,
 }
 
 fn fingerprint(parts: &[&str]) -> String {
@@ -32,6 +34,13 @@ fn fingerprint(parts: &[&str]) -> String {
         h.update(p.as_bytes());
     }
     hex::encode(&h.finalize()[..8])
+}
+
+/// A finding's secret as the report shows it: the value or the redaction
+/// marker.
+fn shown_secret(f: &Finding, redact: bool) -> Option<String> {
+    let v = f.secret.as_ref()?.value.as_ref()?;
+    Some(if redact { REDACTED.to_string() } else { v.clone() })
 }
 
 pub fn build(i: Inputs) -> Report {
@@ -44,6 +53,8 @@ pub fn build(i: Inputs) -> Report {
             let rule = i.rules.rule(&f.rule)?;
             let line = f.line.map(|l| l.to_string()).unwrap_or_default();
             let offset = f.offset.map(|o| o.to_string()).unwrap_or_default();
+            let secret = shown_secret(f, i.redact_secrets);
+            let evidence = f.evidence.replace(SECRET_SLOT, secret.as_deref().unwrap_or(REDACTED));
             Some(FindingOut {
                 id: rule.id.clone(),
                 fingerprint: fingerprint(&[&rule.id, &f.container, &f.path, &line, &offset, &f.evidence]),
@@ -56,8 +67,10 @@ pub fn build(i: Inputs) -> Report {
                 container: f.container.clone(),
                 line: f.line,
                 offset: f.offset,
-                evidence: f.evidence.clone(),
+                evidence,
                 sha256: f.sha256.clone(),
+                secret,
+                secret_fingerprint: f.secret.as_ref().map(|s| s.fingerprint.clone()),
                 controls: rule.controls.clone(),
             })
         })

@@ -128,8 +128,19 @@ pub struct FindingOut {
     pub evidence: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+    /// The recovered password or found token, or [`REDACTED`] under
+    /// `--redact-secrets`. Absent for findings without a showable secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    /// `sha256:<hex>` identifying the secret across images (kept when
+    /// redacted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_fingerprint: Option<String>,
     pub controls: Vec<String>,
 }
+
+/// What `--redact-secrets` writes instead of a secret.
+pub const REDACTED: &str = "[REDACTED]";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ComponentOut {

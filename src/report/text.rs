@@ -66,6 +66,9 @@ pub fn render(r: &Report) -> String {
         if let Some(h) = &f.sha256 {
             let _ = writeln!(s, "      file sha256 {h}");
         }
+        if let Some(h) = &f.secret_fingerprint {
+            let _ = writeln!(s, "      secret {h}");
+        }
     }
     let _ = writeln!(s);
 

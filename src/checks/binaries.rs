@@ -1,0 +1,166 @@
+//! FW-CRED-014: default passwords compiled into programs.
+//!
+//! A program that compares input against a fixed password keeps that
+//! password as a string constant, next to the strings of the code around
+//! it (prompts, user names). fwcert reads the NUL-terminated strings of an
+//! ELF file's read-only data (`.rodata*` sections, or the whole file when
+//! section headers were stripped) and reports a dictionary password that is
+//! distinctive enough to mean something (letters with digits, capitals or
+//! symbols; at least five characters) when it sits within a few strings of
+//! its dictionary user name or of an authentication word. This is a
+//! heuristic, hence the rule's `preview` status.
+
+use goblin::elf::Elf;
+use regex::bytes::{Regex, RegexBuilder};
+
+use super::{Finding, RuleSet, SECRET_SLOT, Secret};
+use crate::inventory::keys::fingerprint_of;
+use crate::inventory::{Inventory, scanned_by_content};
+
+const RULE: &str = "FW-CRED-014";
+/// How many neighbouring strings count as "near".
+const NEAR: usize = 3;
+
+/// `(offset, string)` of NUL-terminated printable runs of 4..=64 bytes.
+fn strings(data: &[u8], base: usize) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, b) in data.iter().enumerate() {
+        if *b == 0 {
+            let run = &data[start..i];
+            if (4..=64).contains(&run.len())
+                && run.iter().all(|c| (0x20..0x7f).contains(c))
+                && let Ok(s) = std::str::from_utf8(run)
+            {
+                out.push((base + start, s));
+            }
+            start = i + 1;
+        } else if !(0x20..0x7f).contains(b) && *b != b'\t' {
+            start = i + 1;
+        }
+    }
+    out
+}
+
+/// The read-only data ranges of an ELF file.
+fn rodata(data: &[u8]) -> Vec<(usize, usize)> {
+    let Ok(elf) = Elf::parse(data) else {
+        return Vec::new();
+    };
+    let ranges: Vec<(usize, usize)> = elf
+        .section_headers
+        .iter()
+        .filter(|s| {
+            elf.shdr_strtab
+                .get_at(s.sh_name)
+                .is_some_and(|n| n == ".rodata" || n.starts_with(".rodata."))
+        })
+        .filter_map(|s| {
+            let start = usize::try_from(s.sh_offset).ok()?;
+            let end = start.checked_add(usize::try_from(s.sh_size).ok()?)?;
+            (end <= data.len()).then_some((start, end))
+        })
+        .collect();
+    if ranges.is_empty() && elf.section_headers.len() <= 1 {
+        vec![(0, data.len())]
+    } else {
+        ranges
+    }
+}
+
+fn distinctive(pw: &str) -> bool {
+    let b = pw.as_bytes();
+    b.len() >= 5
+        && b.iter().any(u8::is_ascii_alphabetic)
+        && (b.iter().any(u8::is_ascii_digit)
+            || b.iter().any(u8::is_ascii_uppercase)
+            || b.iter().any(|c| !c.is_ascii_alphanumeric()))
+}
+
+fn auth_words() -> Regex {
+    RegexBuilder::new(r"(?i)passw|login|auth|backdoor|telnet|user ?name")
+        .unicode(false)
+        .build()
+        .expect("constant pattern")
+}
+
+pub fn check(inv: &Inventory, rules: &RuleSet) -> Vec<Finding> {
+    let dict = &rules.dictionary;
+    let passwords: std::collections::BTreeSet<&str> = dict
+        .credentials
+        .iter()
+        .map(|c| c.password.as_str())
+        .chain(dict.passwords.iter().map(|p| p.password.as_str()))
+        .filter(|p| distinctive(p))
+        .collect();
+    let auth = auth_words();
+    let mut out = Vec::new();
+    for f in inv
+        .files
+        .iter()
+        .filter(|f| f.elf.is_some() && scanned_by_content(inv.unpacked, f))
+    {
+        let mut seen = std::collections::BTreeSet::new();
+        for (start, end) in rodata(f.data) {
+            let strs = strings(&f.data[start..end], start);
+            for (i, (off, s)) in strs.iter().enumerate() {
+                if !passwords.contains(s) || !seen.insert(*s) {
+                    continue;
+                }
+                let lo = i.saturating_sub(NEAR);
+                let hi = (i + NEAR + 1).min(strs.len());
+                let near = &strs[lo..hi];
+                let user = dict
+                    .credentials
+                    .iter()
+                    .filter(|c| c.password == *s && c.user != *s)
+                    .find(|c| near.iter().any(|(_, n)| *n == c.user));
+                let word = near.iter().find(|(_, n)| auth.is_match(n.as_bytes()));
+                let why = match (user, word) {
+                    (Some(c), _) => format!(
+                        "next to its user name `{}` (dictionary: {})",
+                        c.user,
+                        c.sources.join(", ")
+                    ),
+                    (None, Some((_, w))) => format!("next to the string {:?}", w),
+                    (None, None) => continue,
+                };
+                out.push(Finding {
+                    rule: RULE.into(),
+                    path: f.path.clone(),
+                    container: f.container.clone(),
+                    line: None,
+                    offset: Some(*off as u64),
+                    evidence: format!(
+                        "the default password \"{SECRET_SLOT}\" is a string constant of this program, {why}"
+                    ),
+                    sha256: Some(f.sha256.clone()),
+                    secret: Some(Secret {
+                        value: Some(s.to_string()),
+                        fingerprint: fingerprint_of(s.as_bytes()),
+                    }),
+                });
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn string_runs() {
+        let d = b"\x01abc\0root\0xc3511\0\xffbad\0ok!!\0";
+        let s: Vec<&str> = strings(d, 0).into_iter().map(|(_, s)| s).collect();
+        assert_eq!(s, vec!["root", "xc3511", "ok!!"]);
+        assert_eq!(strings(d, 100)[0].0, 105);
+    }
+
+    #[test]
+    fn distinctive_passwords() {
+        assert!(distinctive("xc3511") && distinctive("7ujMko0admin") && distinctive("Zte521"));
+        assert!(!distinctive("admin") && !distinctive("123456") && !distinctive("vizxv"));
+    }
+}

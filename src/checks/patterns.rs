@@ -1,0 +1,278 @@
+//! Data-driven pattern rules: `[[pattern]]` entries in a rule's TOML, run
+//! over file contents or over configuration-file entries.
+//!
+//! The rule file holds the regular expression, the named groups for the
+//! secret and the account, and the evidence text; this module compiles them
+//! once when the rule set loads (a bad expression is a rule-set error, not a
+//! runtime surprise) and applies the few checks a regular expression cannot
+//! express (`require`). yara-x was considered as the engine and measured
+//! too heavy to build here; see `docs/credentials-and-secrets.md`.
+
+use std::collections::BTreeSet;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use regex::bytes::{Regex, RegexBuilder};
+
+use super::rule::{FileScope, Pattern, PatternTarget, Require, Rule};
+use super::{Finding, SECRET_SLOT, Secret};
+use crate::inventory::accounts::is_text;
+use crate::inventory::config::is_placeholder;
+use crate::inventory::keys::fingerprint_of;
+use crate::inventory::{Inventory, scanned_by_content};
+
+/// One pattern, compiled.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    pub rule: String,
+    pub family: String,
+    pattern: Pattern,
+    re: Regex,
+    value: Option<Regex>,
+    not_key: Option<Regex>,
+    path: Option<Regex>,
+}
+
+fn build(expr: &str) -> Result<Regex, String> {
+    RegexBuilder::new(expr)
+        .unicode(false)
+        .size_limit(8 << 20)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// Compile every rule's patterns; the error names the rule.
+pub fn compile<'a>(rules: impl Iterator<Item = &'a Rule>) -> Result<Vec<Compiled>, (String, String)> {
+    let mut out = Vec::new();
+    for r in rules {
+        for p in &r.patterns {
+            let err = |e: String| (r.id.clone(), e);
+            let re = build(&p.regex).map_err(err)?;
+            for group in [&p.secret, &p.user].into_iter().flatten() {
+                if p.on == PatternTarget::Content && !re.capture_names().any(|n| n == Some(group.as_str())) {
+                    return Err(err(format!("pattern has no group named `{group}`")));
+                }
+            }
+            let opt = |e: &Option<String>| e.as_deref().map(build).transpose();
+            out.push(Compiled {
+                rule: r.id.clone(),
+                family: r.family.clone(),
+                value: opt(&p.value).map_err(err)?,
+                not_key: opt(&p.not_key).map_err(err)?,
+                path: opt(&p.path).map_err(err)?,
+                re,
+                pattern: p.clone(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Shannon entropy in bits per character.
+pub fn entropy(s: &[u8]) -> f64 {
+    if s.is_empty() {
+        return 0.0;
+    }
+    let mut counts = [0usize; 256];
+    for b in s {
+        counts[*b as usize] += 1;
+    }
+    let n = s.len() as f64;
+    counts
+        .iter()
+        .filter(|c| **c > 0)
+        .map(|c| {
+            let p = *c as f64 / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+fn passes(req: Require, secret: &str) -> bool {
+    match req {
+        Require::NotPlaceholder => !is_placeholder(secret) && !secret.to_ascii_lowercase().contains("example"),
+        Require::HighEntropy => {
+            let b = secret.as_bytes();
+            b.len() >= 16
+                && b.iter().any(u8::is_ascii_alphabetic)
+                && b.iter().any(u8::is_ascii_digit)
+                && !secret.contains('/')
+                && entropy(b) >= 3.3
+        }
+        Require::Jwt => {
+            let parts: Vec<&str> = secret.split('.').collect();
+            parts.len() == 3
+                && URL_SAFE_NO_PAD
+                    .decode(parts[0].trim_end_matches('='))
+                    .ok()
+                    .and_then(|h| serde_json::from_slice::<serde_json::Value>(&h).ok())
+                    .is_some_and(|v| v.get("alg").is_some())
+        }
+        Require::WpaPsk => {
+            let b = secret.as_bytes();
+            ((8..=63).contains(&b.len()) && b.iter().all(|c| (0x20..0x7f).contains(c)))
+                || (b.len() == 64 && b.iter().all(u8::is_ascii_hexdigit))
+        }
+    }
+}
+
+/// Matched text for evidence: the secret replaced by the slot, control
+/// characters escaped, at most 160 characters.
+fn snippet(matched: &[u8], secret: Option<(usize, usize)>) -> String {
+    let (before, after, slot) = match secret {
+        Some((s, e)) => (&matched[..s], &matched[e..], SECRET_SLOT),
+        None => (matched, &[][..], ""),
+    };
+    let clean = |b: &[u8]| {
+        let s: String = String::from_utf8_lossy(b).escape_debug().collect();
+        s.replace(SECRET_SLOT, "{ secret }")
+    };
+    let mut out = format!("{}{slot}{}", clean(before), clean(after));
+    if out.chars().count() > 160 {
+        out = format!("{}…", out.chars().take(160).collect::<String>());
+        if !out.contains(slot) {
+            out.push_str(slot);
+        }
+    }
+    out
+}
+
+fn fill(template: &str, user: &str, key: &str, matched: &str) -> String {
+    template
+        .replace("{user}", user)
+        .replace("{key}", key)
+        .replace("{match}", matched)
+}
+
+/// Run the patterns of `family` over the inventory.
+pub fn run(inv: &Inventory, compiled: &[Compiled], family: &str) -> Vec<Finding> {
+    let mine: Vec<&Compiled> = compiled.iter().filter(|c| c.family == family).collect();
+    if mine.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    // One finding per (rule, file, secret): a token repeated in a file is
+    // one problem.
+    let mut seen: BTreeSet<(String, usize, String)> = BTreeSet::new();
+    for (fi, f) in inv.files.iter().enumerate() {
+        if !scanned_by_content(inv.unpacked, f) {
+            continue;
+        }
+        let text = is_text(f.data);
+        let line_at =
+            |off: usize| text.then(|| memchr::memchr_iter(b'\n', &f.data[..off.min(f.data.len())]).count() + 1);
+        for c in mine.iter().filter(|c| c.pattern.on == PatternTarget::Content) {
+            if (c.pattern.files == FileScope::Text && !text)
+                || c.path.as_ref().is_some_and(|p| !p.is_match(f.path.as_bytes()))
+            {
+                continue;
+            }
+            for caps in c.re.captures_iter(f.data) {
+                let Some(m) = caps.get(0) else { continue };
+                let group = |g: &Option<String>| g.as_deref().and_then(|n| caps.name(n));
+                let secret = group(&c.pattern.secret);
+                let secret_text = secret.map(|s| String::from_utf8_lossy(s.as_bytes()).to_string());
+                if let Some(s) = &secret_text
+                    && !c.pattern.require.iter().all(|r| passes(*r, s))
+                {
+                    continue;
+                }
+                let key = secret_text
+                    .clone()
+                    .unwrap_or_else(|| String::from_utf8_lossy(m.as_bytes()).to_string());
+                if !seen.insert((c.rule.clone(), fi, key)) {
+                    continue;
+                }
+                let user = group(&c.pattern.user)
+                    .map(|u| String::from_utf8_lossy(u.as_bytes()).to_string())
+                    .unwrap_or_default();
+                let span = secret.map(|s| (s.start() - m.start(), s.end() - m.start()));
+                let line = line_at(m.start());
+                out.push(Finding {
+                    rule: c.rule.clone(),
+                    path: f.path.clone(),
+                    container: f.container.clone(),
+                    line,
+                    offset: line.is_none().then_some(m.start() as u64),
+                    evidence: fill(&c.pattern.evidence, &user, "", &snippet(m.as_bytes(), span)),
+                    sha256: Some(f.sha256.clone()),
+                    secret: secret_text.map(|s| Secret {
+                        fingerprint: fingerprint_of(s.as_bytes()),
+                        value: Some(s),
+                    }),
+                });
+            }
+        }
+    }
+    let configs: Vec<&Compiled> = mine
+        .into_iter()
+        .filter(|c| c.pattern.on == PatternTarget::Config)
+        .collect();
+    if !configs.is_empty() {
+        for cf in &inv.configs {
+            let f = &inv.files[cf.file];
+            for c in &configs {
+                if c.path.as_ref().is_some_and(|p| !p.is_match(f.path.as_bytes())) {
+                    continue;
+                }
+                for e in &cf.entries {
+                    let (k, v) = (e.key.as_bytes(), e.value.as_str());
+                    if !c.re.is_match(k)
+                        || c.not_key.as_ref().is_some_and(|n| n.is_match(k))
+                        || c.value.as_ref().is_some_and(|r| !r.is_match(v.as_bytes()))
+                        || !c.pattern.require.iter().all(|r| passes(*r, v))
+                        || !seen.insert((c.rule.clone(), cf.file, v.to_string()))
+                    {
+                        continue;
+                    }
+                    out.push(Finding {
+                        rule: c.rule.clone(),
+                        path: f.path.clone(),
+                        container: f.container.clone(),
+                        line: Some(e.line),
+                        offset: None,
+                        evidence: fill(&c.pattern.evidence, "", &e.key, &format!("{}={SECRET_SLOT}", e.key)),
+                        sha256: Some(f.sha256.clone()),
+                        secret: Some(Secret {
+                            value: Some(v.to_string()),
+                            fingerprint: fingerprint_of(v.as_bytes()),
+                        }),
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requirements() {
+        assert!(passes(Require::HighEntropy, "q8Zr2LmX0pT7vNc4Ws9K"));
+        assert!(!passes(Require::HighEntropy, "aaaaaaaaaaaaaaaa1111"));
+        assert!(!passes(Require::HighEntropy, "short1"));
+        assert!(passes(Require::WpaPsk, "hunter22"));
+        assert!(!passes(Require::WpaPsk, "short"));
+        assert!(passes(Require::WpaPsk, &"ab".repeat(32)));
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+        assert!(passes(
+            Require::Jwt,
+            &format!("{header}.eyJzdWIiOiIxIn0.c2lnbmF0dXJlc2lnbmF0dXJl")
+        ));
+        assert!(!passes(Require::Jwt, "eyJub3Rqc29u.eyJ4.sig"));
+        assert!(!passes(Require::NotPlaceholder, "AKIAIOSFODNN7EXAMPLE"));
+        assert!(passes(Require::NotPlaceholder, "admin"));
+    }
+
+    #[test]
+    fn snippets_hide_the_secret() {
+        assert_eq!(snippet(b"http://u:pw@h", Some((9, 11))), "http://u:{secret}@h");
+        assert_eq!(snippet(b"a\x00b", None), "a\\0b");
+        let long = vec![b'x'; 400];
+        let s = snippet(&long, Some((390, 395)));
+        assert!(s.ends_with(SECRET_SLOT) && s.chars().count() < 180);
+    }
+}

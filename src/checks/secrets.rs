@@ -1,0 +1,119 @@
+//! The `secrets` family: key material and tokens that every unit of the
+//! device would share.
+//!
+//! Rules: FW-SECRET-001 private key in the clear, FW-SECRET-002 private key
+//! behind a passphrase, FW-SECRET-003 weak certificate. Token and
+//! configuration rules (FW-SECRET-004..013) are data-driven patterns (see
+//! `checks::patterns`).
+
+use super::{Coverage, Finding, RuleSet, Secret, patterns};
+use crate::inventory::Inventory;
+use crate::inventory::keys::{Location, x509};
+
+pub const FAMILY: &str = "secrets";
+
+fn at(inv: &Inventory, loc: &Location, rule: &str, evidence: String, fingerprint: &str) -> Finding {
+    let f = &inv.files[loc.file];
+    Finding {
+        rule: rule.to_string(),
+        path: f.path.clone(),
+        container: f.container.clone(),
+        line: loc.line,
+        offset: loc.line.is_none().then_some(loc.offset),
+        evidence,
+        sha256: Some(f.sha256.clone()),
+        secret: Some(Secret {
+            value: None,
+            fingerprint: fingerprint.to_string(),
+        }),
+    }
+}
+
+/// FW-SECRET-012 (any random-looking value) stays quiet about a value a
+/// specific token rule already reported in the same file.
+fn most_specific(found: Vec<Finding>) -> Vec<Finding> {
+    let key = |f: &Finding| {
+        (
+            f.path.clone(),
+            f.container.clone(),
+            f.secret.as_ref().map(|s| s.fingerprint.clone()),
+        )
+    };
+    let specific: std::collections::BTreeSet<_> = found.iter().filter(|f| f.rule != GENERIC).map(key).collect();
+    found
+        .into_iter()
+        .filter(|f| f.rule != GENERIC || !specific.contains(&key(f)))
+        .collect()
+}
+
+const GENERIC: &str = "FW-SECRET-012";
+
+pub fn check(inv: &Inventory, rules: &RuleSet) -> (Vec<Finding>, Coverage) {
+    let mut out = Vec::new();
+    let keys = &inv.keys;
+    for k in &keys.private_keys {
+        let comment = k
+            .comment
+            .as_ref()
+            .map(|c| format!(", comment `{c}`"))
+            .unwrap_or_default();
+        let (rule, evidence) = match &k.protection {
+            None => (
+                "FW-SECRET-001",
+                format!(
+                    "{} private key ({}) stored without a passphrase{comment}",
+                    k.key.describe(),
+                    k.format
+                ),
+            ),
+            Some(p) => (
+                "FW-SECRET-002",
+                format!(
+                    "{} private key ({}) protected by a passphrase ({p}){comment}",
+                    k.key.describe(),
+                    k.format
+                ),
+            ),
+        };
+        out.push(at(inv, &k.at, rule, evidence, &k.fingerprint));
+    }
+    for c in &keys.certificates {
+        let f = &c.fields;
+        let mut weak = Vec::new();
+        if f.key.is_weak() {
+            weak.push(format!("{} key", f.key.describe()));
+        }
+        // A self-issued certificate's own signature is not what makes it
+        // trusted, so only a CA-issued one is weak by its digest.
+        if !f.self_issued && x509::weak_signature(&f.signature_algorithm) {
+            weak.push(format!("signed with {}", f.signature_algorithm));
+        }
+        if weak.is_empty() {
+            continue;
+        }
+        out.push(at(
+            inv,
+            &c.at,
+            "FW-SECRET-003",
+            format!(
+                "certificate `{}` issued by `{}`, valid {} to {}, {}: {}",
+                f.subject,
+                f.issuer,
+                f.not_before,
+                f.not_after,
+                f.signature_algorithm,
+                weak.join(", ")
+            ),
+            &c.fingerprint,
+        ));
+    }
+    out.extend(most_specific(patterns::run(inv, &rules.patterns, FAMILY)));
+    let mut gaps: Vec<String> = keys
+        .unopened
+        .iter()
+        .map(|u| format!("{}: {} {}", inv.files[u.at.file].path, u.marker, u.why))
+        .collect();
+    gaps.sort();
+    gaps.dedup();
+    (out, Coverage { family: FAMILY, gaps })
+}
