@@ -629,13 +629,7 @@ mod tests {
     }
 
     fn survive(d: &[u8]) -> Option<Extraction> {
-        let p = parse(d).ok()?;
-        let mut budget = crate::unpack::budget::Budget::new(Default::default(), 0);
-        let mut ctx = ExtractCtx {
-            budget: &mut budget,
-            deadline: crate::unpack::budget::Deadline::far(),
-        };
-        extract(d, &p, &mut ctx).ok()
+        crate::unpack::formats::survive(parse, extract, d)
     }
 
     #[test]

@@ -270,6 +270,20 @@ pub fn run(format: &Format, d: &[u8]) -> (Parsed, Result<Extraction, ExtractErro
     (p, x)
 }
 
+/// Parse and extract `d` with a default budget, `None` when either
+/// refuses; for hostile-input tests, which only care that nothing panics
+/// and what comes out is well-formed.
+#[cfg(test)]
+pub fn survive(parse: ParseFn, extract: ExtractFn, d: &[u8]) -> Option<Extraction> {
+    let p = parse(d).ok()?;
+    let mut budget = Budget::new(super::budget::Limits::default(), 0);
+    let mut ctx = ExtractCtx {
+        budget: &mut budget,
+        deadline: Deadline::far(),
+    };
+    extract(d, &p, &mut ctx).ok()
+}
+
 /// The tree of an extraction that must have exactly one; for unit tests.
 #[cfg(test)]
 pub fn tree_of(x: &Extraction) -> &FsTree {

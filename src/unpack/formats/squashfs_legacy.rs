@@ -932,13 +932,7 @@ mod tests {
 
     /// Extract `d` whatever happens; the result must never be a panic.
     fn survive(d: &[u8]) -> Option<Extraction> {
-        let p = superblock(d).ok().and(parse(d).ok())?;
-        let mut budget = crate::unpack::budget::Budget::new(Default::default(), 0);
-        let mut ctx = ExtractCtx {
-            budget: &mut budget,
-            deadline: crate::unpack::budget::Deadline::far(),
-        };
-        extract(d, &p, &mut ctx).ok()
+        crate::unpack::formats::survive(parse, extract, d)
     }
 
     #[test]
