@@ -30,6 +30,7 @@ pub mod lz4;
 pub mod lzma;
 pub mod lzop;
 pub mod romfs;
+pub mod sevenz;
 pub mod squashfs;
 pub mod squashfs_legacy;
 pub mod tar;
@@ -192,6 +193,7 @@ pub static FORMATS: &[Format] = &[
     tar::FORMAT,
     zip::FORMAT,
     zip::FORMAT_DAHUA,
+    sevenz::FORMAT,
     hikvision::FORMAT,
     unsupported::FORMAT_DLINK_SHRS,
     unsupported::FORMAT_DLINK_ENCRPTED_IMG,
