@@ -10,10 +10,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fwcert::unpack::{UnpackOptions, materialize, signature_hits, unpack};
+use fwcert::unpack::{Bytes, UnpackOptions, materialize, signature_hits, unpack};
 
 const RUNS: usize = 5;
 
@@ -78,7 +77,7 @@ fn compare_carved_squashfs(data: &[u8], u: &fwcert::unpack::Unpacked, scratch: &
         if std::fs::write(&carved, bytes).is_err() {
             continue;
         }
-        let carved_data: Arc<[u8]> = bytes.into();
+        let carved_data = Bytes::copy_from_slice(bytes);
         let (ours, _) = best_of(RUNS, || {
             unpack(carved_data.clone(), "carved", &UnpackOptions::default())
         });
@@ -116,7 +115,7 @@ fn unpack_file(path: &Path) {
         println!("{}: unreadable, skipped", path.display());
         return;
     };
-    let data: Arc<[u8]> = bytes.into();
+    let data = Bytes::from(bytes);
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().to_string())

@@ -103,7 +103,8 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn unpack(args: UnpackArgs) -> anyhow::Result<ExitCode> {
-    let data = std::fs::read(&args.image).with_context(|| format!("cannot read {}", args.image.display()))?;
+    let data =
+        fwcert::unpack::read_image(&args.image).with_context(|| format!("cannot read {}", args.image.display()))?;
     let name = args
         .image
         .file_name()
@@ -114,7 +115,7 @@ fn unpack(args: UnpackArgs) -> anyhow::Result<ExitCode> {
         limits: limits(&args.budget),
         progress: progress_of(&status),
     };
-    let u = fwcert::unpack::unpack(data.into(), &name, &options);
+    let u = fwcert::unpack::unpack(data, &name, &options);
     drop(status);
     let mut out = std::io::stdout().lock();
     for c in &u.containers {

@@ -128,6 +128,7 @@ mod tests {
         let mut ctx = ExtractCtx {
             budget: &mut budget,
             deadline: Deadline::far(),
+            source: Default::default(),
         };
         let mut zeros = std::io::repeat(0).take(1 << 30);
         let d = read_bounded(&mut zeros, &mut ctx);

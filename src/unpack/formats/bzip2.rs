@@ -103,6 +103,7 @@ mod tests {
         let mut ctx = ExtractCtx {
             budget: &mut budget,
             deadline: crate::unpack::budget::Deadline::far(),
+            source: Default::default(),
         };
         let x = extract(&d, &p, &mut ctx).unwrap();
         assert!(x.problems[0].contains("size budget"), "{:?}", x.problems);

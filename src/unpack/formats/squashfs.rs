@@ -183,6 +183,7 @@ pub fn extract(d: &[u8], p: &Parsed, ctx: &mut ExtractCtx) -> Result<Extraction,
                 let file_ctx = ExtractCtx {
                     budget: sink.budget(),
                     deadline: ctx.deadline.clone(),
+                    source: Default::default(),
                 };
                 let mut reader = fs.file(f).reader();
                 match read_capped(&mut reader, remaining, &file_ctx) {

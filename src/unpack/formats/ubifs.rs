@@ -856,6 +856,7 @@ mod tests {
         let mut ctx = ExtractCtx {
             budget: &mut budget,
             deadline: Deadline::far(),
+            source: Default::default(),
         };
         extract(d, &p, &mut ctx).ok()
     }

@@ -576,6 +576,7 @@ mod tests {
         let mut ctx = ExtractCtx {
             budget: &mut budget,
             deadline: crate::unpack::budget::Deadline::far(),
+            source: Default::default(),
         };
         extract(d, &p, &mut ctx).ok()
     }
@@ -611,6 +612,7 @@ mod tests {
         let mut ctx = ExtractCtx {
             budget: &mut budget,
             deadline: crate::unpack::budget::Deadline::far(),
+            source: Default::default(),
         };
         let x = extract(&y.out, &p, &mut ctx).unwrap();
         let all = x.problems.join("\n");

@@ -278,6 +278,7 @@ fn extract_with(d: &[u8], ctx: &mut ExtractCtx, dahua: bool) -> Result<Extractio
             let file_ctx = ExtractCtx {
                 budget: sink.budget(),
                 deadline: deadline.clone(),
+                source: Default::default(),
             };
             let data = match member_data(d, &m, dahua, remaining, &file_ctx) {
                 Ok(data) => data,
@@ -545,6 +546,7 @@ mod tests {
             let mut ctx = ExtractCtx {
                 budget: &mut budget,
                 deadline: crate::unpack::budget::Deadline::far(),
+                source: Default::default(),
             };
             let x = extract(d, &p, &mut ctx).unwrap();
             assert!(!x.problems.is_empty(), "cut {cut}");
