@@ -309,6 +309,9 @@ struct Matcher {
     patterns: Vec<&'static [u8]>,
     /// For each pattern: (format index, offset of the magic in its header).
     owners: Vec<(usize, usize)>,
+    /// How far past a header's start its magic may end: the largest
+    /// offset plus length over the table.
+    reach: usize,
 }
 
 impl Matcher {
@@ -331,11 +334,18 @@ impl Matcher {
             // The pattern list is a compile-time constant table; building an
             // automaton from it cannot fail.
             let automaton = AhoCorasick::new(&patterns).expect("magic table builds an automaton");
+            let reach = FORMATS
+                .iter()
+                .flat_map(|f| f.magics)
+                .map(|m| m.at + m.bytes.len())
+                .max()
+                .unwrap_or(0);
             Matcher {
                 packed,
                 automaton,
                 patterns,
                 owners,
+                reach,
             }
         })
     }
@@ -369,16 +379,28 @@ impl Matcher {
     }
 }
 
-/// Candidate container starts in `blob[start..end]`: (offset, format index).
-fn candidates(blob: &[u8], start: usize, end: usize) -> Vec<(usize, usize)> {
+/// The search for candidates goes this many bytes at a time, so that once
+/// a container claims the rest of a blob (a tar or SquashFS image that is
+/// the whole file) nothing more is searched. Searching is the slowest step
+/// of unpacking an uncompressed image: ≈130 MB/s over ELF code, where the
+/// packed searcher meets many near-misses.
+const SEARCH_CHUNK: usize = 1 << 20;
+
+/// Candidate container starts at offsets `from..to` of the region
+/// `blob[start..end]` being carved: (offset, format index), sorted. A
+/// magic may lie past `to` (it sits `at` bytes into its header), so the
+/// search reads on up to `end`; the candidates of consecutive chunks
+/// concatenate to those of the whole region.
+fn candidates(blob: &[u8], start: usize, end: usize, from: usize, to: usize) -> Vec<(usize, usize)> {
     let matcher = Matcher::get();
+    let hay_end = to.saturating_add(matcher.reach).min(end);
     let mut hits: Vec<(usize, usize)> = matcher
-        .hits(&blob[start..end])
+        .hits(&blob[from..hay_end])
         .into_iter()
         .filter_map(|(at, pi)| {
             let (fi, magic_at) = matcher.owners[pi];
-            let pos = (start + at).checked_sub(magic_at)?;
-            (pos >= start && (FORMATS[fi].carve || pos == start)).then_some((pos, fi))
+            let pos = (from + at).checked_sub(magic_at)?;
+            (pos >= from && pos < to && (FORMATS[fi].carve || pos == start)).then_some((pos, fi))
         })
         .collect();
     hits.sort_unstable();
@@ -390,7 +412,7 @@ fn candidates(blob: &[u8], start: usize, end: usize) -> Vec<(usize, usize)> {
 /// parser has validated it: what the first pass of [`unpack`] sees. For
 /// diagnostics and the scan-throughput benchmark.
 pub fn signature_hits(blob: &[u8]) -> Vec<(usize, &'static str)> {
-    candidates(blob, 0, blob.len())
+    candidates(blob, 0, blob.len(), 0, blob.len())
         .into_iter()
         .map(|(offset, fi)| (offset, FORMATS[fi].name))
         .collect()
@@ -414,17 +436,22 @@ fn leading(data: &[u8]) -> Vec<(usize, usize)> {
 impl Engine {
     /// Carve `blob[start..end]` (offsets stay blob-absolute).
     fn carve(&mut self, blob: &Bytes, start: usize, end: usize, prefix: &str, label: &str, depth: u32) {
-        let hits = candidates(blob, start, end);
         let mut cursor = start;
         let mut claimed: Vec<(usize, usize)> = Vec::new();
-        for (pos, fi) in hits {
-            if pos < cursor {
-                continue;
+        let mut from = start;
+        while from < end {
+            let to = from.saturating_add(SEARCH_CHUNK).min(end);
+            for (pos, fi) in candidates(blob, start, end, from, to) {
+                if pos < cursor {
+                    continue;
+                }
+                if let Some(extent) = self.try_container(blob, pos, end, fi, prefix, label, depth) {
+                    claimed.push((pos, pos + extent));
+                    cursor = pos + extent;
+                }
             }
-            if let Some(extent) = self.try_container(blob, pos, end, fi, prefix, label, depth) {
-                claimed.push((pos, pos + extent));
-                cursor = pos + extent;
-            }
+            // What a container claimed is not searched again.
+            from = to.max(cursor);
         }
         // Decoded payloads (kernels, bootloaders) are analysed as blobs by
         // the inventory; only raw bytes get a gap map.
@@ -642,6 +669,35 @@ mod tests {
         b.sort_unstable();
         assert_eq!(a, b);
         assert!(b.len() >= 2 * m.patterns.len());
+    }
+
+    #[test]
+    fn candidates_searched_chunk_by_chunk_are_those_of_the_whole_region() {
+        // Every magic at its header offset, straddling chunk boundaries of
+        // 4 KiB in turn, inside a region that starts at 100.
+        let chunk = 4096;
+        let mut blob = vec![0x55u8; 100 + 40 * chunk];
+        let mut at = 100 + chunk - 3;
+        for f in FORMATS {
+            for m in f.magics {
+                let pos = at + m.at;
+                if pos + m.bytes.len() <= blob.len() {
+                    blob[pos..pos + m.bytes.len()].copy_from_slice(m.bytes);
+                }
+                at += chunk / 2 + 1;
+            }
+        }
+        let (start, end) = (100, blob.len() - 10);
+        let whole = candidates(&blob, start, end, start, end);
+        let mut chunked = Vec::new();
+        let mut from = start;
+        while from < end {
+            let to = (from + chunk).min(end);
+            chunked.extend(candidates(&blob, start, end, from, to));
+            from = to;
+        }
+        assert_eq!(chunked, whole);
+        assert!(whole.len() >= 30, "{}", whole.len());
     }
 
     #[test]
