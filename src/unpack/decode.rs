@@ -7,7 +7,7 @@
 
 use std::io::Read;
 
-use super::budget::BudgetExceeded;
+use super::budget::{BudgetExceeded, Deadline};
 use super::formats::ExtractCtx;
 
 /// Why decoding stopped early.
@@ -232,11 +232,11 @@ pub fn xz(data: &[u8], ctx: &mut ExtractCtx) -> (Decoded, usize) {
 /// Read `reader` to its end, but no more than `cap` bytes, without charging
 /// the budget (the caller charges when it keeps the bytes). Used for files
 /// inside filesystems, which the sink charges.
-pub fn read_capped<R: Read>(reader: &mut R, cap: u64, ctx: &ExtractCtx) -> Result<Vec<u8>, Stop> {
+pub fn read_capped<R: Read>(reader: &mut R, cap: u64, deadline: &Deadline) -> Result<Vec<u8>, Stop> {
     let mut data = Vec::new();
     let mut buf = vec![0u8; CHUNK];
     loop {
-        ctx.deadline.check().map_err(Stop::Budget)?;
+        deadline.check().map_err(Stop::Budget)?;
         let n = match reader.read(&mut buf) {
             Ok(0) => {
                 data.shrink_to_fit();

@@ -344,7 +344,11 @@ fn member_data(d: &[u8], m: &Member, dahua: bool, budget_left: u64, ctx: &Extrac
             let mut dec = flate2::read::DeflateDecoder::new(raw);
             // One byte past the declared size reveals a lying size without
             // decoding a bomb.
-            match read_capped(&mut (&mut dec).take(m.usize as u64 + 1), m.usize as u64 + 1, ctx) {
+            match read_capped(
+                &mut (&mut dec).take(m.usize as u64 + 1),
+                m.usize as u64 + 1,
+                &ctx.deadline,
+            ) {
                 Ok(v) => v,
                 Err(Stop::Corrupt(why)) => return Err(corrupt(format!("deflate data does not decode: {why}"))),
                 Err(b) => return Err(b),
