@@ -416,7 +416,10 @@ mod tests {
         assert!(one.problems.is_empty(), "{:?}", one.problems);
         let t = tree_of(&one);
         assert_eq!(t.files().count(), 41);
-        assert_eq!(t.get("/d/big").and_then(Node::data).map(<[u8]>::len), Some(DECODE_BATCH as usize + 1));
+        assert_eq!(
+            t.get("/d/big").and_then(Node::data).map(<[u8]>::len),
+            Some(DECODE_BATCH as usize + 1)
+        );
         assert_eq!(t.get("/d/f03").and_then(Node::data).map(|d| d[5]), Some(15));
         assert_eq!(tree_of(&run_with(3, Limits::default())), t);
         // The budget runs out 500 bytes into d/f25, whichever thread decoded it.
