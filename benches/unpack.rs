@@ -10,10 +10,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fwcert::unpack::{UnpackOptions, materialize, signature_hits, unpack};
+use fwcert::unpack::{Bytes, UnpackOptions, materialize, signature_hits, unpack};
 
 const RUNS: usize = 5;
 
@@ -42,8 +41,21 @@ fn random_bytes(len: usize) -> Vec<u8> {
     out
 }
 
+/// `len` bytes of machine code and data: this benchmark's own executable,
+/// repeated.
+fn elf_bytes(len: usize) -> Vec<u8> {
+    let exe = std::env::current_exe()
+        .and_then(std::fs::read)
+        .unwrap_or_else(|_| random_bytes(1 << 20));
+    exe.iter().copied().cycle().take(len).collect()
+}
+
 fn scan_throughput() {
-    for (what, data) in [("random", random_bytes(256 << 20)), ("zeros", vec![0u8; 256 << 20])] {
+    for (what, data) in [
+        ("random", random_bytes(256 << 20)),
+        ("zeros", vec![0u8; 256 << 20]),
+        ("elf", elf_bytes(256 << 20)),
+    ] {
         let (t, hits) = best_of(RUNS, || signature_hits(&data).len());
         let gbps = data.len() as f64 / t.as_secs_f64() / 1e9;
         println!(
@@ -78,7 +90,7 @@ fn compare_carved_squashfs(data: &[u8], u: &fwcert::unpack::Unpacked, scratch: &
         if std::fs::write(&carved, bytes).is_err() {
             continue;
         }
-        let carved_data: Arc<[u8]> = bytes.into();
+        let carved_data = Bytes::copy_from_slice(bytes);
         let (ours, _) = best_of(RUNS, || {
             unpack(carved_data.clone(), "carved", &UnpackOptions::default())
         });
@@ -116,7 +128,7 @@ fn unpack_file(path: &Path) {
         println!("{}: unreadable, skipped", path.display());
         return;
     };
-    let data: Arc<[u8]> = bytes.into();
+    let data = Bytes::from(bytes);
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().to_string())

@@ -1,6 +1,7 @@
 //! Command-line arguments (clap derive) and their validation into library
 //! options. Exit codes are part of the interface: see [`ExitCode`].
 
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
@@ -83,6 +84,8 @@ pub struct ScanArgs {
     pub redact_secrets: bool,
     #[command(flatten)]
     pub budget: BudgetArgs,
+    #[command(flatten)]
+    pub jobs: JobsArg,
     /// Show no progress line on a terminal.
     #[arg(short, long)]
     pub quiet: bool,
@@ -98,9 +101,21 @@ pub struct UnpackArgs {
     pub output: Option<PathBuf>,
     #[command(flatten)]
     pub budget: BudgetArgs,
+    #[command(flatten)]
+    pub jobs: JobsArg,
     /// Show no progress line on a terminal.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+/// How many threads to work with. The report is the same whatever the
+/// number; only the time changes.
+#[derive(Debug, clap::Args)]
+pub struct JobsArg {
+    /// Worker threads for decoding, inventory, checks and cracking
+    /// [default: one per core].
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<NonZeroUsize>,
 }
 
 /// Unpack budgets: a hostile image ends as a partial container with a

@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Parser;
 
-use cli::{BudgetArgs, Cli, Command, ExitCode, RulesAction, ScanArgs, UnpackArgs};
+use cli::{BudgetArgs, Cli, Command, ExitCode, JobsArg, RulesAction, ScanArgs, UnpackArgs};
 use fwcert::checks::RuleSet;
 use fwcert::progress::Progress;
 use fwcert::standards::PROFILES;
@@ -51,6 +51,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Size the global rayon pool, which the library's parallel steps and the
+/// password cracker use; without `--jobs`, rayon takes one thread per core
+/// (or `RAYON_NUM_THREADS`).
+fn set_jobs(args: &JobsArg) -> anyhow::Result<()> {
+    if let Some(n) = args.jobs {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n.get())
+            .build_global()
+            .context("cannot start worker threads")?;
+    }
+    Ok(())
+}
+
 fn limits(args: &BudgetArgs) -> Limits {
     Limits {
         max_depth: args.max_depth,
@@ -78,6 +91,7 @@ fn progress_of(status: &Option<Arc<StatusLine>>) -> Progress {
 }
 
 fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
+    set_jobs(&args.jobs)?;
     let mut opts = ScanOptions {
         profile: args.profile.clone(),
         fail_on: args.fail_on,
@@ -103,7 +117,9 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn unpack(args: UnpackArgs) -> anyhow::Result<ExitCode> {
-    let data = std::fs::read(&args.image).with_context(|| format!("cannot read {}", args.image.display()))?;
+    set_jobs(&args.jobs)?;
+    let data =
+        fwcert::unpack::read_image(&args.image).with_context(|| format!("cannot read {}", args.image.display()))?;
     let name = args
         .image
         .file_name()
@@ -114,7 +130,7 @@ fn unpack(args: UnpackArgs) -> anyhow::Result<ExitCode> {
         limits: limits(&args.budget),
         progress: progress_of(&status),
     };
-    let u = fwcert::unpack::unpack(data.into(), &name, &options);
+    let u = fwcert::unpack::unpack(data, &name, &options);
     drop(status);
     let mut out = std::io::stdout().lock();
     for c in &u.containers {

@@ -1,7 +1,6 @@
 //! The whole pipeline: `image → unpack → inventory → checks → verdicts → report`.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use crate::checks::rule::Severity;
 use crate::checks::{self, CheckOptions, RuleSet};
@@ -9,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::inventory::Inventory;
 use crate::report::build::{Inputs, build};
 use crate::report::model::Report;
-use crate::unpack::{self, UnpackOptions};
+use crate::unpack::{self, Bytes, UnpackOptions};
 
 /// Options for one scan.
 #[derive(Debug, Clone)]
@@ -38,7 +37,7 @@ impl Default for ScanOptions {
 }
 
 /// Scan image bytes named `name`.
-pub fn scan_bytes(data: Arc<[u8]>, name: &str, opts: &ScanOptions) -> Result<Report> {
+pub fn scan_bytes(data: Bytes, name: &str, opts: &ScanOptions) -> Result<Report> {
     let rules = RuleSet::embedded()?;
     let standards = rules
         .catalog
@@ -66,7 +65,7 @@ pub fn scan_bytes(data: Arc<[u8]>, name: &str, opts: &ScanOptions) -> Result<Rep
 
 /// Scan the image file at `path`; the report names it by its file name.
 pub fn scan_path(path: &Path, opts: &ScanOptions) -> Result<Report> {
-    let data = std::fs::read(path).map_err(|source| Error::ReadInput {
+    let data = unpack::read_image(path).map_err(|source| Error::ReadInput {
         path: path.to_path_buf(),
         source,
     })?;
@@ -74,5 +73,5 @@ pub fn scan_path(path: &Path, opts: &ScanOptions) -> Result<Report> {
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_else(|| "image".into());
-    scan_bytes(data.into(), &name, opts)
+    scan_bytes(data, &name, opts)
 }

@@ -70,6 +70,31 @@ fn json_output_is_deterministic_and_parses() {
 }
 
 #[test]
+fn the_report_is_the_same_with_one_thread_or_many() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut reports = Vec::new();
+    for jobs in ["1", "2", "5"] {
+        let out = dir.path().join(format!("{jobs}.json"));
+        let (code, _, err) = fwcert(&[
+            "scan",
+            "samples/camera-default-root.bin",
+            "--jobs",
+            jobs,
+            "--format",
+            "json",
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 1, "{err}");
+        reports.push(std::fs::read(&out).unwrap());
+    }
+    assert_eq!(reports[0], reports[1]);
+    assert_eq!(reports[0], reports[2]);
+    let (code, _, err) = fwcert(&["scan", "samples/camera-default-root.bin", "--jobs", "0"]);
+    assert_eq!(code, 3, "{err}");
+}
+
+#[test]
 fn fail_on_threshold_changes_the_verdict() {
     // The sample's findings are critical and medium: above critical there is nothing to fail on
     // except the critical one, so it still fails; the exit code follows the verdict.

@@ -6,7 +6,6 @@
 
 use std::io::Write;
 use std::process::Command;
-use std::sync::Arc;
 
 use fwcert::unpack::budget::Limits;
 use fwcert::unpack::formats::uimage;
@@ -17,7 +16,7 @@ fn run(data: Vec<u8>, limits: Limits) -> Unpacked {
         limits,
         ..UnpackOptions::default()
     };
-    unpack(Arc::from(data), "hostile.bin", &options)
+    unpack(data.into(), "hostile.bin", &options)
 }
 
 fn gzip(data: &[u8], level: u32) -> Vec<u8> {

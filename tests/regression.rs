@@ -238,3 +238,18 @@ fn dvar_arm_rootfs_askfirst_consoles_and_rc_local_servers() {
     // The empty host key placeholder is not a shipped key.
     assert!(r.findings.iter().all(|f| f.id != "FW-SVC-011"));
 }
+
+#[test]
+fn tplink_wr841n_report_is_the_same_on_one_thread_and_on_several() {
+    let Some(path) = corpus("firmware/tplink-wr841n-v10-3.16.9-150310.bin") else {
+        return;
+    };
+    let json = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let r = pool.install(|| scan_path(&path, &ScanOptions::default())).unwrap();
+        fwcert::report::render(&r, fwcert::report::Format::Json)
+    };
+    let one = json(1);
+    assert!(one.contains("FW-CRED-002"));
+    assert_eq!(one, json(3));
+}

@@ -5,7 +5,6 @@
 //! the whole engine, recursion and all. Budgets are small so a target spends
 //! its time exploring inputs, not decompressing bombs.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use fwcert::unpack::budget::{Budget, Limits};
@@ -34,6 +33,7 @@ pub fn format(name: &str, data: &[u8]) {
             let mut budget = Budget::new(limits(), data.len() as u64);
             let mut ctx = ExtractCtx {
                 deadline: budget.extractor_deadline(),
+                source: Default::default(),
                 budget: &mut budget,
             };
             let _ = (f.extract)(data, &parsed, &mut ctx);
@@ -48,7 +48,7 @@ pub fn unpack(data: &[u8]) {
         limits: limits(),
         ..UnpackOptions::default()
     };
-    let u = run_unpack(Arc::from(data), "fuzz.bin", &options);
+    let u = run_unpack(data.to_vec().into(), "fuzz.bin", &options);
     for c in &u.containers {
         assert!(c.status == fwcert::unpack::Status::Complete || !c.problems.is_empty());
     }

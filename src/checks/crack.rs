@@ -289,9 +289,10 @@ pub fn run(jobs: &[Job], deadline: Instant, threads: usize) -> Vec<Outcome> {
         .collect()
 }
 
-/// Worker threads to use: every core the machine offers.
+/// Worker threads to use: as many as the current rayon pool has (every
+/// core, unless `--jobs` or `RAYON_NUM_THREADS` says otherwise).
 pub fn default_threads() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    rayon::current_num_threads()
 }
 
 #[cfg(test)]

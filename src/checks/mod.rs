@@ -174,13 +174,18 @@ pub struct CheckResults {
     pub coverage: Vec<Coverage>,
 }
 
-/// Run every family.
+/// Run every family. The credentials family (binary string search and
+/// cracking) runs beside the others on the current rayon pool; results are
+/// gathered in a fixed order and the findings sorted.
 pub fn run_all(inv: &Inventory, rules: &RuleSet, opts: &CheckOptions) -> CheckResults {
     let mut out = CheckResults::default();
-    let (f, c) = credentials::check(inv, rules, opts);
+    let ((f, c), rest) = rayon::join(
+        || credentials::check(inv, rules, opts),
+        || [secrets::check(inv, rules), services::check(inv), debug::check(inv)],
+    );
     out.findings.extend(f);
     out.coverage.push(c);
-    for (f, c) in [secrets::check(inv, rules), services::check(inv), debug::check(inv)] {
+    for (f, c) in rest {
         out.findings.extend(f);
         out.coverage.push(c);
     }

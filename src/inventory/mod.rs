@@ -13,6 +13,7 @@ pub mod hashes;
 pub mod keys;
 pub mod stores;
 
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::unpack::Unpacked;
@@ -76,36 +77,40 @@ pub struct Inventory<'u> {
 }
 
 impl<'u> Inventory<'u> {
+    /// Per-file work (hashing, ELF parsing, component search) runs on the
+    /// current rayon pool; results are collected in file order, so the
+    /// inventory is the same with one thread or many.
     pub fn build(u: &'u Unpacked) -> Self {
-        let mut files = Vec::new();
+        let mut located: Vec<Located<'u>> = Vec::new();
         for (fi, fsys) in u.filesystems.iter().enumerate() {
             for (path, node) in fsys.tree.iter() {
                 if let NodeKind::File(data) = &node.kind {
-                    files.push(entry(
-                        Origin::Filesystem(fi),
+                    located.push(Located {
+                        origin: Origin::Filesystem(fi),
                         path,
-                        &fsys.chain,
-                        node.mode,
-                        node.uid,
-                        node.gid,
+                        container: &fsys.chain,
+                        mode: node.mode,
+                        uid: node.uid,
+                        gid: node.gid,
                         data,
-                    ));
+                    });
                 }
             }
         }
         for (pi, p) in u.payloads.iter().enumerate() {
-            files.push(entry(Origin::Payload(pi), "payload", &p.chain, 0, 0, 0, &p.data));
+            located.push(Located::blob(Origin::Payload(pi), "payload", &p.chain, &p.data));
         }
-        files.push(entry(Origin::Image, "image", &u.image_name, 0, 0, 0, &u.image));
+        located.push(Located::blob(Origin::Image, "image", &u.image_name, &u.image));
+        let files: Vec<FileEntry<'u>> = located.into_par_iter().map(Located::entry).collect();
 
         let configs = config::discover(&files);
         let account_stores = stores::discover(u, &files, &configs);
         let keys = keys::discover(files.iter().enumerate().filter(|(_, f)| scanned_by_content(u, f)));
 
         let mut components: Vec<Detection> = files
-            .iter()
+            .par_iter()
             .enumerate()
-            .flat_map(|(i, f)| components::detect(i, &f.path, f.data))
+            .flat_map_iter(|(i, f)| components::detect(i, &f.path, f.data))
             .collect();
         // Keep the first (most specific: filesystem before payload before
         // image) detection of each name and version.
@@ -154,13 +159,19 @@ pub fn scanned_by_content(u: &Unpacked, f: &FileEntry) -> bool {
 /// environment seen twice (a payload carved again from the image) is kept
 /// once, at its most specific location.
 fn uboot_envs(files: &[FileEntry]) -> Vec<UbootFound> {
+    let per_file: Vec<Vec<UbootEnv>> = files
+        .par_iter()
+        .map(|f| {
+            if memchr::memmem::find(f.data, b"boot").is_none() {
+                return Vec::new();
+            }
+            boot::uboot_env::find(f.data)
+        })
+        .collect();
     let mut seen = std::collections::BTreeSet::new();
     let mut out = Vec::new();
-    for (i, f) in files.iter().enumerate() {
-        if memchr::memmem::find(f.data, b"boot").is_none() {
-            continue;
-        }
-        for env in boot::uboot_env::find(f.data) {
+    for (i, envs) in per_file.into_iter().enumerate() {
+        for env in envs {
             if seen.insert(env.vars.clone()) {
                 out.push(UbootFound { file: i, env });
             }
@@ -169,25 +180,42 @@ fn uboot_envs(files: &[FileEntry]) -> Vec<UbootFound> {
     out
 }
 
-fn entry<'u>(
+/// A file's coordinates, before the per-file work.
+struct Located<'u> {
     origin: Origin,
-    path: &str,
-    container: &str,
+    path: &'u str,
+    container: &'u str,
     mode: u32,
     uid: u32,
     gid: u32,
     data: &'u [u8],
-) -> FileEntry<'u> {
-    FileEntry {
-        origin,
-        path: path.to_string(),
-        container: container.to_string(),
-        mode,
-        uid,
-        gid,
-        sha256: sha256_hex(data),
-        data,
-        elf: elf::facts(data),
+}
+
+impl<'u> Located<'u> {
+    fn blob(origin: Origin, path: &'u str, container: &'u str, data: &'u [u8]) -> Self {
+        Located {
+            origin,
+            path,
+            container,
+            mode: 0,
+            uid: 0,
+            gid: 0,
+            data,
+        }
+    }
+
+    fn entry(self) -> FileEntry<'u> {
+        FileEntry {
+            origin: self.origin,
+            path: self.path.to_string(),
+            container: self.container.to_string(),
+            mode: self.mode,
+            uid: self.uid,
+            gid: self.gid,
+            sha256: sha256_hex(self.data),
+            data: self.data,
+            elf: elf::facts(self.data),
+        }
     }
 }
 

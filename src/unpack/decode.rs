@@ -7,7 +7,7 @@
 
 use std::io::Read;
 
-use super::budget::BudgetExceeded;
+use super::budget::{BudgetExceeded, Deadline};
 use super::formats::ExtractCtx;
 
 /// Why decoding stopped early.
@@ -39,24 +39,26 @@ const CHUNK: usize = 64 * 1024;
 /// Read `reader` to its end, charging the budget as bytes arrive.
 pub fn read_bounded<R: Read>(reader: &mut R, ctx: &mut ExtractCtx) -> Decoded {
     let mut data = Vec::new();
+    let stop = fill_bounded(reader, ctx, &mut data);
+    // Decoded bytes are kept for the whole scan; so would the slack of the
+    // growing buffer be (up to as much again). Shrinking is in place.
+    data.shrink_to_fit();
+    Decoded { data, stop }
+}
+
+fn fill_bounded<R: Read>(reader: &mut R, ctx: &mut ExtractCtx, data: &mut Vec<u8>) -> Option<Stop> {
     let mut buf = vec![0u8; CHUNK];
     loop {
         if let Err(e) = ctx.deadline.check() {
-            return Decoded {
-                data,
-                stop: Some(Stop::Budget(e)),
-            };
+            return Some(Stop::Budget(e));
         }
         let n = match reader.read(&mut buf) {
-            Ok(0) => return Decoded { data, stop: None },
+            Ok(0) => return None,
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => {
                 let at = data.len();
-                return Decoded {
-                    data,
-                    stop: Some(Stop::Corrupt(format!("decoding failed after {at} output bytes: {e}"))),
-                };
+                return Some(Stop::Corrupt(format!("decoding failed after {at} output bytes: {e}")));
             }
         };
         if let Err(e) = ctx.budget.charge_bytes(n as u64) {
@@ -66,10 +68,7 @@ pub fn read_bounded<R: Read>(reader: &mut R, ctx: &mut ExtractCtx) -> Decoded {
             if ctx.budget.charge_bytes(keep as u64).is_ok() {
                 data.extend_from_slice(&buf[..keep]);
             }
-            return Decoded {
-                data,
-                stop: Some(Stop::Budget(e)),
-            };
+            return Some(Stop::Budget(e));
         }
         data.extend_from_slice(&buf[..n]);
     }
@@ -128,6 +127,7 @@ mod tests {
         let mut ctx = ExtractCtx {
             budget: &mut budget,
             deadline: Deadline::far(),
+            source: Default::default(),
         };
         let mut zeros = std::io::repeat(0).take(1 << 30);
         let d = read_bounded(&mut zeros, &mut ctx);
@@ -232,13 +232,16 @@ pub fn xz(data: &[u8], ctx: &mut ExtractCtx) -> (Decoded, usize) {
 /// Read `reader` to its end, but no more than `cap` bytes, without charging
 /// the budget (the caller charges when it keeps the bytes). Used for files
 /// inside filesystems, which the sink charges.
-pub fn read_capped<R: Read>(reader: &mut R, cap: u64, ctx: &ExtractCtx) -> Result<Vec<u8>, Stop> {
+pub fn read_capped<R: Read>(reader: &mut R, cap: u64, deadline: &Deadline) -> Result<Vec<u8>, Stop> {
     let mut data = Vec::new();
     let mut buf = vec![0u8; CHUNK];
     loop {
-        ctx.deadline.check().map_err(Stop::Budget)?;
+        deadline.check().map_err(Stop::Budget)?;
         let n = match reader.read(&mut buf) {
-            Ok(0) => return Ok(data),
+            Ok(0) => {
+                data.shrink_to_fit();
+                return Ok(data);
+            }
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(Stop::Corrupt(format!("read failed after {} bytes: {e}", data.len()))),

@@ -15,14 +15,14 @@
 //! applies the same rules again.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
+use super::Bytes;
 use super::budget::{Budget, BudgetExceeded};
 
 /// What kind of node a path names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NodeKind {
-    File(Arc<[u8]>),
+    File(Bytes),
     Dir,
     /// The link target exactly as stored; it is never followed.
     Symlink(String),
@@ -51,7 +51,7 @@ pub struct Node {
 }
 
 impl Node {
-    pub fn file(data: impl Into<Arc<[u8]>>, mode: u32) -> Self {
+    pub fn file(data: impl Into<Bytes>, mode: u32) -> Self {
         Node {
             kind: NodeKind::File(data.into()),
             mode,

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::{
     Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, S_IFLNK, finish_tree, need,
-    special_kind,
+    shared, special_kind,
 };
 use crate::unpack::bytes::{be_u16, le_u16};
 use crate::unpack::tree::{Node, NodeKind, Sink, normalize};
@@ -301,6 +301,7 @@ pub fn extract(d: &[u8], _: &Parsed, ctx: &mut ExtractCtx) -> Result<Extraction,
     if let Some(why) = w.stopped {
         out.problem(why);
     }
+    let source = ctx.source.clone();
     let mut sink = Sink::new(ctx.budget);
     // newc stores a hard-linked file's data once, with its last link; the
     // earlier links are empty entries sharing the inode number.
@@ -332,7 +333,7 @@ pub fn extract(d: &[u8], _: &Parsed, ctx: &mut ExtractCtx) -> Result<Extraction,
                     pending_links.entry(e.ino).or_default().push(e);
                     continue;
                 }
-                NodeKind::File(data.into())
+                NodeKind::File(shared(&source, data))
             }
         };
         let is_file = matches!(kind, NodeKind::File(_));
@@ -561,6 +562,7 @@ mod tests {
                 let mut ctx = ExtractCtx {
                     budget: &mut budget,
                     deadline: crate::unpack::budget::Deadline::far(),
+                    source: Default::default(),
                 };
                 let x = extract(d, &p, &mut ctx).unwrap();
                 assert!(!x.problems.is_empty(), "cut {cut}");

@@ -381,6 +381,7 @@ mod tests {
                 let mut ctx = ExtractCtx {
                     budget: &mut budget,
                     deadline: crate::unpack::budget::Deadline::far(),
+                    source: Default::default(),
                 };
                 let _ = extract(&bad, &p, &mut ctx);
             }

@@ -40,6 +40,7 @@ pub fn parse(d: &[u8]) -> Result<Parsed, Reject> {
     let mut ctx = ExtractCtx {
         budget: &mut budget,
         deadline: Deadline::far(),
+        source: Default::default(),
     };
     let (decoded, _) = gzip_member(&d[..probe_len], &mut ctx);
     if let Some(Stop::Corrupt(_)) = decoded.stop

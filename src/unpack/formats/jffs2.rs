@@ -853,6 +853,7 @@ mod tests {
                 let mut ctx = ExtractCtx {
                     budget: &mut budget,
                     deadline: crate::unpack::budget::Deadline::far(),
+                    source: Default::default(),
                 };
                 let _ = extract(d, &p, &mut ctx);
             }

@@ -273,6 +273,7 @@ mod tests {
         let mut ctx = ExtractCtx {
             budget: &mut budget,
             deadline: crate::unpack::budget::Deadline::far(),
+            source: Default::default(),
         };
         assert!(!extract_bzimage(cut, &p, &mut ctx).unwrap().problems.is_empty());
         let mut z = vec![0u8; 0x30];

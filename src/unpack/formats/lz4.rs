@@ -87,6 +87,7 @@ mod tests {
             let mut ctx = ExtractCtx {
                 budget: &mut budget,
                 deadline: crate::unpack::budget::Deadline::far(),
+                source: Default::default(),
             };
             match extract(&d[..cut], &p, &mut ctx) {
                 Ok(x) => assert!(!x.problems.is_empty(), "cut {cut}"),

@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 
+use super::Bytes;
 use super::budget::{Budget, BudgetExceeded, Deadline};
 use super::decode::{Decoded, Stop};
 use super::tree::{FsTree, NodeKind, Sink};
@@ -139,10 +140,28 @@ pub enum ExtractError {
     Budget(#[from] BudgetExceeded),
 }
 
-/// What an extractor may use: the shared budget and its own deadline.
+/// What an extractor may use: the shared budget, its own deadline, and the
+/// blob its bytes are a part of.
 pub struct ExtractCtx<'b> {
     pub budget: &'b mut Budget,
     pub deadline: Deadline,
+    /// The whole blob the extractor's bytes were cut from (the image or a
+    /// decoded payload), or empty. Stored files are handed out as slices
+    /// of it through [`shared`] instead of being copied.
+    pub source: Bytes,
+}
+
+/// `part`, a sub-slice of `source`, as bytes that share `source`'s memory:
+/// a file stored uncompressed in a tar, cpio or romfs costs no copy. A
+/// `part` from anywhere else (a decoded buffer, or an empty `source`) is
+/// copied.
+pub fn shared(source: &Bytes, part: &[u8]) -> Bytes {
+    let (s, p) = (source.as_ptr() as usize, part.as_ptr() as usize);
+    if !part.is_empty() && p >= s && p + part.len() <= s + source.len() {
+        source.slice_ref(part)
+    } else {
+        Bytes::copy_from_slice(part)
+    }
 }
 
 pub type ParseFn = fn(&[u8]) -> Result<Parsed, Reject>;
@@ -267,6 +286,7 @@ pub fn run(format: &Format, d: &[u8]) -> (Parsed, Result<Extraction, ExtractErro
     let mut ctx = ExtractCtx {
         budget: &mut budget,
         deadline: Deadline::far(),
+        source: Default::default(),
     };
     let x = (format.extract)(d, &p, &mut ctx);
     (p, x)
@@ -282,6 +302,7 @@ pub fn survive(parse: ParseFn, extract: ExtractFn, d: &[u8]) -> Option<Extractio
     let mut ctx = ExtractCtx {
         budget: &mut budget,
         deadline: Deadline::far(),
+        source: Default::default(),
     };
     extract(d, &p, &mut ctx).ok()
 }

@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::{Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, finish_tree};
+use super::{Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, finish_tree, shared};
 use crate::unpack::bytes::be_u32;
 use crate::unpack::tree::{Node, NodeKind, Sink};
 
@@ -171,6 +171,7 @@ pub fn extract(d: &[u8], _: &Parsed, ctx: &mut ExtractCtx) -> Result<Extraction,
         }
     }
     let paths: HashMap<usize, &str> = entries.iter().map(|(p, e)| (e.at, p.as_str())).collect();
+    let source = ctx.source.clone();
     let mut sink = Sink::new(ctx.budget);
     for (path, e) in &entries {
         let data = || {
@@ -188,7 +189,10 @@ pub fn extract(d: &[u8], _: &Parsed, ctx: &mut ExtractCtx) -> Result<Extraction,
             1 => (NodeKind::Dir, 0o755),
             2 | 3 => match data() {
                 Ok(bytes) if e.kind == 3 => (NodeKind::Symlink(String::from_utf8_lossy(bytes).to_string()), 0o777),
-                Ok(bytes) => (NodeKind::File(bytes.into()), if e.exec { 0o755 } else { 0o644 }),
+                Ok(bytes) => (
+                    NodeKind::File(shared(&source, bytes)),
+                    if e.exec { 0o755 } else { 0o644 },
+                ),
                 Err(why) => {
                     out.problem(why);
                     continue;

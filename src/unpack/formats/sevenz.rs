@@ -231,6 +231,7 @@ mod tests {
         let mut ctx = ExtractCtx {
             budget: &mut budget,
             deadline: crate::unpack::budget::Deadline::far(),
+            source: Default::default(),
         };
         let p = parse(&img).expect("parses");
         let x = extract(&img, &p, &mut ctx).expect("partial, not an error");

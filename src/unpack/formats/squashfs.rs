@@ -16,11 +16,13 @@ use std::io::Cursor;
 
 use backhand::compression::{CompressionAction, Compressor};
 use backhand::kind::{self, Kind};
+use rayon::prelude::*;
+
 use backhand::{BackhandError, FilesystemCompressor, FilesystemReader, InnerNode, SuperBlock};
 
 use super::{Child, Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, need};
 use crate::unpack::bytes::{be_u16, be_u32, be_u64, le_u16, le_u32, le_u64};
-use crate::unpack::decode::{BlockCodec, block, read_capped};
+use crate::unpack::decode::{BlockCodec, Stop, block, read_capped};
 use crate::unpack::tree::{Node, NodeKind, Sink};
 
 pub const FORMAT_LE: Format = Format {
@@ -158,55 +160,75 @@ pub fn extract(d: &[u8], p: &Parsed, ctx: &mut ExtractCtx) -> Result<Extraction,
     let kind = Kind::new_v4_with_const(&READ_CODEC, base);
     let fs = FilesystemReader::from_reader_with_offset_and_kind(Cursor::new(d), 0, kind)
         .map_err(|e| ExtractError::Corrupt(format!("SquashFS metadata: {e}")))?;
+    let deadline = ctx.deadline.clone();
     let mut sink = Sink::new(ctx.budget);
-    for node in fs.files() {
-        let path = node.fullpath.to_string_lossy().to_string();
-        if path == "/" {
-            continue;
-        }
-        let mode = u32::from(node.header.permissions) & 0o7777;
-        let kind = match &node.inner {
-            InnerNode::Dir(_) => NodeKind::Dir,
-            InnerNode::Symlink(l) => NodeKind::Symlink(l.link.to_string_lossy().to_string()),
-            InnerNode::CharacterDevice(c) => {
-                let (major, minor) = split_dev(c.device_number);
-                NodeKind::CharDevice { major, minor }
+    let nodes: Vec<_> = fs.files().collect();
+    let mut next = 0;
+    'batches: while next < nodes.len() {
+        let batch = &nodes[next..batch_end(&nodes, next)];
+        next += batch.len();
+        // Decode the batch's files in parallel, each capped at its declared
+        // size; a file that does not decode cleanly within that and within
+        // the budget left when its turn comes is read again below exactly
+        // as a sequential reader would, so the tree, the budget and the
+        // problems are the same whatever the number of threads.
+        let decoded: Vec<Option<Vec<u8>>> = batch
+            .par_iter()
+            .map(|node| match &node.inner {
+                InnerNode::File(f) if batch.len() > 1 => {
+                    read_capped(&mut fs.file(f).reader(), f.file_len() as u64, &deadline).ok()
+                }
+                _ => None,
+            })
+            .collect();
+        for (node, early) in batch.iter().zip(decoded) {
+            let path = node.fullpath.to_string_lossy().to_string();
+            if path == "/" {
+                continue;
             }
-            InnerNode::BlockDevice(b) => {
-                let (major, minor) = split_dev(b.device_number);
-                NodeKind::BlockDevice { major, minor }
-            }
-            InnerNode::NamedPipe => NodeKind::Fifo,
-            InnerNode::Socket => NodeKind::Socket,
-            InnerNode::File(f) => {
-                let remaining = sink.budget().remaining_bytes();
-                let file_ctx = ExtractCtx {
-                    budget: sink.budget(),
-                    deadline: ctx.deadline.clone(),
-                };
-                let mut reader = fs.file(f).reader();
-                match read_capped(&mut reader, remaining, &file_ctx) {
-                    Ok(data) => NodeKind::File(data.into()),
-                    Err(crate::unpack::decode::Stop::Budget(b)) => {
-                        out.problem(format!("{path}: {b}"));
-                        break;
-                    }
-                    Err(stop) => {
-                        out.problem(format!("{path}: {stop}"));
-                        continue;
+            let mode = u32::from(node.header.permissions) & 0o7777;
+            let kind = match &node.inner {
+                InnerNode::Dir(_) => NodeKind::Dir,
+                InnerNode::Symlink(l) => NodeKind::Symlink(l.link.to_string_lossy().to_string()),
+                InnerNode::CharacterDevice(c) => {
+                    let (major, minor) = split_dev(c.device_number);
+                    NodeKind::CharDevice { major, minor }
+                }
+                InnerNode::BlockDevice(b) => {
+                    let (major, minor) = split_dev(b.device_number);
+                    NodeKind::BlockDevice { major, minor }
+                }
+                InnerNode::NamedPipe => NodeKind::Fifo,
+                InnerNode::Socket => NodeKind::Socket,
+                InnerNode::File(f) => {
+                    let remaining = sink.budget().remaining_bytes();
+                    let data = match early {
+                        Some(data) if data.len() as u64 <= remaining => Ok(data),
+                        _ => read_capped(&mut fs.file(f).reader(), remaining, &deadline),
+                    };
+                    match data {
+                        Ok(data) => NodeKind::File(data.into()),
+                        Err(Stop::Budget(b)) => {
+                            out.problem(format!("{path}: {b}"));
+                            break 'batches;
+                        }
+                        Err(stop) => {
+                            out.problem(format!("{path}: {stop}"));
+                            continue;
+                        }
                     }
                 }
+            };
+            let node = Node {
+                kind,
+                mode,
+                uid: node.header.uid,
+                gid: node.header.gid,
+            };
+            if let Err(b) = sink.add(&path, node) {
+                out.problem(b.to_string());
+                break 'batches;
             }
-        };
-        let node = Node {
-            kind,
-            mode,
-            uid: node.header.uid,
-            gid: node.header.gid,
-        };
-        if let Err(b) = sink.add(&path, node) {
-            out.problem(b.to_string());
-            break;
         }
     }
     let (tree, refusals) = sink.finish();
@@ -215,6 +237,29 @@ pub fn extract(d: &[u8], p: &Parsed, ctx: &mut ExtractCtx) -> Result<Extraction,
     }
     out.children.push(Child::Tree(tree));
     Ok(out)
+}
+
+/// Declared file bytes decoded together in one parallel batch. It bounds
+/// the memory a batch can hold beyond the sequential reader's (a hostile
+/// size field cannot make every thread allocate the whole budget), and a
+/// file declared larger is read on its own.
+const DECODE_BATCH: u64 = 8 << 20;
+
+/// The end of the batch of `nodes` that starts at `from`: at least one
+/// node, then as many as fit in [`DECODE_BATCH`] declared file bytes.
+fn batch_end(nodes: &[&backhand::Node<backhand::SquashfsFileReader>], from: usize) -> usize {
+    let mut bytes = 0u64;
+    let mut end = from;
+    for node in &nodes[from..] {
+        if let InnerNode::File(f) = &node.inner {
+            bytes = bytes.saturating_add(f.file_len() as u64);
+        }
+        if end > from && bytes > DECODE_BATCH {
+            break;
+        }
+        end += 1;
+    }
+    end
 }
 
 /// Linux `new_encode_dev` packing, as SquashFS stores device numbers.
@@ -328,6 +373,67 @@ mod tests {
                 t.get("/etc/sh").map(|n| &n.kind),
                 Some(&NodeKind::Symlink("/bin/busybox".into()))
             );
+        }
+    }
+
+    /// `d/big` (larger than a decode batch), then `d/f00`..`d/f39` of
+    /// 1000 bytes each.
+    fn many_files() -> Vec<u8> {
+        let mut w = FilesystemWriter::default();
+        w.set_kind(Kind::new_v4(&GZIP_CODEC));
+        w.set_compressor(FilesystemCompressor::new(Compressor::Gzip, None).unwrap());
+        let h = NodeHeader::new(0o644, 0, 0, 0);
+        w.push_dir("d", NodeHeader::new(0o755, 0, 0, 0)).unwrap();
+        w.push_file(Cursor::new(vec![7u8; DECODE_BATCH as usize + 1]), "d/big", h)
+            .unwrap();
+        for i in 0..40u8 {
+            let data: Vec<u8> = (0..1000u32).map(|k| (k as u8).wrapping_mul(i)).collect();
+            w.push_file(Cursor::new(data), format!("d/f{i:02}"), h).unwrap();
+        }
+        let mut out = Cursor::new(Vec::new());
+        w.write(&mut out).unwrap();
+        out.into_inner()
+    }
+
+    #[test]
+    fn files_decoded_in_parallel_reach_the_sink_in_order_within_the_budget() {
+        use crate::unpack::budget::{Budget, BudgetExceeded, Deadline, Limits};
+        use crate::unpack::formats::tree_of;
+        let img = many_files();
+        let run_with = |threads: usize, limits: Limits| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| {
+                let mut budget = Budget::new(limits, img.len() as u64);
+                let mut ctx = ExtractCtx {
+                    budget: &mut budget,
+                    deadline: Deadline::far(),
+                    source: Default::default(),
+                };
+                extract(&img, &parse(&img).unwrap(), &mut ctx).unwrap()
+            })
+        };
+        let one = run_with(1, Limits::default());
+        assert!(one.problems.is_empty(), "{:?}", one.problems);
+        let t = tree_of(&one);
+        assert_eq!(t.files().count(), 41);
+        assert_eq!(
+            t.get("/d/big").and_then(Node::data).map(<[u8]>::len),
+            Some(DECODE_BATCH as usize + 1)
+        );
+        assert_eq!(t.get("/d/f03").and_then(Node::data).map(|d| d[5]), Some(15));
+        assert_eq!(tree_of(&run_with(3, Limits::default())), t);
+        // The budget runs out 500 bytes into d/f25, whichever thread decoded it.
+        let fits = DECODE_BATCH + 1 + 25 * 1000 + 500;
+        let tight = Limits {
+            min_total_bytes: fits,
+            max_total_bytes: fits,
+            ..Limits::default()
+        };
+        for threads in [1, 3] {
+            let x = run_with(threads, tight.clone());
+            let t = tree_of(&x);
+            assert!(t.get("/d/f24").is_some() && t.get("/d/f25").is_none());
+            assert_eq!(x.problems, [format!("/d/f25: {}", BudgetExceeded::TotalBytes(500))]);
         }
     }
 

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, finish_tree};
+use super::{Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, finish_tree, shared};
 use crate::unpack::tree::{Node, NodeKind, Sink, normalize};
 
 pub const FORMAT: Format = Format {
@@ -266,6 +266,7 @@ pub fn extract(d: &[u8], _: &Parsed, ctx: &mut ExtractCtx) -> Result<Extraction,
         out.problem(why);
     }
     out.problems.extend(w.skipped);
+    let source = ctx.source.clone();
     let mut sink = Sink::new(ctx.budget);
     for e in w.entries {
         if let Err(b) = ctx.deadline.check() {
@@ -274,7 +275,7 @@ pub fn extract(d: &[u8], _: &Parsed, ctx: &mut ExtractCtx) -> Result<Extraction,
         }
         let data = &d[e.data_start..e.data_start + e.data_len];
         let kind = match e.kind {
-            b'0' | b'\0' | b'7' => NodeKind::File(data.into()),
+            b'0' | b'\0' | b'7' => NodeKind::File(shared(&source, data)),
             // Hard-link targets name a path from the archive's root.
             b'1' => NodeKind::HardLink(normalize(&e.link).unwrap_or(e.link.clone())),
             b'2' => NodeKind::Symlink(e.link.clone()),
@@ -382,6 +383,16 @@ mod tests {
             Some(&NodeKind::HardLink("/etc/passwd".into()))
         );
         assert_eq!(t.get(&format!("/{long}")).and_then(Node::data), Some(&b"long"[..]));
+    }
+
+    #[test]
+    fn stored_files_share_the_image_bytes() {
+        let a = build(&[("etc/passwd", b'0', b"root:x:0:0::/root:/bin/sh\n", "")]);
+        let image = crate::unpack::Bytes::from(a);
+        let u = crate::unpack::unpack(image.clone(), "t.tar", &Default::default());
+        let file = u.filesystems[0].tree.get("/etc/passwd").and_then(Node::data).unwrap();
+        assert_eq!(file, b"root:x:0:0::/root:/bin/sh\n");
+        assert!(image.as_ptr_range().contains(&file.as_ptr()), "the file was copied");
     }
 
     #[test]

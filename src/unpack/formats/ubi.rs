@@ -558,6 +558,7 @@ mod tests {
                 let mut ctx = ExtractCtx {
                     budget: &mut budget,
                     deadline: crate::unpack::budget::Deadline::far(),
+                    source: Default::default(),
                 };
                 let _ = extract(&img[..cut], &p, &mut ctx);
             }

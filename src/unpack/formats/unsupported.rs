@@ -68,15 +68,13 @@ fn refuse(k: &Known) -> Result<Extraction, ExtractError> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use crate::unpack::{Status, UnpackOptions, unpack};
 
     #[test]
     fn encrypted_dlink_images_fail_closed_with_the_reason() {
         let mut img = b"SHRS".to_vec();
         img.extend((0..70_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8));
-        let u = unpack(Arc::from(img), "dir-882.bin", &UnpackOptions::default());
+        let u = unpack(img.into(), "dir-882.bin", &UnpackOptions::default());
         assert!(!u.complete());
         let c = &u.containers[0];
         assert_eq!((c.format, c.status), ("dlink-shrs", Status::Failed));
@@ -91,7 +89,7 @@ mod tests {
     fn the_magic_inside_other_data_is_not_a_container() {
         let mut img = vec![0u8; 100];
         img.extend_from_slice(b"SHRS and more");
-        let u = unpack(Arc::from(img), "x.bin", &UnpackOptions::default());
+        let u = unpack(img.into(), "x.bin", &UnpackOptions::default());
         assert!(u.containers.iter().all(|c| c.format != "dlink-shrs"));
     }
 }

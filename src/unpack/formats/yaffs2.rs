@@ -22,11 +22,19 @@ use super::{
 use crate::unpack::bytes::{be_u32, le_u32};
 use crate::unpack::tree::{Node, NodeKind, Sink};
 
+/// The big-endian header `00 00 00 t 00 00 00 01 ff ff` is searched from
+/// its fourth byte on (`parse` checks the three zeros): a magic that starts
+/// with zero bytes makes the packed searcher stop at every run of zeros,
+/// which took the signature search from 28 GB/s to 0.06 GB/s over erased
+/// flash and to 0.13 GB/s over ELF code.
 macro_rules! header_magic {
     ($t:literal) => {
         [
             Magic::at_start(&[$t, 0, 0, 0, 1, 0, 0, 0, 0xff, 0xff]),
-            Magic::at_start(&[0, 0, 0, $t, 0, 0, 0, 1, 0xff, 0xff]),
+            Magic {
+                bytes: &[$t, 0, 0, 0, 1, 0xff, 0xff],
+                at: 3,
+            },
         ]
     };
 }
@@ -558,6 +566,23 @@ mod tests {
     }
 
     #[test]
+    fn both_byte_orders_are_carved_from_inside_a_blob() {
+        for big in [false, true] {
+            let mut blob = vec![0u8; 4096];
+            blob.extend(sample(2048, 64, 0, big));
+            blob.extend([0u8; 4096]);
+            let u = crate::unpack::unpack(blob.into(), "flash.bin", &Default::default());
+            let c = u
+                .containers
+                .iter()
+                .find(|c| c.format == "yaffs2")
+                .expect("yaffs2 found");
+            assert_eq!(c.offset, 4096, "big={big}");
+            assert_eq!(c.facts["endianness"], if big { "big" } else { "little" });
+        }
+    }
+
+    #[test]
     fn extra_header_tags_are_understood() {
         let mut img = sample(2048, 64, 2, false);
         // Rewrite the first header's tags the way the kernel packs them:
@@ -605,6 +630,7 @@ mod tests {
         let mut ctx = ExtractCtx {
             budget: &mut budget,
             deadline: crate::unpack::budget::Deadline::far(),
+            source: Default::default(),
         };
         let x = extract(&y.out, &p, &mut ctx).unwrap();
         let all = x.problems.join("\n");

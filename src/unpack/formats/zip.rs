@@ -278,6 +278,7 @@ fn extract_with(d: &[u8], ctx: &mut ExtractCtx, dahua: bool) -> Result<Extractio
             let file_ctx = ExtractCtx {
                 budget: sink.budget(),
                 deadline: deadline.clone(),
+                source: Default::default(),
             };
             let data = match member_data(d, &m, dahua, remaining, &file_ctx) {
                 Ok(data) => data,
@@ -343,7 +344,11 @@ fn member_data(d: &[u8], m: &Member, dahua: bool, budget_left: u64, ctx: &Extrac
             let mut dec = flate2::read::DeflateDecoder::new(raw);
             // One byte past the declared size reveals a lying size without
             // decoding a bomb.
-            match read_capped(&mut (&mut dec).take(m.usize as u64 + 1), m.usize as u64 + 1, ctx) {
+            match read_capped(
+                &mut (&mut dec).take(m.usize as u64 + 1),
+                m.usize as u64 + 1,
+                &ctx.deadline,
+            ) {
                 Ok(v) => v,
                 Err(Stop::Corrupt(why)) => return Err(corrupt(format!("deflate data does not decode: {why}"))),
                 Err(b) => return Err(b),
@@ -545,6 +550,7 @@ mod tests {
             let mut ctx = ExtractCtx {
                 budget: &mut budget,
                 deadline: crate::unpack::budget::Deadline::far(),
+                source: Default::default(),
             };
             let x = extract(d, &p, &mut ctx).unwrap();
             assert!(!x.problems.is_empty(), "cut {cut}");

@@ -85,6 +85,7 @@ mod tests {
             let mut ctx = ExtractCtx {
                 budget: &mut budget,
                 deadline: crate::unpack::budget::Deadline::far(),
+                source: Default::default(),
             };
             let p = Parsed {
                 len: None,
