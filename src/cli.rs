@@ -82,6 +82,11 @@ pub struct ScanArgs {
     /// [REDACTED]; fingerprints stay, so findings can still be matched.
     #[arg(long)]
     pub redact_secrets: bool,
+    /// Also run a lab's own YARA rules: a .yar/.yara file, or a directory
+    /// of them (repeatable). Matches are reported as FW-YARA-000, with the
+    /// severity in the rule's `meta: severity` (default medium).
+    #[arg(long, value_name = "FILE|DIR")]
+    pub yara: Vec<PathBuf>,
     #[command(flatten)]
     pub budget: BudgetArgs,
     #[command(flatten)]

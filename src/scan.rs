@@ -22,6 +22,9 @@ pub struct ScanOptions {
     /// Replace recovered passwords and found secrets in the report with a
     /// marker (fingerprints stay), for reports that leave the lab.
     pub redact_secrets: bool,
+    /// A lab's own YARA rules, (name, source): reported as FW-YARA-000 and
+    /// part of the rules digest.
+    pub custom_yara: Vec<(String, String)>,
 }
 
 impl Default for ScanOptions {
@@ -32,13 +35,18 @@ impl Default for ScanOptions {
             profile: "all".into(),
             fail_on: Severity::Low,
             redact_secrets: false,
+            custom_yara: Vec::new(),
         }
     }
 }
 
 /// Scan image bytes named `name`.
 pub fn scan_bytes(data: Bytes, name: &str, opts: &ScanOptions) -> Result<Report> {
-    let rules = RuleSet::embedded()?;
+    let rules = if opts.custom_yara.is_empty() {
+        RuleSet::embedded()?
+    } else {
+        RuleSet::with_custom_yara(&opts.custom_yara)?
+    };
     let standards = rules
         .catalog
         .select(&opts.profile)

@@ -180,3 +180,78 @@ fn redact_secrets_hides_the_password_but_keeps_the_fingerprints() {
     let (_, text, _) = fwcert(&["scan", "samples/camera-default-root.bin", "--redact-secrets"]);
     assert!(!text.contains("xmhdipc") && text.contains("[REDACTED]"), "{text}");
 }
+
+#[test]
+fn lab_yara_rules_are_reported_as_custom_and_change_the_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("lab");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(
+        rules.join("console.yar"),
+        "rule lab_getty { meta: severity = \"low\" strings: $a = \"getty\" condition: $a }\n",
+    )
+    .unwrap();
+    let json = |extra: &[&str]| {
+        let mut args = vec!["scan", "samples/camera-hardened.bin", "--format", "json"];
+        args.extend_from_slice(extra);
+        let (code, out, err) = fwcert(&args);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {err}"));
+        (code, v)
+    };
+    let (plain_code, plain) = json(&[]);
+    let dir_arg = rules.to_str().unwrap();
+    let (code, with) = json(&["--yara", dir_arg]);
+    // No controls declared: reported, verdict unchanged.
+    assert_eq!((plain_code, code), (2, 2));
+    assert_ne!(plain["tool"]["rules_digest"], with["tool"]["rules_digest"]);
+    let custom: Vec<&serde_json::Value> = with["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["id"] == "FW-YARA-000")
+        .collect();
+    assert!(!custom.is_empty(), "{with}");
+    for f in &custom {
+        assert_eq!(f["custom_rule"], "console.yar:lab_getty");
+        assert_eq!(f["severity"], "low");
+        assert_eq!(f["category"], "custom");
+        assert!(f["evidence"].as_str().unwrap().contains("\"getty\""), "{f}");
+        assert!(
+            f["sha256"].is_string() && (f["line"].is_u64() || f["offset"].is_u64()),
+            "{f}"
+        );
+    }
+    assert!(with["checks"].as_array().unwrap().iter().any(|c| c["family"] == "yara"));
+    assert!(
+        plain["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f.get("custom_rule").is_none())
+    );
+    let (_, text, _) = fwcert(&["scan", "samples/camera-hardened.bin", "--yara", dir_arg]);
+    assert!(text.contains("(custom: console.yar:lab_getty)"), "{text}");
+
+    // Declared controls make a custom match count, as a file argument too.
+    let file = dir.path().join("strict.yar");
+    std::fs::write(
+        &file,
+        "rule lab_getty { meta: severity = \"high\" controls = \"DEBUG-INTERFACES-DISABLED\" \
+         strings: $a = \"getty\" condition: $a }\n",
+    )
+    .unwrap();
+    let (code, strict) = json(&["--yara", file.to_str().unwrap()]);
+    assert_eq!(code, 1, "{strict}");
+    assert_ne!(strict["tool"]["rules_digest"], with["tool"]["rules_digest"]);
+
+    // A rule that does not compile stops the scan and names the file.
+    std::fs::write(rules.join("broken.yar"), "rule broken { condition: $nope }\n").unwrap();
+    let (code, _, err) = fwcert(&["scan", "samples/camera-hardened.bin", "--yara", dir_arg]);
+    assert_eq!(code, 3);
+    assert!(err.contains("custom/broken.yar"), "{err}");
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let (code, _, err) = fwcert(&["scan", "samples/camera-hardened.bin", "--yara", empty.to_str().unwrap()]);
+    assert_eq!(code, 3);
+    assert!(err.contains("no .yar or .yara files"), "{err}");
+}

@@ -55,7 +55,11 @@ fn every_rule_fixture_gives_its_expected_result() {
     for rule in rules.rules.values() {
         for fx in &rule.fixtures {
             let img = image_for(fx);
-            let r = scan_bytes(img.into(), &fx.name, &ScanOptions::default()).unwrap();
+            let opts = ScanOptions {
+                custom_yara: fx.yara.iter().map(|(n, s)| (n.clone(), s.clone())).collect(),
+                ..ScanOptions::default()
+            };
+            let r = scan_bytes(img.into(), &fx.name, &opts).unwrap();
             let fired = r.findings.iter().any(|f| f.id == rule.id);
             match fx.expect {
                 Expect::Fail if !fired => wrong.push(format!("{} fixture {} should fire", rule.id, fx.name)),
@@ -80,7 +84,7 @@ fn rule_set_meta() {
         let (fam, num) = r.id.trim_start_matches("FW-").split_once('-').unwrap();
         assert!(
             [
-                "CRED", "SECRET", "SVC", "DEBUG", "COMP", "UPD", "BOOT", "HARD", "CRYPTO", "PERM", "PRIV"
+                "CRED", "SECRET", "SVC", "DEBUG", "COMP", "UPD", "BOOT", "HARD", "CRYPTO", "PERM", "PRIV", "YARA"
             ]
             .contains(&fam),
             "{}",
@@ -114,7 +118,19 @@ fn rule_set_meta() {
             "{} has a fail fixture",
             r.id
         );
-        assert!(!r.controls.is_empty(), "{} feeds a control", r.id);
+        // A lab's YARA rules declare their controls in their own meta.
+        assert!(
+            !r.controls.is_empty() || r.id == fwcert::checks::yara::CUSTOM_RULE,
+            "{} feeds a control",
+            r.id
+        );
+        if !fx_yara_only_for_custom(r) {
+            panic!(
+                "{}: only {} fixtures may bring custom YARA rules",
+                r.id,
+                fwcert::checks::yara::CUSTOM_RULE
+            );
+        }
         // Every control a rule feeds is reachable from at least one clause.
         for c in &r.controls {
             let used = rules
@@ -125,6 +141,32 @@ fn rule_set_meta() {
             assert!(used, "{} feeds {c}, which no clause maps", r.id);
         }
     }
+}
+
+/// Fixtures run fwcert's own rules; only FW-YARA-000's bring a lab's.
+fn fx_yara_only_for_custom(r: &fwcert::checks::rule::Rule) -> bool {
+    r.id == fwcert::checks::yara::CUSTOM_RULE || r.fixtures.iter().all(|f| f.yara.is_empty())
+}
+
+#[test]
+fn yara_rules_feed_rules_that_declare_the_engine() {
+    use fwcert::checks::rule::Engine;
+    let rules = RuleSet::embedded().unwrap();
+    let fed = rules.yara.fed_rules();
+    for r in rules.rules.values() {
+        let yara = r.engine == Engine::Yara;
+        assert_eq!(
+            fed.contains(r.id.as_str()),
+            yara && r.id != fwcert::checks::yara::CUSTOM_RULE,
+            "{}",
+            r.id
+        );
+        assert!(!yara || r.patterns.is_empty(), "{}", r.id);
+    }
+    for id in ["FW-CRED-015", "FW-DEBUG-008"] {
+        assert!(fed.contains(id), "{id} is fed by a YARA rule");
+    }
+    assert!(!rules.yara.has_custom());
 }
 
 #[test]

@@ -135,6 +135,7 @@ pub fn check(inv: &Inventory, rules: &RuleSet) -> Vec<Finding> {
                         "the default password \"{SECRET_SLOT}\" is a string constant of this program, {why}"
                     ),
                     sha256: Some(f.sha256.clone()),
+                    custom: None,
                     secret: Some(Secret {
                         value: Some(s.to_string()),
                         fingerprint: fingerprint_of(s.as_bytes()),

@@ -9,9 +9,11 @@
 //! FW-CRED-005 password equal to the user name, FW-CRED-006 service
 //! account that can log in, FW-CRED-007 one hash shared by several
 //! accounts, FW-CRED-012 plaintext stored password, FW-CRED-013 shipped
-//! `authorized_keys` entry. Pattern rules (FW-CRED-008..011) and
-//! FW-CRED-014 (password strings in binaries) live in `patterns` and
-//! `binaries`.
+//! `authorized_keys` entry. Pattern rules (FW-CRED-008..011),
+//! FW-CRED-014 (password strings in binaries) and FW-CRED-015 (YARA:
+//! backdoor passwords compiled into programs) live in `patterns`,
+//! `binaries` and `checks/credentials/FW-CRED-015.yar`; [`most_specific`]
+//! keeps one report per password where they overlap.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -76,6 +78,7 @@ impl Ctx<'_, '_> {
             offset: a.password_offset,
             evidence,
             sha256: file.map(|f| f.sha256.clone()),
+            custom: None,
             secret,
         });
     }
@@ -89,6 +92,34 @@ fn secret(password: &str, stored: &str) -> Secret {
         fingerprint: fingerprint_of(stored.as_bytes()),
     }
 }
+
+/// One report per password where rules overlap, the most specific one:
+///
+/// - FW-CRED-015 (a known backdoor password compiled into a program) stays
+///   quiet about a password FW-CRED-002 recovered for an account of the same
+///   image: the account finding already names that password, and changing
+///   it is the fix for both;
+/// - FW-CRED-014 (a dictionary password near a user name or prompt, a
+///   heuristic) stays quiet where FW-CRED-015 matched the same password in
+///   the same file, whether or not that report was kept.
+pub fn most_specific(findings: Vec<Finding>) -> Vec<Finding> {
+    let value = |f: &Finding| f.secret.as_ref().and_then(|s| s.value.clone()).unwrap_or_default();
+    let place = |f: &Finding| (f.container.clone(), f.path.clone(), value(f));
+    let cracked: std::collections::BTreeSet<String> =
+        findings.iter().filter(|f| f.rule == "FW-CRED-002").map(value).collect();
+    let backdoors: std::collections::BTreeSet<_> = findings.iter().filter(|f| f.rule == BACKDOOR).map(place).collect();
+    findings
+        .into_iter()
+        .filter(|f| match f.rule.as_str() {
+            BACKDOOR => !cracked.contains(&value(f)),
+            "FW-CRED-014" => !backdoors.contains(&place(f)),
+            _ => true,
+        })
+        .collect()
+}
+
+/// FW-CRED-015, fed by YARA rules.
+const BACKDOOR: &str = "FW-CRED-015";
 
 pub fn check(inv: &Inventory, rules: &RuleSet, opts: &CheckOptions) -> (Vec<Finding>, Coverage) {
     let deadline = Instant::now() + opts.crack_time;
@@ -163,6 +194,7 @@ pub fn check(inv: &Inventory, rules: &RuleSet, opts: &CheckOptions) -> (Vec<Find
                         .unwrap_or_default(),
                 ),
                 sha256: file.map(|f| f.sha256.clone()),
+                custom: None,
                 secret: Some(Secret {
                     value: None,
                     fingerprint: k.fingerprint.clone(),

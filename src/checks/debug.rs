@@ -289,6 +289,7 @@ fn uboot(inv: &Inventory, u: &UbootFound, findings: &mut Vec<Finding>) {
         offset: Some(env.offset),
         evidence,
         sha256: Some(f.sha256.clone()),
+        custom: None,
         secret: None,
     };
     let bootargs = env.get("bootargs").unwrap_or("");

@@ -15,6 +15,7 @@ pub mod rule;
 pub mod secrets;
 pub mod services;
 mod starts;
+pub mod yara;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -42,9 +43,13 @@ pub struct RuleSet {
     pub dictionary: Dictionary,
     /// The rules' `[[pattern]]` entries, compiled.
     pub patterns: Vec<patterns::Compiled>,
+    /// Every YARA source (`checks/**/*.yar` and a lab's `custom/` files),
+    /// compiled once.
+    pub yara: yara::Compiled,
     pub catalog: Catalog,
-    /// SHA-256 over every embedded file's relative path and contents, in
-    /// path order: two reports with the same digest used the same rules.
+    /// SHA-256 over every file's relative path and contents, in path order
+    /// (a lab's YARA files included, as `custom/<name>`): two reports with
+    /// the same digest used the same rules.
     pub digest: String,
 }
 
@@ -52,6 +57,21 @@ impl RuleSet {
     /// The rule set compiled into this binary.
     pub fn embedded() -> Result<RuleSet> {
         RuleSet::from_files(embedded::EMBEDDED.iter().copied())
+    }
+
+    /// The embedded rule set plus a lab's YARA files (name, source), which
+    /// are reported under [`yara::CUSTOM_RULE`].
+    pub fn with_custom_yara(custom: &[(String, String)]) -> Result<RuleSet> {
+        let named: Vec<(String, &str)> = custom
+            .iter()
+            .map(|(n, s)| (format!("{}{n}", yara::CUSTOM_PREFIX), s.as_str()))
+            .collect();
+        RuleSet::from_files(
+            embedded::EMBEDDED
+                .iter()
+                .copied()
+                .chain(named.iter().map(|(n, s)| (n.as_str(), *s))),
+        )
     }
 
     /// Load from `(relative path, contents)` pairs.
@@ -82,6 +102,12 @@ impl RuleSet {
                 if format!("{}.toml", r.id) != name {
                     return Err(err(path, format!("rule id {} does not match its file name", r.id)));
                 }
+                if r.engine == rule::Engine::Yara && !r.patterns.is_empty() {
+                    return Err(err(
+                        path,
+                        "a rule with `engine = \"yara\"` has no [[pattern]] entries".into(),
+                    ));
+                }
                 for c in &r.controls {
                     if !catalog.controls.contains_key(c) {
                         return Err(err(path, format!("unknown control {c}")));
@@ -97,10 +123,18 @@ impl RuleSet {
         let dictionary = dictionary.ok_or_else(|| err("credentials/default-credentials.toml", "missing".into()))?;
         let patterns =
             patterns::compile(rules.values()).map_err(|(id, m)| err(&format!("{id}.toml"), format!("pattern: {m}")))?;
+        let sources: Vec<(&str, &str)> = sorted.iter().copied().filter(|(p, _)| yara::is_source(p)).collect();
+        for (p, _) in &sources {
+            if p.starts_with(yara::CUSTOM_PREFIX) && sources.iter().filter(|(q, _)| q == p).count() > 1 {
+                return Err(err(p, "two custom YARA files with the same name".into()));
+            }
+        }
+        let yara = yara::compile(&sources, &rules, &catalog).map_err(|(f, m)| err(&f, m))?;
         Ok(RuleSet {
             rules,
             dictionary,
             patterns,
+            yara,
             catalog,
             digest,
         })
@@ -142,6 +176,18 @@ pub struct Finding {
     pub sha256: Option<String>,
     /// The secret behind the finding, if any.
     pub secret: Option<Secret>,
+    /// Set when a lab's own YARA rule produced the finding.
+    pub custom: Option<CustomMatch>,
+}
+
+/// A lab's YARA rule behind a finding: the report shows its name, and its
+/// `meta` decides the severity and the controls it feeds.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CustomMatch {
+    /// `<file>:<rule identifier>`.
+    pub rule: String,
+    pub severity: rule::Severity,
+    pub controls: Vec<String>,
 }
 
 /// Whether a family could analyse everything it needed.
@@ -157,12 +203,18 @@ pub struct Coverage {
 pub struct CheckOptions {
     /// Wall-clock budget for password cracking, all accounts together.
     pub crack_time: Duration,
+    /// Wall-clock budget for YARA scanning, all files together.
+    pub yara_time: Duration,
+    /// Files larger than this are not YARA-scanned (a coverage gap).
+    pub yara_max_file: u64,
 }
 
 impl Default for CheckOptions {
     fn default() -> Self {
         CheckOptions {
             crack_time: Duration::from_secs(60),
+            yara_time: Duration::from_secs(120),
+            yara_max_file: 64 << 20,
         }
     }
 }
@@ -175,8 +227,10 @@ pub struct CheckResults {
 }
 
 /// Run every family. The credentials family (binary string search and
-/// cracking) runs beside the others on the current rayon pool; results are
-/// gathered in a fixed order and the findings sorted.
+/// cracking) runs beside the others on the current rayon pool; YARA rules
+/// run once over all files and their findings and coverage gaps go to the
+/// families of the rules they feed. Results are gathered in a fixed order
+/// and the findings sorted.
 pub fn run_all(inv: &Inventory, rules: &RuleSet, opts: &CheckOptions) -> CheckResults {
     let mut out = CheckResults::default();
     let ((f, c), rest) = rayon::join(
@@ -189,6 +243,21 @@ pub fn run_all(inv: &Inventory, rules: &RuleSet, opts: &CheckOptions) -> CheckRe
         out.findings.extend(f);
         out.coverage.push(c);
     }
+    let (f, mut gaps) = yara::scan(inv, &rules.yara, &rules.catalog, opts);
+    out.findings.extend(f);
+    for c in &mut out.coverage {
+        c.gaps.extend(gaps.remove(c.family).unwrap_or_default());
+    }
+    if rules.yara.has_custom() {
+        let gaps = gaps.remove(yara::CUSTOM_FAMILY).unwrap_or_default();
+        out.coverage.push(Coverage {
+            family: yara::CUSTOM_FAMILY,
+            gaps,
+        });
+    }
+    // What is left are families fwcert does not implement, whose controls
+    // are INCONCLUSIVE anyway.
+    out.findings = credentials::most_specific(std::mem::take(&mut out.findings));
     out.findings.sort();
     out.findings.dedup();
     out

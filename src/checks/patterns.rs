@@ -5,8 +5,9 @@
 //! secret and the account, and the evidence text; this module compiles them
 //! once when the rule set loads (a bad expression is a rule-set error, not a
 //! runtime surprise) and applies the few checks a regular expression cannot
-//! express (`require`). yara-x was considered as the engine and measured
-//! too heavy to build here; see `docs/credentials-and-secrets.md`.
+//! express (`require`). Byte and string patterns in binaries are YARA
+//! rules instead (`checks::yara`, `docs/yara-rules.md`); these patterns stay
+//! for configuration entries and line-oriented text.
 
 use std::collections::BTreeSet;
 
@@ -196,6 +197,7 @@ pub fn run(inv: &Inventory, compiled: &[Compiled], family: &str) -> Vec<Finding>
                     offset: line.is_none().then_some(m.start() as u64),
                     evidence: fill(&c.pattern.evidence, &user, "", &snippet(m.as_bytes(), span)),
                     sha256: Some(f.sha256.clone()),
+                    custom: None,
                     secret: secret_text.map(|s| Secret {
                         fingerprint: fingerprint_of(s.as_bytes()),
                         value: Some(s),
@@ -233,6 +235,7 @@ pub fn run(inv: &Inventory, compiled: &[Compiled], family: &str) -> Vec<Finding>
                         offset: None,
                         evidence: fill(&c.pattern.evidence, "", &e.key, &format!("{}={SECRET_SLOT}", e.key)),
                         sha256: Some(f.sha256.clone()),
+                        custom: None,
                         secret: Some(Secret {
                             value: Some(v.to_string()),
                             fingerprint: fingerprint_of(v.as_bytes()),

@@ -58,6 +58,8 @@ pub enum Category {
     Crypto,
     Permissions,
     Privacy,
+    /// A lab's own YARA rule matched (`scan --yara`, FW-YARA-000).
+    Custom,
 }
 
 /// The fixed documentation sections every rule carries.
@@ -97,6 +99,10 @@ pub struct Fixture {
     /// A BusyBox binary with exactly these applets compiled in.
     #[serde(default)]
     pub busybox: Option<BusyboxFixture>,
+    /// Custom YARA rules the scan is given, as with `scan --yara`: file
+    /// name → source (fixtures of FW-YARA-000).
+    #[serde(default)]
+    pub yara: BTreeMap<String, String>,
 }
 
 /// A generated BusyBox binary for a fixture (see `samples::fake_busybox`).
@@ -129,12 +135,27 @@ pub struct Rule {
     /// Control IDs from `checks/standards/controls.toml`.
     pub controls: Vec<String>,
     pub doc: RuleDoc,
+    /// What decides when the rule fires.
+    #[serde(default)]
+    pub engine: Engine,
     /// Data-driven matches run by `checks::patterns` (rules whose logic is
     /// in code have none).
     #[serde(default, rename = "pattern")]
     pub patterns: Vec<Pattern>,
     #[serde(default, rename = "fixture")]
     pub fixtures: Vec<Fixture>,
+}
+
+/// What decides when a rule fires.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// Code in the rule's check family, or the rule's `[[pattern]]` entries.
+    #[default]
+    Code,
+    /// YARA rules under `checks/` whose `meta: id` names this rule (see
+    /// `checks::yara`); the rule file has no `[[pattern]]`.
+    Yara,
 }
 
 /// What a pattern's `regex` runs over.

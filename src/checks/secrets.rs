@@ -22,6 +22,7 @@ fn at(inv: &Inventory, loc: &Location, rule: &str, evidence: String, fingerprint
         offset: loc.line.is_none().then_some(loc.offset),
         evidence,
         sha256: Some(f.sha256.clone()),
+        custom: None,
         secret: Some(Secret {
             value: None,
             fingerprint: fingerprint.to_string(),

@@ -16,6 +16,7 @@ pub fn at_start(inv: &Inventory, g: &BootGraph, s: &ServiceStart, rule: &str, wh
         offset: None,
         evidence: format!("{what}; {}", describe(s)),
         sha256: inv.file(g.filesystem, &s.script).map(|f| f.sha256.clone()),
+        custom: None,
         secret: None,
     }
 }
@@ -37,6 +38,7 @@ pub fn at_file(
         offset: None,
         evidence,
         sha256: inv.file(g.filesystem, path).map(|f| f.sha256.clone()),
+        custom: None,
         secret: None,
     }
 }

@@ -55,13 +55,18 @@ pub fn build(i: Inputs) -> Report {
             let offset = f.offset.map(|o| o.to_string()).unwrap_or_default();
             let secret = shown_secret(f, i.redact_secrets);
             let evidence = f.evidence.replace(SECRET_SLOT, secret.as_deref().unwrap_or(REDACTED));
+            // A lab's YARA rule declares its own severity and controls.
+            let (severity, controls) = match &f.custom {
+                Some(c) => (c.severity, c.controls.clone()),
+                None => (rule.severity, rule.controls.clone()),
+            };
             Some(FindingOut {
                 id: rule.id.clone(),
                 fingerprint: fingerprint(&[&rule.id, &f.container, &f.path, &line, &offset, &f.evidence]),
                 rule: rule.name.clone(),
                 check: rule.family.clone(),
                 category: rule.category,
-                severity: rule.severity,
+                severity,
                 title: rule.title.clone(),
                 path: f.path.clone(),
                 container: f.container.clone(),
@@ -71,7 +76,8 @@ pub fn build(i: Inputs) -> Report {
                 sha256: f.sha256.clone(),
                 secret,
                 secret_fingerprint: f.secret.as_ref().map(|s| s.fingerprint.clone()),
-                controls: rule.controls.clone(),
+                controls,
+                custom_rule: f.custom.as_ref().map(|c| c.rule.clone()),
             })
         })
         .collect();

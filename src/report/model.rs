@@ -137,6 +137,10 @@ pub struct FindingOut {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret_fingerprint: Option<String>,
     pub controls: Vec<String>,
+    /// `<file>:<rule>` of the lab's own YARA rule behind a FW-YARA-000
+    /// finding (`scan --yara`); absent for fwcert's rules.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custom_rule: Option<String>,
 }
 
 /// What `--redact-secrets` writes instead of a secret.

@@ -53,9 +53,14 @@ pub fn render(r: &Report) -> String {
             (None, Some(o)) => format!("{}@{o:#x}", f.path),
             _ => f.path.clone(),
         };
+        let custom = f
+            .custom_rule
+            .as_ref()
+            .map(|c| format!(" (custom: {c})"))
+            .unwrap_or_default();
         let _ = writeln!(
             s,
-            "  {} {} [{}] {}",
+            "  {} {} [{}] {}{custom}",
             f.severity.as_str().to_uppercase(),
             f.id,
             f.rule,
