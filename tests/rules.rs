@@ -188,3 +188,43 @@ fn dictionary_entries_cite_declared_sources() {
     assert!(d.credentials.iter().all(|c| !c.sources.is_empty()));
     assert!(d.credentials.iter().any(|c| c.user == "root" && c.password == "xc3511"));
 }
+
+/// A file the YARA rules could not look at is a coverage gap of the
+/// families they feed, so their clauses are INCONCLUSIVE, never PASS.
+#[test]
+fn yara_limits_are_coverage_gaps() {
+    let rules = RuleSet::embedded().unwrap();
+    let fx = rules.rules["FW-DEBUG-008"]
+        .fixtures
+        .iter()
+        .find(|f| f.expect == Expect::Fail)
+        .unwrap();
+    let img = image_for(fx);
+    let scan = |set: &dyn Fn(&mut ScanOptions)| {
+        let mut opts = ScanOptions::default();
+        set(&mut opts);
+        scan_bytes(img.clone().into(), &fx.name, &opts).unwrap()
+    };
+    let full = scan(&|_| {});
+    assert!(full.findings.iter().any(|f| f.id == "FW-DEBUG-008"));
+    for (what, report) in [
+        ("over the YARA scan limit", scan(&|o| o.checks.yara_max_file = 8)),
+        ("time budget", scan(&|o| o.checks.yara_time = std::time::Duration::ZERO)),
+    ] {
+        assert!(report.findings.iter().all(|f| f.id != "FW-DEBUG-008"), "{what}");
+        for family in ["credentials", "debug"] {
+            let c = report.checks.iter().find(|c| c.family == family).unwrap();
+            assert!(
+                !c.complete && c.reasons.iter().any(|r| r.contains(what)),
+                "{family}: {:?}",
+                c.reasons
+            );
+        }
+        let q = report
+            .requirements
+            .iter()
+            .find(|q| q.controls.iter().any(|c| c == "DEBUG-INTERFACES-DISABLED"))
+            .unwrap();
+        assert_ne!(q.verdict, fwcert::Verdict::Pass, "{what}: {:?}", q.reasons);
+    }
+}

