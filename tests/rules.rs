@@ -228,3 +228,41 @@ fn yara_limits_are_coverage_gaps() {
         assert_ne!(q.verdict, fwcert::Verdict::Pass, "{what}: {:?}", q.reasons);
     }
 }
+
+/// A YARA finding names the file, its container chain, the offset and the
+/// file's hash; a password it quotes is a secret `--redact-secrets` hides.
+#[test]
+fn yara_findings_carry_evidence_and_redactable_secrets() {
+    let rules = RuleSet::embedded().unwrap();
+    let fx = rules.rules["FW-CRED-015"]
+        .fixtures
+        .iter()
+        .find(|f| f.name == "xiongmai-password-in-a-program")
+        .unwrap();
+    let img = image_for(fx);
+    let scan = |redact_secrets| {
+        let opts = ScanOptions {
+            redact_secrets,
+            ..ScanOptions::default()
+        };
+        let r = scan_bytes(img.clone().into(), &fx.name, &opts).unwrap();
+        r.findings.into_iter().find(|f| f.id == "FW-CRED-015").unwrap()
+    };
+    let plain = scan(false);
+    assert_eq!(plain.path, "/usr/bin/dvrhelper");
+    assert!(plain.container.ends_with(":squashfs"), "{}", plain.container);
+    // minimal_elf puts the strings after 116 bytes of headers: "root\0" then the password.
+    assert_eq!((plain.line, plain.offset), (None, Some(116 + 5)));
+    assert!(plain.sha256.is_some());
+    assert!(plain.evidence.contains("\"xc3511\""), "{}", plain.evidence);
+    assert_eq!(plain.secret.as_deref(), Some("xc3511"));
+    let red = scan(true);
+    assert!(
+        !red.evidence.contains("xc3511") && red.evidence.contains("[REDACTED]"),
+        "{}",
+        red.evidence
+    );
+    assert_eq!(red.fingerprint, plain.fingerprint);
+    assert_eq!(red.secret_fingerprint, plain.secret_fingerprint);
+    assert!(plain.secret_fingerprint.is_some());
+}
