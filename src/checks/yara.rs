@@ -257,8 +257,10 @@ pub fn read_custom(path: &Path) -> std::io::Result<Vec<(String, String)>> {
         let mut stack = vec![path.to_path_buf()];
         while let Some(dir) = stack.pop() {
             for e in std::fs::read_dir(&dir)? {
-                let p = e?.path();
-                if p.is_dir() {
+                let e = e?;
+                let p = e.path();
+                // Symbolic links to directories are not followed (no loops).
+                if e.file_type()?.is_dir() {
                     stack.push(p);
                 } else if is_source(&p.to_string_lossy()) {
                     let rel = p.strip_prefix(path).unwrap_or(&p).to_string_lossy().replace('\\', "/");
@@ -318,7 +320,8 @@ pub fn scan(
     let mut scanner = Scanner::new(rules);
     scanner.max_matches_per_pattern(MAX_MATCHES_PER_PATTERN);
     let deadline = Instant::now() + opts.yara_time;
-    let mut late: Vec<&str> = Vec::new();
+    // Files left when the budget ran out: how many, and the first.
+    let mut late: (usize, Option<String>) = (0, None);
     let mut seen = BTreeSet::new();
     for (fi, f) in inv.files.iter().enumerate() {
         if !scanned_by_content(inv.unpacked, f) {
@@ -326,8 +329,9 @@ pub fn scan(
         }
         if f.data.len() as u64 > opts.yara_max_file {
             gaps.push(format!(
-                "{}: {} bytes, over the YARA scan limit of {} bytes: not scanned",
+                "{} in {}: {} bytes, over the YARA scan limit of {} bytes: not scanned",
                 f.path,
+                f.container,
                 f.data.len(),
                 opts.yara_max_file
             ));
@@ -335,7 +339,8 @@ pub fn scan(
         }
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            late.push(&f.path);
+            late.0 += 1;
+            late.1.get_or_insert_with(|| format!("{} in {}", f.path, f.container));
             continue;
         }
         // yara-x checks its timeout about once a second.
@@ -344,14 +349,15 @@ pub fn scan(
             Ok(r) => r,
             Err(ScanError::Timeout) => {
                 gaps.push(format!(
-                    "{}: the YARA scan did not finish within the time budget ({} s)",
+                    "{} in {}: the YARA scan did not finish within the time budget ({} s)",
                     f.path,
+                    f.container,
                     opts.yara_time.as_secs()
                 ));
                 continue;
             }
             Err(e) => {
-                gaps.push(format!("{}: YARA scan failed: {e}", f.path));
+                gaps.push(format!("{} in {}: YARA scan failed: {e}", f.path, f.container));
                 continue;
             }
         };
@@ -411,11 +417,10 @@ pub fn scan(
             }
         }
     }
-    if let Some(first) = late.first() {
+    if let (n, Some(first)) = late {
         gaps.push(format!(
-            "the YARA time budget ({} s) ran out before {} file(s) were scanned, from {first}",
-            opts.yara_time.as_secs(),
-            late.len()
+            "the YARA time budget ({} s) ran out before {n} file(s) were scanned, from {first}",
+            opts.yara_time.as_secs()
         ));
     }
     let mut by_family = BTreeMap::new();
