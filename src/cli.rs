@@ -87,6 +87,10 @@ pub struct ScanArgs {
     /// severity in the rule's `meta: severity` (default medium).
     #[arg(long, value_name = "FILE|DIR")]
     pub yara: Vec<PathBuf>,
+    /// Seconds for YARA scanning, all files together (files not scanned in
+    /// time are reported as a coverage gap).
+    #[arg(long, default_value_t = 120)]
+    pub yara_time: u64,
     #[command(flatten)]
     pub budget: BudgetArgs,
     #[command(flatten)]

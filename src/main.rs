@@ -102,6 +102,7 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let status = terminal_progress(args.quiet);
     opts.unpack.progress = progress_of(&status);
     opts.checks.crack_time = Duration::from_secs(args.crack_time);
+    opts.checks.yara_time = Duration::from_secs(args.yara_time);
     for path in &args.yara {
         let files = fwcert::checks::yara::read_custom(path)
             .with_context(|| format!("cannot read YARA rules from {}", path.display()))?;

@@ -255,3 +255,28 @@ fn lab_yara_rules_are_reported_as_custom_and_change_the_digest() {
     assert_eq!(code, 3);
     assert!(err.contains("no .yar or .yara files"), "{err}");
 }
+
+#[test]
+fn yara_time_budget_is_a_coverage_gap() {
+    let (code, out, _) = fwcert(&[
+        "scan",
+        "samples/camera-default-root.bin",
+        "--format",
+        "json",
+        "--yara-time",
+        "0",
+    ]);
+    assert_eq!(code, 1, "the default password still fails");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let debug = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["family"] == "debug")
+        .unwrap();
+    assert_eq!(debug["complete"], false);
+    assert!(
+        debug["reasons"].to_string().contains("YARA time budget (0 s) ran out"),
+        "{debug}"
+    );
+}

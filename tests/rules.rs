@@ -188,3 +188,81 @@ fn dictionary_entries_cite_declared_sources() {
     assert!(d.credentials.iter().all(|c| !c.sources.is_empty()));
     assert!(d.credentials.iter().any(|c| c.user == "root" && c.password == "xc3511"));
 }
+
+/// A file the YARA rules could not look at is a coverage gap of the
+/// families they feed, so their clauses are INCONCLUSIVE, never PASS.
+#[test]
+fn yara_limits_are_coverage_gaps() {
+    let rules = RuleSet::embedded().unwrap();
+    let fx = rules.rules["FW-DEBUG-008"]
+        .fixtures
+        .iter()
+        .find(|f| f.expect == Expect::Fail)
+        .unwrap();
+    let img = image_for(fx);
+    let scan = |set: &dyn Fn(&mut ScanOptions)| {
+        let mut opts = ScanOptions::default();
+        set(&mut opts);
+        scan_bytes(img.clone().into(), &fx.name, &opts).unwrap()
+    };
+    let full = scan(&|_| {});
+    assert!(full.findings.iter().any(|f| f.id == "FW-DEBUG-008"));
+    for (what, report) in [
+        ("over the YARA scan limit", scan(&|o| o.checks.yara_max_file = 8)),
+        ("time budget", scan(&|o| o.checks.yara_time = std::time::Duration::ZERO)),
+    ] {
+        assert!(report.findings.iter().all(|f| f.id != "FW-DEBUG-008"), "{what}");
+        for family in ["credentials", "debug"] {
+            let c = report.checks.iter().find(|c| c.family == family).unwrap();
+            assert!(
+                !c.complete && c.reasons.iter().any(|r| r.contains(what)),
+                "{family}: {:?}",
+                c.reasons
+            );
+        }
+        let q = report
+            .requirements
+            .iter()
+            .find(|q| q.controls.iter().any(|c| c == "DEBUG-INTERFACES-DISABLED"))
+            .unwrap();
+        assert_ne!(q.verdict, fwcert::Verdict::Pass, "{what}: {:?}", q.reasons);
+    }
+}
+
+/// A YARA finding names the file, its container chain, the offset and the
+/// file's hash; a password it quotes is a secret `--redact-secrets` hides.
+#[test]
+fn yara_findings_carry_evidence_and_redactable_secrets() {
+    let rules = RuleSet::embedded().unwrap();
+    let fx = rules.rules["FW-CRED-015"]
+        .fixtures
+        .iter()
+        .find(|f| f.name == "xiongmai-password-in-a-program")
+        .unwrap();
+    let img = image_for(fx);
+    let scan = |redact_secrets| {
+        let opts = ScanOptions {
+            redact_secrets,
+            ..ScanOptions::default()
+        };
+        let r = scan_bytes(img.clone().into(), &fx.name, &opts).unwrap();
+        r.findings.into_iter().find(|f| f.id == "FW-CRED-015").unwrap()
+    };
+    let plain = scan(false);
+    assert_eq!(plain.path, "/usr/bin/dvrhelper");
+    assert!(plain.container.ends_with(":squashfs"), "{}", plain.container);
+    // minimal_elf puts the strings after 116 bytes of headers: "root\0" then the password.
+    assert_eq!((plain.line, plain.offset), (None, Some(116 + 5)));
+    assert!(plain.sha256.is_some());
+    assert!(plain.evidence.contains("\"xc3511\""), "{}", plain.evidence);
+    assert_eq!(plain.secret.as_deref(), Some("xc3511"));
+    let red = scan(true);
+    assert!(
+        !red.evidence.contains("xc3511") && red.evidence.contains("[REDACTED]"),
+        "{}",
+        red.evidence
+    );
+    assert_eq!(red.fingerprint, plain.fingerprint);
+    assert_eq!(red.secret_fingerprint, plain.secret_fingerprint);
+    assert!(plain.secret_fingerprint.is_some());
+}

