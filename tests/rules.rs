@@ -189,17 +189,24 @@ fn dictionary_entries_cite_declared_sources() {
     assert!(d.credentials.iter().any(|c| c.user == "root" && c.password == "xc3511"));
 }
 
+/// A rule's fixture by name, and its image.
+fn fixture_image(rule: &str, name: &str) -> (Fixture, Vec<u8>) {
+    let rules = RuleSet::embedded().unwrap();
+    let fx = rules.rules[rule]
+        .fixtures
+        .iter()
+        .find(|f| f.name == name)
+        .unwrap()
+        .clone();
+    let img = image_for(&fx);
+    (fx, img)
+}
+
 /// A file the YARA rules could not look at is a coverage gap of the
 /// families they feed, so their clauses are INCONCLUSIVE, never PASS.
 #[test]
 fn yara_limits_are_coverage_gaps() {
-    let rules = RuleSet::embedded().unwrap();
-    let fx = rules.rules["FW-DEBUG-008"]
-        .fixtures
-        .iter()
-        .find(|f| f.expect == Expect::Fail)
-        .unwrap();
-    let img = image_for(fx);
+    let (fx, img) = fixture_image("FW-DEBUG-008", "telnetd-l-bin-sh-in-a-daemon");
     let scan = |set: &dyn Fn(&mut ScanOptions)| {
         let mut opts = ScanOptions::default();
         set(&mut opts);
@@ -233,13 +240,7 @@ fn yara_limits_are_coverage_gaps() {
 /// file's hash; a password it quotes is a secret `--redact-secrets` hides.
 #[test]
 fn yara_findings_carry_evidence_and_redactable_secrets() {
-    let rules = RuleSet::embedded().unwrap();
-    let fx = rules.rules["FW-CRED-015"]
-        .fixtures
-        .iter()
-        .find(|f| f.name == "xiongmai-password-in-a-program")
-        .unwrap();
-    let img = image_for(fx);
+    let (fx, img) = fixture_image("FW-CRED-015", "xiongmai-password-in-a-program");
     let scan = |redact_secrets| {
         let opts = ScanOptions {
             redact_secrets,
