@@ -89,19 +89,7 @@ mod tests {
     #[test]
     fn a_bomb_stops_at_the_budget() {
         let d = bz(&vec![0u8; 20 << 20]);
-        let p = parse(&d).unwrap();
-        let limits = crate::unpack::budget::Limits {
-            min_total_bytes: 1 << 20,
-            max_total_bytes: 1 << 20,
-            ..Default::default()
-        };
-        let mut budget = crate::unpack::budget::Budget::new(limits, 0);
-        let mut ctx = ExtractCtx {
-            budget: &mut budget,
-            deadline: crate::unpack::budget::Deadline::far(),
-            source: Default::default(),
-        };
-        let x = extract(&d, &p, &mut ctx).unwrap();
+        let x = crate::unpack::formats::run_with_byte_budget(parse, extract, &d, 1 << 20).unwrap();
         assert!(x.problems[0].contains("size budget"), "{:?}", x.problems);
     }
 }

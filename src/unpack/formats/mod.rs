@@ -307,6 +307,30 @@ pub fn survive(parse: ParseFn, extract: ExtractFn, d: &[u8]) -> Option<Extractio
     extract(d, &p, &mut ctx).ok()
 }
 
+/// Parse and extract `d` with a total-bytes budget of `max_bytes`; for
+/// decompression-bomb tests.
+#[cfg(test)]
+pub fn run_with_byte_budget(
+    parse: ParseFn,
+    extract: ExtractFn,
+    d: &[u8],
+    max_bytes: u64,
+) -> Result<Extraction, ExtractError> {
+    let p = parse(d).unwrap_or_else(|r| panic!("parse rejected: {}", r.0));
+    let limits = super::budget::Limits {
+        min_total_bytes: max_bytes,
+        max_total_bytes: max_bytes,
+        ..Default::default()
+    };
+    let mut budget = Budget::new(limits, 0);
+    let mut ctx = ExtractCtx {
+        budget: &mut budget,
+        deadline: Deadline::far(),
+        source: Default::default(),
+    };
+    extract(d, &p, &mut ctx)
+}
+
 /// The tree of an extraction that must have exactly one; for unit tests.
 #[cfg(test)]
 pub fn tree_of(x: &Extraction) -> &FsTree {

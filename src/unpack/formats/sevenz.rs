@@ -222,19 +222,8 @@ mod tests {
     #[test]
     fn a_bomb_stops_at_the_size_budget() {
         let img = build(&[("zeros", &vec![0u8; 8 << 20])]);
-        let limits = crate::unpack::budget::Limits {
-            min_total_bytes: 1 << 20,
-            max_total_bytes: 1 << 20,
-            ..Default::default()
-        };
-        let mut budget = crate::unpack::budget::Budget::new(limits, 0);
-        let mut ctx = ExtractCtx {
-            budget: &mut budget,
-            deadline: crate::unpack::budget::Deadline::far(),
-            source: Default::default(),
-        };
-        let p = parse(&img).expect("parses");
-        let x = extract(&img, &p, &mut ctx).expect("partial, not an error");
+        let x =
+            crate::unpack::formats::run_with_byte_budget(parse, extract, &img, 1 << 20).expect("partial, not an error");
         assert!(x.problems.iter().any(|m| m.contains("size budget")), "{:?}", x.problems);
     }
 }
