@@ -331,6 +331,32 @@ pub fn run_with_byte_budget(
     extract(d, &p, &mut ctx)
 }
 
+/// Extract `archive` followed by `junk` trailing bytes and check what every
+/// archive round-trip test checks: the extent stops exactly at the archive,
+/// the confidence is `confidence`, nothing went wrong, and the sample's
+/// `/etc/passwd` and `/bin/sh -> busybox` came out. Returns the extraction
+/// for the format's own further assertions.
+#[cfg(test)]
+pub fn round_trip(format: &Format, archive: &[u8], junk: &[u8], confidence: Confidence) -> Extraction {
+    let mut d = archive.to_vec();
+    d.extend_from_slice(junk);
+    let (p, x) = run(format, &d);
+    assert_eq!(p.len, Some(archive.len() as u64));
+    assert_eq!(p.confidence, confidence);
+    let x = x.unwrap_or_else(|e| panic!("{} extract failed: {e}", format.name));
+    assert!(x.problems.is_empty(), "{:?}", x.problems);
+    let t = tree_of(&x);
+    assert_eq!(
+        t.get("/etc/passwd").and_then(super::tree::Node::data),
+        Some(&b"root:x:0:0::/root:/bin/sh\n"[..])
+    );
+    assert_eq!(
+        t.get("/bin/sh").map(|n| &n.kind),
+        Some(&NodeKind::Symlink("busybox".into()))
+    );
+    x
+}
+
 /// The tree of an extraction that must have exactly one; for unit tests.
 #[cfg(test)]
 pub fn tree_of(x: &Extraction) -> &FsTree {
