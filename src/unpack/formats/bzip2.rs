@@ -50,7 +50,7 @@ pub fn extract(d: &[u8], _: &Parsed, ctx: &mut ExtractCtx) -> Result<Extraction,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::unpack::formats::{Child, run};
+    use crate::unpack::formats::run;
     use std::io::Write;
 
     fn bz(data: &[u8]) -> Vec<u8> {
@@ -61,14 +61,8 @@ mod tests {
 
     #[test]
     fn decodes_and_measures_the_stream() {
-        let mut d = bz(&b"firmware ".repeat(1000));
-        let len = d.len() as u64;
-        d.extend_from_slice(b"trailing bytes");
-        let (_, x) = run(&FORMAT, &d);
-        let x = x.unwrap();
-        assert!(x.problems.is_empty(), "{:?}", x.problems);
-        assert_eq!(x.consumed, Some(len));
-        assert!(matches!(&x.children[0], Child::Payload { data } if data.len() == 9000));
+        let d = bz(&b"firmware ".repeat(1000));
+        crate::unpack::formats::stream_round_trip(&FORMAT, &d, b"trailing bytes", 9000);
     }
 
     #[test]

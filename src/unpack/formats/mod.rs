@@ -357,6 +357,20 @@ pub fn round_trip(format: &Format, archive: &[u8], junk: &[u8], confidence: Conf
     x
 }
 
+/// Decode the single stream `compressed` followed by `junk`: no problems,
+/// exactly the stream's bytes consumed, and one payload of `plain_len`
+/// bytes; for the stream formats' unit tests.
+#[cfg(test)]
+pub fn stream_round_trip(format: &Format, compressed: &[u8], junk: &[u8], plain_len: usize) {
+    let mut d = compressed.to_vec();
+    d.extend_from_slice(junk);
+    let (_, x) = run(format, &d);
+    let x = x.unwrap_or_else(|e| panic!("{} extract failed: {e}", format.name));
+    assert!(x.problems.is_empty(), "{:?}", x.problems);
+    assert_eq!(x.consumed, Some(compressed.len() as u64));
+    assert!(matches!(&x.children[0], Child::Payload { data } if data.len() == plain_len));
+}
+
 /// The tree of an extraction that must have exactly one; for unit tests.
 #[cfg(test)]
 pub fn tree_of(x: &Extraction) -> &FsTree {
