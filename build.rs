@@ -1,6 +1,8 @@
 //! Embed the rule and standards data under `checks/` into the binary, so
 //! that `fwcert` is one self-contained file and `rules_digest` covers
-//! exactly what the binary will apply.
+//! exactly what the binary will apply, and generate a constant for every
+//! rule ID, so that code names rules through `rules::FW_CRED_002` and
+//! deleting a rule file that code still fires is a compile error.
 
 use std::fs;
 use std::io::Write;
@@ -20,6 +22,18 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// `FW-CRED-002.toml` → `FW-CRED-002`, for rule files only.
+fn rule_id(path: &Path) -> Option<String> {
+    let name = path.file_name()?.to_str()?;
+    let id = name.strip_suffix(".toml")?;
+    let well_formed = id.starts_with("FW-")
+        && id.split('-').count() == 3
+        && id
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-');
+    well_formed.then(|| id.to_string())
+}
+
 fn main() {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let checks = root.join("checks");
@@ -28,10 +42,11 @@ fn main() {
     collect(&checks, &mut files);
     files.sort();
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+
     let mut f = fs::File::create(out_dir.join("embedded_checks.rs")).expect("OUT_DIR is writable");
     writeln!(
         f,
-        "/// Every file under `checks/`, as (path relative to `checks/`, contents)."
+        "/// Every file under `checks/`, as (path relative to `checks/`, contents), sorted by path."
     )
     .unwrap();
     writeln!(f, "pub static EMBEDDED: &[(&str, &str)] = &[").unwrap();
@@ -43,6 +58,20 @@ fn main() {
             .to_string_lossy()
             .replace('\\', "/");
         writeln!(f, "    ({rel:?}, include_str!({:?})),", p.display().to_string()).unwrap();
+    }
+    writeln!(f, "];").unwrap();
+
+    let mut ids: Vec<String> = files.iter().filter_map(|p| rule_id(p)).collect();
+    ids.sort();
+    let mut f = fs::File::create(out_dir.join("rule_ids.rs")).expect("OUT_DIR is writable");
+    for id in &ids {
+        writeln!(f, "/// Rule `{id}` (`checks/…/{id}.toml`).").unwrap();
+        writeln!(f, "pub const {}: &str = {id:?};", id.replace('-', "_")).unwrap();
+    }
+    writeln!(f, "/// Every rule ID under `checks/`, sorted.").unwrap();
+    writeln!(f, "pub const ALL: &[&str] = &[").unwrap();
+    for id in &ids {
+        writeln!(f, "    {},", id.replace('-', "_")).unwrap();
     }
     writeln!(f, "];").unwrap();
 }

@@ -11,15 +11,21 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use fwcert::checks::RuleSet;
+use fwcert::Rules;
 use fwcert::checks::crack::{self, Job, Outcome};
 use fwcert::inventory::hashes::HashKind;
 use sha1::{Digest, Sha1};
 use sha2::Sha512;
 
 fn main() {
-    let rules = RuleSet::embedded().expect("the embedded rule set loads");
-    let words: Vec<&str> = rules.dictionary.candidates_for("").iter().map(|c| c.password).collect();
+    let rules = Rules::embedded().expect("the embedded rule set loads");
+    let words: Vec<&str> = rules
+        .checks
+        .dictionary
+        .candidates_for("")
+        .iter()
+        .map(|c| c.password)
+        .collect();
     let threads = crack::default_threads();
     let secret = b"fwcert-bench-not-in-the-dictionary";
     let salt = b"fwbench!";

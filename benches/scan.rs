@@ -9,7 +9,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use fwcert::checks::{self, CheckOptions, RuleSet};
+use fwcert::Rules;
+use fwcert::checks::{self, CheckOptions};
 use fwcert::inventory::Inventory;
 use fwcert::unpack::{UnpackOptions, unpack};
 
@@ -21,7 +22,7 @@ fn timed<T>(f: impl FnOnce() -> T) -> (Duration, T) {
     (t.elapsed(), out)
 }
 
-fn scan_file(path: &Path, rules: &RuleSet) {
+fn scan_file(path: &Path, rules: &Rules) {
     let Ok(data) = fwcert::unpack::read_image(path) else {
         println!("{}: unreadable, skipped", path.display());
         return;
@@ -35,7 +36,8 @@ fn scan_file(path: &Path, rules: &RuleSet) {
     for _ in 0..RUNS {
         let (t_unpack, u) = timed(|| unpack(data.clone(), &name, &UnpackOptions::default()));
         let (t_inv, inv) = timed(|| Inventory::build(&u));
-        let (t_checks, _) = timed(|| checks::run_all(&inv, rules, &CheckOptions::default()));
+        let (t_checks, _) =
+            timed(|| checks::run(&inv, &rules.checks, &CheckOptions::default()).expect("embedded rules resolve"));
         files = inv.files.len();
         for (b, t) in best.iter_mut().zip([t_unpack, t_inv, t_checks]) {
             *b = (*b).min(t);
@@ -55,7 +57,7 @@ fn main() {
     if std::env::args().any(|a| a == "--test" || a == "--list") {
         return;
     }
-    let rules = RuleSet::embedded().expect("embedded rules load");
+    let rules = Rules::embedded().expect("embedded rules load");
     let mut files: Vec<PathBuf> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with("--"))

@@ -6,8 +6,10 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use fwcert::checks::CheckOptions;
 use fwcert::checks::rule::Severity;
 use fwcert::report::Format;
+use fwcert::unpack::budget::Limits;
 
 /// Process exit codes, documented in `--help` and the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,14 +71,14 @@ pub struct ScanArgs {
     pub output: Option<PathBuf>,
     /// Standards to report on: all, eu, cn, baseline, or comma-separated
     /// standard ids (see `fwcert rules profiles`).
-    #[arg(long, default_value = "all")]
+    #[arg(long, default_value_t = fwcert::ScanOptions::default().profile)]
     pub profile: String,
     /// The lowest severity that fails a requirement (info never fails).
-    #[arg(long, value_enum, default_value = "low")]
+    #[arg(long, value_enum, default_value_t = fwcert::ScanOptions::default().fail_on)]
     pub fail_on: Severity,
     /// Seconds for password cracking, all hashes together (what is not
     /// tried in time is reported as a coverage gap).
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, default_value_t = CheckOptions::default().crack_time.as_secs())]
     pub crack_time: u64,
     /// Replace recovered passwords and found secrets in the report with
     /// [REDACTED]; fingerprints stay, so findings can still be matched.
@@ -89,7 +91,7 @@ pub struct ScanArgs {
     pub yara: Vec<PathBuf>,
     /// Seconds for YARA scanning, all files together (files not scanned in
     /// time are reported as a coverage gap).
-    #[arg(long, default_value_t = 120)]
+    #[arg(long, default_value_t = CheckOptions::default().yara_time.as_secs())]
     pub yara_time: u64,
     #[command(flatten)]
     pub budget: BudgetArgs,
@@ -132,16 +134,16 @@ pub struct JobsArg {
 #[derive(Debug, clap::Args)]
 pub struct BudgetArgs {
     /// Maximum container nesting depth.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = Limits::default().max_depth)]
     pub max_depth: u32,
     /// Maximum number of files across all filesystems.
-    #[arg(long, default_value_t = 500_000)]
+    #[arg(long, default_value_t = Limits::default().max_files)]
     pub max_files: u64,
     /// Maximum bytes extracted, as a multiple of the image size (floor 256 MiB, ceiling 8 GiB).
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = Limits::default().max_expansion)]
     pub max_expansion: u64,
     /// Seconds one extractor may run.
-    #[arg(long, default_value_t = 120)]
+    #[arg(long, default_value_t = Limits::default().max_extractor_time.as_secs())]
     pub extractor_timeout: u64,
 }
 

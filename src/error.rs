@@ -25,6 +25,8 @@ pub enum Error {
     },
     #[error("rule set: {file}: {message}")]
     RuleSet { file: String, message: String },
+    #[error("a check reported rule {rule} (at {path}), which the rule set does not have")]
+    UnknownRule { rule: String, path: String },
     #[error("unknown profile `{0}` (see `fwcert rules profiles`)")]
     UnknownProfile(String),
     #[error("unpack: {0}")]

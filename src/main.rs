@@ -12,12 +12,10 @@ use anyhow::{Context, bail};
 use clap::Parser;
 
 use cli::{BudgetArgs, Cli, Command, ExitCode, JobsArg, RulesAction, ScanArgs, UnpackArgs};
-use fwcert::checks::RuleSet;
 use fwcert::progress::Progress;
-use fwcert::standards::PROFILES;
-use fwcert::unpack::GapKind;
+use fwcert::report::{listing, rules_view};
 use fwcert::unpack::budget::Limits;
-use fwcert::{ScanOptions, Verdict};
+use fwcert::{Rules, ScanOptions, Scanner, Verdict};
 use status_line::StatusLine;
 
 fn main() {
@@ -103,12 +101,18 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     opts.unpack.progress = progress_of(&status);
     opts.checks.crack_time = Duration::from_secs(args.crack_time);
     opts.checks.yara_time = Duration::from_secs(args.yara_time);
+    let mut custom_yara = Vec::new();
     for path in &args.yara {
         let files = fwcert::checks::yara::read_custom(path)
             .with_context(|| format!("cannot read YARA rules from {}", path.display()))?;
-        opts.custom_yara.extend(files);
+        custom_yara.extend(files);
     }
-    let report = fwcert::scan_path(&args.image, &opts)?;
+    let rules = if custom_yara.is_empty() {
+        Rules::embedded()?
+    } else {
+        Rules::with_custom_yara(&custom_yara)?
+    };
+    let report = Scanner::new(Arc::new(rules), opts)?.scan_path(&args.image)?;
     drop(status);
     let rendered = fwcert::report::render(&report, args.format);
     match &args.output {
@@ -139,42 +143,7 @@ fn unpack(args: UnpackArgs) -> anyhow::Result<ExitCode> {
     let u = fwcert::unpack::unpack(data, &name, &options);
     drop(status);
     let mut out = std::io::stdout().lock();
-    for c in &u.containers {
-        let depth = c.path.matches(" → ").count();
-        writeln!(
-            out,
-            "{:indent$}{:<9} {:#010x} {:>10}  {}  {}",
-            "",
-            format!("{:?}", c.status).to_lowercase(),
-            c.offset,
-            c.size,
-            c.format,
-            c.description,
-            indent = depth * 2
-        )?;
-        for p in &c.problems {
-            writeln!(out, "{:indent$}  ! {p}", "", indent = depth * 2)?;
-        }
-    }
-    for f in &u.filesystems {
-        writeln!(
-            out,
-            "filesystem {}: {} entries{}",
-            f.chain,
-            f.tree.len(),
-            if f.is_rootfs() { " (root filesystem)" } else { "" }
-        )?;
-    }
-    for g in u.gaps.iter().filter(|g| g.kind == GapKind::Unidentified) {
-        writeln!(
-            out,
-            "gap       {:#010x} {:>10}  unidentified bytes in {} (entropy {:.2} bits/byte)",
-            g.offset, g.size, g.location, g.entropy
-        )?;
-    }
-    for i in &u.incidents {
-        writeln!(out, "! {}: {}", i.location, i.message)?;
-    }
+    out.write_all(listing::unpack_listing(&u).as_bytes())?;
     if let Some(dir) = &args.output {
         if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
             bail!("{} exists and is not empty", dir.display());
@@ -190,56 +159,15 @@ fn unpack(args: UnpackArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn rules(action: RulesAction) -> anyhow::Result<ExitCode> {
-    let rules = RuleSet::embedded()?;
-    let mut out = std::io::stdout().lock();
-    match action {
-        RulesAction::List => {
-            for r in rules.rules.values() {
-                writeln!(out, "{}  {:<8} {:<26} {}", r.id, r.severity.as_str(), r.name, r.title)?;
-            }
-        }
-        RulesAction::Explain { id } => {
-            let Some(r) = rules.rule(&id) else {
-                bail!("no rule {id} (see `fwcert rules list`)");
-            };
-            writeln!(
-                out,
-                "{} {} ({}, {:?})\n{}\n{}\n",
-                r.id,
-                r.name,
-                r.severity.as_str(),
-                r.status,
-                r.title,
-                r.title_zh
-            )?;
-            writeln!(
-                out,
-                "What it does\n  {}\n\nWhy it matters\n  {}\n\nExample\n  {}\n\nFix\n  {}\n",
-                r.doc.what, r.doc.why, r.doc.example, r.doc.fix
-            )?;
-            writeln!(out, "Controls and clauses")?;
-            for c in &r.controls {
-                writeln!(out, "  {c}")?;
-                for s in rules.catalog.standards.values() {
-                    for q in s.requirements.iter().filter(|q| q.controls.contains(c)) {
-                        writeln!(out, "    {} {}  {}", s.standard.name, q.clause, q.title)?;
-                    }
-                }
-            }
-        }
-        RulesAction::Profiles => {
-            for (name, what, _) in PROFILES {
-                writeln!(out, "{name:<10} {what}")?;
-            }
-            writeln!(out, "\nstandards:")?;
-            for s in rules.catalog.standards.values() {
-                writeln!(
-                    out,
-                    "  {:<24} {} {}",
-                    s.standard.id, s.standard.name, s.standard.version
-                )?;
-            }
-        }
-    }
+    let rules = Rules::embedded()?;
+    let text = match action {
+        RulesAction::List => rules_view::list(&rules),
+        RulesAction::Explain { id } => match rules_view::explain(&rules, &id) {
+            Some(text) => text,
+            None => bail!("no rule {id} (see `fwcert rules list`)"),
+        },
+        RulesAction::Profiles => rules_view::profiles(&rules),
+    };
+    std::io::stdout().write_all(text.as_bytes())?;
     Ok(ExitCode::Pass)
 }

@@ -1,16 +1,34 @@
-//! The whole pipeline: `image → unpack → inventory → checks → verdicts → report`.
+//! The library's front door: a [`Scanner`] runs the pipeline `image →
+//! unpack → inventory → checks → standards → report`, with [`Rules`]
+//! compiled once, over as many images as it is given.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use fwcert::{Rules, ScanOptions, Scanner};
+//!
+//! let rules = Arc::new(Rules::embedded()?);
+//! let scanner = Scanner::new(rules, ScanOptions::default())?;
+//! for image in ["a.bin", "b.bin"] {
+//!     let report = scanner.scan_path(image.as_ref())?;
+//!     println!("{image}: {}", report.verdict.as_str());
+//! }
+//! # Ok::<(), fwcert::Error>(())
+//! ```
 
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::checks::rule::Severity;
-use crate::checks::{self, CheckOptions, RuleSet};
+use crate::checks::{self, CheckOptions};
 use crate::error::{Error, Result};
 use crate::inventory::Inventory;
 use crate::report::build::{Inputs, build};
 use crate::report::model::Report;
+use crate::rules::Rules;
+use crate::standards::Assessment;
 use crate::unpack::{self, Bytes, UnpackOptions};
 
-/// Options for one scan.
+/// Options for scanning.
 #[derive(Debug, Clone)]
 pub struct ScanOptions {
     pub unpack: UnpackOptions,
@@ -18,13 +36,11 @@ pub struct ScanOptions {
     /// A profile name (`all`, `eu`, `cn`, `baseline`) or comma-separated
     /// standard ids.
     pub profile: String,
+    /// Findings below this severity are reported but fail no clause.
     pub fail_on: Severity,
     /// Replace recovered passwords and found secrets in the report with a
     /// marker (fingerprints stay), for reports that leave the lab.
     pub redact_secrets: bool,
-    /// A lab's own YARA rules, (name, source): reported as FW-YARA-000 and
-    /// part of the rules digest.
-    pub custom_yara: Vec<(String, String)>,
 }
 
 impl Default for ScanOptions {
@@ -35,51 +51,97 @@ impl Default for ScanOptions {
             profile: "all".into(),
             fail_on: Severity::Low,
             redact_secrets: false,
-            custom_yara: Vec::new(),
         }
     }
 }
 
-/// Scan image bytes named `name`.
-pub fn scan_bytes(data: Bytes, name: &str, opts: &ScanOptions) -> Result<Report> {
-    let rules = if opts.custom_yara.is_empty() {
-        RuleSet::embedded()?
-    } else {
-        RuleSet::with_custom_yara(&opts.custom_yara)?
-    };
-    let standards = rules
-        .catalog
-        .select(&opts.profile)
-        .ok_or_else(|| Error::UnknownProfile(opts.profile.clone()))?;
-    let progress = &opts.unpack.progress;
-    progress.stage("unpack");
-    let unpacked = unpack::unpack(data, name, &opts.unpack);
-    progress.stage("inventory");
-    let inventory = Inventory::build(&unpacked);
-    progress.stage("checks");
-    let results = checks::run_all(&inventory, &rules, &opts.checks);
-    progress.stage("report");
-    Ok(build(Inputs {
-        unpacked: &unpacked,
-        inventory: &inventory,
-        results: &results,
-        rules: &rules,
-        standards: &standards,
-        profile: &opts.profile,
-        fail_on: opts.fail_on,
-        redact_secrets: opts.redact_secrets,
-    }))
+/// Scans images with one compiled rule set and one set of options.
+#[derive(Debug, Clone)]
+pub struct Scanner {
+    rules: Arc<Rules>,
+    options: ScanOptions,
+    /// The standard ids the profile selects.
+    standards: Vec<String>,
 }
 
-/// Scan the image file at `path`; the report names it by its file name.
+impl Scanner {
+    /// Fails when the options' profile names no known profile or standard.
+    pub fn new(rules: Arc<Rules>, options: ScanOptions) -> Result<Scanner> {
+        let standards = rules
+            .catalog
+            .select(&options.profile)
+            .ok_or_else(|| Error::UnknownProfile(options.profile.clone()))?;
+        Ok(Scanner {
+            rules,
+            options,
+            standards,
+        })
+    }
+
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
+    pub fn options(&self) -> &ScanOptions {
+        &self.options
+    }
+
+    /// Scan the image file at `path`; the report names it by its file name.
+    pub fn scan_path(&self, path: &Path) -> Result<Report> {
+        let data = unpack::read_image(path).map_err(|source| Error::ReadInput {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_else(|| "image".into());
+        self.scan_bytes(data, &name)
+    }
+
+    /// Scan image bytes named `name`.
+    pub fn scan_bytes(&self, data: Bytes, name: &str) -> Result<Report> {
+        let opts = &self.options;
+        let progress = &opts.unpack.progress;
+        progress.stage("unpack");
+        let unpacked = unpack::unpack(data, name, &opts.unpack);
+        progress.stage("inventory");
+        let inventory = Inventory::build(&unpacked);
+        progress.stage("checks");
+        let results = checks::run(&inventory, &self.rules.checks, &opts.checks)?;
+        progress.stage("standards");
+        let unpack_gaps = unpacked.incompleteness();
+        let verdicts = self.rules.catalog.evaluate(
+            &self.standards,
+            &Assessment {
+                findings: &results.findings,
+                coverage: &results.coverage,
+                unpack_gaps: &unpack_gaps,
+                fail_on: opts.fail_on,
+            },
+        );
+        progress.stage("report");
+        Ok(build(Inputs {
+            unpacked: &unpacked,
+            inventory: &inventory,
+            results: &results,
+            verdicts: &verdicts,
+            unpack_gaps: &unpack_gaps,
+            rules: &self.rules,
+            profile: &opts.profile,
+            redact_secrets: opts.redact_secrets,
+        }))
+    }
+}
+
+/// Scan image bytes with the embedded rules: a one-off convenience; use a
+/// [`Scanner`] to scan several images with rules compiled once.
+pub fn scan_bytes(data: Bytes, name: &str, opts: &ScanOptions) -> Result<Report> {
+    Scanner::new(Arc::new(Rules::embedded()?), opts.clone())?.scan_bytes(data, name)
+}
+
+/// Scan the image file at `path` with the embedded rules (see
+/// [`scan_bytes`]).
 pub fn scan_path(path: &Path, opts: &ScanOptions) -> Result<Report> {
-    let data = unpack::read_image(path).map_err(|source| Error::ReadInput {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_else(|| "image".into());
-    scan_bytes(data, &name, opts)
+    Scanner::new(Arc::new(Rules::embedded()?), opts.clone())?.scan_path(path)
 }

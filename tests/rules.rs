@@ -3,11 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use fwcert::checks::RuleSet;
 use fwcert::checks::rule::{Expect, Fixture};
 use fwcert::samples::{Entry, fake_busybox, minimal_elf, squashfs};
 use fwcert::unpack::formats::squashfs::GZIP_CODEC;
-use fwcert::{ScanOptions, scan_bytes};
+use std::sync::Arc;
+
+use fwcert::{Rules, ScanOptions, Scanner, scan_bytes};
 
 fn image_for(fx: &Fixture) -> Vec<u8> {
     let mut files: BTreeMap<String, Vec<u8>> = fx
@@ -49,17 +50,23 @@ fn image_for(fx: &Fixture) -> Vec<u8> {
 
 #[test]
 fn every_rule_fixture_gives_its_expected_result() {
-    let rules = RuleSet::embedded().unwrap();
+    let rules = Arc::new(Rules::embedded().unwrap());
+    let embedded = Scanner::new(rules.clone(), ScanOptions::default()).unwrap();
     let mut ran = 0;
     let mut wrong = Vec::new();
-    for rule in rules.rules.values() {
+    for rule in rules.checks.rules.values() {
         for fx in &rule.fixtures {
             let img = image_for(fx);
-            let opts = ScanOptions {
-                custom_yara: fx.yara.iter().map(|(n, s)| (n.clone(), s.clone())).collect(),
-                ..ScanOptions::default()
+            let r = if fx.yara.is_empty() {
+                embedded.scan_bytes(img.into(), &fx.name).unwrap()
+            } else {
+                let custom: Vec<(String, String)> = fx.yara.iter().map(|(n, s)| (n.clone(), s.clone())).collect();
+                let with_lab_rules = Arc::new(Rules::with_custom_yara(&custom).unwrap());
+                Scanner::new(with_lab_rules, ScanOptions::default())
+                    .unwrap()
+                    .scan_bytes(img.into(), &fx.name)
+                    .unwrap()
             };
-            let r = scan_bytes(img.into(), &fx.name, &opts).unwrap();
             let fired = r.findings.iter().any(|f| f.id == rule.id);
             match fx.expect {
                 Expect::Fail if !fired => wrong.push(format!("{} fixture {} should fire", rule.id, fx.name)),
@@ -78,9 +85,9 @@ fn every_rule_fixture_gives_its_expected_result() {
 
 #[test]
 fn rule_set_meta() {
-    let rules = RuleSet::embedded().unwrap();
-    assert!(!rules.rules.is_empty());
-    for r in rules.rules.values() {
+    let rules = Rules::embedded().unwrap();
+    assert!(!rules.checks.rules.is_empty());
+    for r in rules.checks.rules.values() {
         let (fam, num) = r.id.trim_start_matches("FW-").split_once('-').unwrap();
         assert!(
             [
@@ -151,9 +158,9 @@ fn fx_yara_only_for_custom(r: &fwcert::checks::rule::Rule) -> bool {
 #[test]
 fn yara_rules_feed_rules_that_declare_the_engine() {
     use fwcert::checks::rule::Engine;
-    let rules = RuleSet::embedded().unwrap();
-    let fed = rules.yara.fed_rules();
-    for r in rules.rules.values() {
+    let rules = Rules::embedded().unwrap();
+    let fed = rules.checks.yara.fed_rules();
+    for r in rules.checks.rules.values() {
         let yara = r.engine == Engine::Yara;
         assert_eq!(
             fed.contains(r.id.as_str()),
@@ -166,13 +173,14 @@ fn yara_rules_feed_rules_that_declare_the_engine() {
     for id in ["FW-CRED-015", "FW-DEBUG-008"] {
         assert!(fed.contains(id), "{id} is fed by a YARA rule");
     }
-    assert!(!rules.yara.has_custom());
+    assert!(!rules.checks.yara.has_custom());
 }
 
 #[test]
 fn rule_list_is_stable() {
-    let rules = RuleSet::embedded().unwrap();
+    let rules = Rules::embedded().unwrap();
     let listing: String = rules
+        .checks
         .rules
         .values()
         .map(|r| format!("{} {} {} {}\n", r.id, r.name, r.severity.as_str(), r.controls.join(",")))
@@ -182,8 +190,8 @@ fn rule_list_is_stable() {
 
 #[test]
 fn dictionary_entries_cite_declared_sources() {
-    let rules = RuleSet::embedded().unwrap();
-    let d = &rules.dictionary;
+    let rules = Rules::embedded().unwrap();
+    let d = &rules.checks.dictionary;
     assert!(d.credentials.len() > 50);
     assert!(d.credentials.iter().all(|c| !c.sources.is_empty()));
     assert!(d.credentials.iter().any(|c| c.user == "root" && c.password == "xc3511"));
@@ -191,8 +199,8 @@ fn dictionary_entries_cite_declared_sources() {
 
 /// A rule's fixture by name, and its image.
 fn fixture_image(rule: &str, name: &str) -> (Fixture, Vec<u8>) {
-    let rules = RuleSet::embedded().unwrap();
-    let fx = rules.rules[rule]
+    let rules = Rules::embedded().unwrap();
+    let fx = rules.checks.rules[rule]
         .fixtures
         .iter()
         .find(|f| f.name == name)

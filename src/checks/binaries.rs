@@ -16,8 +16,9 @@ use regex::bytes::{Regex, RegexBuilder};
 use super::{Finding, RuleSet, SECRET_SLOT, Secret};
 use crate::inventory::keys::fingerprint_of;
 use crate::inventory::{Inventory, scanned_by_content};
+use crate::rules;
 
-const RULE: &str = "FW-CRED-014";
+const RULE: &str = rules::FW_CRED_014;
 /// How many neighbouring strings count as "near".
 const NEAR: usize = 3;
 

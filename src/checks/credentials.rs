@@ -12,19 +12,18 @@
 //! `authorized_keys` entry. Pattern rules (FW-CRED-008..011),
 //! FW-CRED-014 (password strings in binaries) and FW-CRED-015 (YARA:
 //! backdoor passwords compiled into programs) live in `patterns`,
-//! `binaries` and `checks/credentials/FW-CRED-015.yar`; [`most_specific`]
+//! `binaries` and `checks/credentials/FW-CRED-015.yar`; [`super::overlap`]
 //! keeps one report per password where they overlap.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
 
 use super::crack::{self, Job, Outcome};
-use super::{CheckOptions, Coverage, Finding, RuleSet, SECRET_SLOT, Secret, binaries, patterns};
+use super::{Context, FamilyResult, Finding, RuleSet, SECRET_SLOT, Secret, binaries};
 use crate::inventory::accounts::{Account, HashKind, Password};
 use crate::inventory::keys::fingerprint_of;
 use crate::inventory::{AccountStore, Inventory, StoreKind};
-
-pub const FAMILY: &str = "credentials";
+use crate::rules;
 
 /// Shorten a hash for evidence: enough to find it, not a cracking aid.
 fn short(hash: &str) -> String {
@@ -93,36 +92,9 @@ fn secret(password: &str, stored: &str) -> Secret {
     }
 }
 
-/// One report per password where rules overlap, the most specific one:
-///
-/// - FW-CRED-015 (a known backdoor password compiled into a program) stays
-///   quiet about a password FW-CRED-002 recovered for an account of the same
-///   image: the account finding already names that password, and changing
-///   it is the fix for both;
-/// - FW-CRED-014 (a dictionary password near a user name or prompt, a
-///   heuristic) stays quiet where FW-CRED-015 matched the same password in
-///   the same file, whether or not that report was kept.
-pub fn most_specific(findings: Vec<Finding>) -> Vec<Finding> {
-    let value = |f: &Finding| f.secret.as_ref().and_then(|s| s.value.clone()).unwrap_or_default();
-    let place = |f: &Finding| (f.container.clone(), f.path.clone(), value(f));
-    let cracked: std::collections::BTreeSet<String> =
-        findings.iter().filter(|f| f.rule == "FW-CRED-002").map(value).collect();
-    let backdoors: std::collections::BTreeSet<_> = findings.iter().filter(|f| f.rule == BACKDOOR).map(place).collect();
-    findings
-        .into_iter()
-        .filter(|f| match f.rule.as_str() {
-            BACKDOOR => !cracked.contains(&value(f)),
-            "FW-CRED-014" => !backdoors.contains(&place(f)),
-            _ => true,
-        })
-        .collect()
-}
-
-/// FW-CRED-015, fed by YARA rules.
-const BACKDOOR: &str = "FW-CRED-015";
-
-pub fn check(inv: &Inventory, rules: &RuleSet, opts: &CheckOptions) -> (Vec<Finding>, Coverage) {
-    let deadline = Instant::now() + opts.crack_time;
+pub fn check(cx: &Context) -> FamilyResult {
+    let (inv, rules) = (cx.inventory, cx.rules);
+    let deadline = Instant::now() + cx.options.crack_time;
     let mut cx = Ctx {
         inv,
         out: Vec::new(),
@@ -158,7 +130,7 @@ pub fn check(inv: &Inventory, rules: &RuleSet, opts: &CheckOptions) -> (Vec<Find
                     cx.push(
                         store,
                         a,
-                        "FW-CRED-012",
+                        rules::FW_CRED_012,
                         format!(
                             "{} in {} stores the password \"{SECRET_SLOT}\" in plaintext",
                             who(a),
@@ -174,7 +146,7 @@ pub fn check(inv: &Inventory, rules: &RuleSet, opts: &CheckOptions) -> (Vec<Find
         for k in &store.authorized_keys {
             let file = inv.file_at(store.origin, &k.file);
             cx.out.push(Finding {
-                rule: "FW-CRED-013".into(),
+                rule: rules::FW_CRED_013.into(),
                 path: k.file.clone(),
                 container: store.container.clone(),
                 line: Some(k.line),
@@ -211,7 +183,7 @@ pub fn check(inv: &Inventory, rules: &RuleSet, opts: &CheckOptions) -> (Vec<Find
                 cx.push(
                     store,
                     a,
-                    "FW-CRED-004",
+                    rules::FW_CRED_004,
                     format!("{} uses {} ({})", who(a), kind.label(), short(hash)),
                     None,
                 );
@@ -283,31 +255,31 @@ pub fn check(inv: &Inventory, rules: &RuleSet, opts: &CheckOptions) -> (Vec<Find
             }
         }
     }
-    cx.out.extend(patterns::run(inv, &rules.patterns, FAMILY));
     cx.out.extend(binaries::check(inv, rules));
-    cx.gaps.sort();
-    cx.gaps.dedup();
-    (
-        cx.out,
-        Coverage {
-            family: FAMILY,
-            gaps: cx.gaps,
-        },
-    )
+    FamilyResult {
+        findings: cx.out,
+        gaps: cx.gaps,
+    }
 }
 
 /// Rules about the account itself rather than its password.
 fn structural(cx: &mut Ctx, store: &AccountStore, a: &Account) {
     let system = store.kind.is_system_like();
     if system && a.uid == Some(0) && a.user != "root" {
-        cx.push(store, a, "FW-CRED-003", format!("account `{}` has UID 0", a.user), None);
+        cx.push(
+            store,
+            a,
+            rules::FW_CRED_003,
+            format!("account `{}` has UID 0", a.user),
+            None,
+        );
     }
     let empty_counts = !matches!(store.kind, StoreKind::ConfigKv | StoreKind::Mosquitto);
     if empty_counts && a.password == Password::Empty && (a.uid == Some(0) || a.has_login_shell()) {
         cx.push(
             store,
             a,
-            "FW-CRED-001",
+            rules::FW_CRED_001,
             format!(
                 "{} has an empty password field{} ({})",
                 who(a),
@@ -326,7 +298,7 @@ fn structural(cx: &mut Ctx, store: &AccountStore, a: &Account) {
         cx.push(
             store,
             a,
-            "FW-CRED-006",
+            rules::FW_CRED_006,
             format!(
                 "service account `{}` (UID {}) has the login shell {} and {how}",
                 a.user,
@@ -358,7 +330,7 @@ fn shared(cx: &mut Ctx, hash: &str, kind: HashKind, users: &[(&AccountStore, &Ac
     cx.push(
         store,
         first,
-        "FW-CRED-007",
+        rules::FW_CRED_007,
         format!(
             "the same {} hash {} (same salt) is used by {} accounts: {}",
             kind.label(),
@@ -385,7 +357,7 @@ fn classify(cx: &mut Ctx, store: &AccountStore, a: &Account, pw: &str, kind: Has
         cx.push(
             store,
             a,
-            "FW-CRED-005",
+            rules::FW_CRED_005,
             format!(
                 "{} ({shown}) has the password \"{SECRET_SLOT}\", its own user name",
                 who(a)
@@ -403,7 +375,7 @@ fn classify(cx: &mut Ctx, store: &AccountStore, a: &Account, pw: &str, kind: Has
         cx.push(
             store,
             a,
-            "FW-CRED-002",
+            rules::FW_CRED_002,
             format!(
                 "{} ({shown}) has the known default password \"{SECRET_SLOT}\" (dictionary source: {}{})",
                 who(a),

@@ -11,11 +11,10 @@
 //! FW-DEBUG-007 U-Boot autoboot can be interrupted.
 
 use super::starts::{applet_unknown, at_file, at_start, flag_value, graph_gaps, is_shell, read_text, running, tree};
-use super::{Coverage, Finding};
+use super::{Context, FamilyResult, Finding};
 use crate::inventory::boot::{BootGraph, Mechanism, ServiceStart, basename, is_serial};
 use crate::inventory::{Inventory, UbootFound};
-
-pub const FAMILY: &str = "debug";
+use crate::rules;
 
 const GETTYS: &[&str] = &["getty", "agetty", "mingetty", "mgetty", "fbgetty", "uugetty"];
 const LOGINS: &[&str] = &["login", "sulogin"];
@@ -56,7 +55,8 @@ const PROP_FILES: &[&str] = &[
     "/system/etc/prop.default",
 ];
 
-pub fn check(inv: &Inventory) -> (Vec<Finding>, Coverage) {
+pub fn check(cx: &Context) -> FamilyResult {
+    let inv = cx.inventory;
     let mut findings = Vec::new();
     let mut gaps = graph_gaps(inv);
     for (g, s) in running(inv) {
@@ -79,7 +79,7 @@ pub fn check(inv: &Inventory) -> (Vec<Finding>, Coverage) {
                 inv,
                 g,
                 s,
-                "FW-DEBUG-001",
+                rules::FW_DEBUG_001,
                 format!("boot script runs an interactive `{name}` on the console without any login"),
             ));
         }
@@ -88,7 +88,7 @@ pub fn check(inv: &Inventory) -> (Vec<Finding>, Coverage) {
                 inv,
                 g,
                 s,
-                "FW-DEBUG-003",
+                rules::FW_DEBUG_003,
                 "the Android debug bridge daemon runs at boot".into(),
             ));
         }
@@ -97,7 +97,7 @@ pub fn check(inv: &Inventory) -> (Vec<Finding>, Coverage) {
                 inv,
                 g,
                 s,
-                "FW-DEBUG-004",
+                rules::FW_DEBUG_004,
                 format!("debug or factory-test daemon `{name}` runs at boot"),
             ));
         }
@@ -110,9 +110,7 @@ pub fn check(inv: &Inventory) -> (Vec<Finding>, Coverage) {
     for u in &inv.uboot {
         uboot(inv, u, &mut findings);
     }
-    gaps.sort();
-    gaps.dedup();
-    (findings, Coverage { family: FAMILY, gaps })
+    FamilyResult { findings, gaps }
 }
 
 /// FW-DEBUG-001 / FW-DEBUG-002: what an inittab or systemd console entry gives.
@@ -132,7 +130,7 @@ fn console_entry(inv: &Inventory, g: &BootGraph, s: &ServiceStart, name: &str, f
             inv,
             g,
             s,
-            "FW-DEBUG-001",
+            rules::FW_DEBUG_001,
             format!("a `{name}` shell is offered on the {kind} {tty} without any login"),
         ));
         return;
@@ -143,7 +141,7 @@ fn console_entry(inv: &Inventory, g: &BootGraph, s: &ServiceStart, name: &str, f
                 inv,
                 g,
                 s,
-                "FW-DEBUG-001",
+                rules::FW_DEBUG_001,
                 format!("`{name}` on the {kind} {tty} runs the shell `{prog}` instead of login"),
             ));
             return;
@@ -153,7 +151,7 @@ fn console_entry(inv: &Inventory, g: &BootGraph, s: &ServiceStart, name: &str, f
                 inv,
                 g,
                 s,
-                "FW-DEBUG-001",
+                rules::FW_DEBUG_001,
                 format!("`{name}` on the {kind} {tty} logs `{user}` in without a password"),
             ));
             return;
@@ -166,7 +164,7 @@ fn console_entry(inv: &Inventory, g: &BootGraph, s: &ServiceStart, name: &str, f
             inv,
             g,
             s,
-            "FW-DEBUG-001",
+            rules::FW_DEBUG_001,
             format!("`login -f {user}` on the {kind} {tty} skips the password"),
         ));
         return;
@@ -176,7 +174,7 @@ fn console_entry(inv: &Inventory, g: &BootGraph, s: &ServiceStart, name: &str, f
             inv,
             g,
             s,
-            "FW-DEBUG-002",
+            rules::FW_DEBUG_002,
             format!("a login prompt (`{name}`) is offered on the serial console {tty}; it asks for a password"),
         ));
     }
@@ -208,7 +206,7 @@ fn network_shell(inv: &Inventory, g: &BootGraph, s: &ServiceStart, name: &str, f
         None
     };
     if let Some(what) = hit {
-        findings.push(at_start(inv, g, s, "FW-DEBUG-005", what));
+        findings.push(at_start(inv, g, s, rules::FW_DEBUG_005, what));
     }
 }
 
@@ -242,7 +240,7 @@ fn adb_props(inv: &Inventory, g: &BootGraph, findings: &mut Vec<Finding>) {
                 g,
                 &real,
                 Some(i + 1),
-                "FW-DEBUG-003",
+                rules::FW_DEBUG_003,
                 format!("`{k}={v}`: {why}"),
             ));
         }
@@ -270,7 +268,7 @@ fn debug_cgi(inv: &Inventory, g: &BootGraph, findings: &mut Vec<Finding>) {
                 g,
                 path,
                 None,
-                "FW-DEBUG-006",
+                rules::FW_DEBUG_006,
                 format!("web handler `{}` is named for {w} use", basename(dev)),
             ));
         }
@@ -297,7 +295,7 @@ fn uboot(inv: &Inventory, u: &UbootFound, findings: &mut Vec<Finding>) {
         && is_shell(init)
     {
         findings.push(mk(
-            "FW-DEBUG-001",
+            rules::FW_DEBUG_001,
             format!(
                 "U-Boot {} environment boots the kernel with `init={init}`: a root shell without login",
                 env.kind
@@ -336,7 +334,7 @@ fn uboot(inv: &Inventory, u: &UbootFound, findings: &mut Vec<Finding>) {
         format!(" ({})", notes.join("; "))
     };
     findings.push(mk(
-        "FW-DEBUG-007",
+        rules::FW_DEBUG_007,
         format!(
             "U-Boot {} environment has bootdelay={delay}: the boot can be interrupted on the serial console to reach the bootloader shell{notes}",
             env.kind

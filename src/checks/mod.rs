@@ -1,15 +1,24 @@
 //! Stage 3: check families run over the inventory and yield findings.
 //!
-//! Each family is a module with a `check(inventory, rules, options)` entry
-//! point that returns its findings and its coverage: whether it could look
-//! at everything it needed to. The rules themselves (IDs, severities,
-//! documentation, fixtures) are data under `checks/`, embedded at build time.
+//! A family is one module with an entry point `fn(&Context) -> FamilyResult`
+//! and one row in [`FAMILIES`]. The generic engines, the `[[pattern]]`
+//! entries of rule files ([`patterns`]) and YARA ([`yara`]), run once over
+//! the whole inventory for the rules of every family. [`run`] gathers it
+//! all, resolves each finding against its rule (severity, controls,
+//! fingerprint; a finding whose rule is unknown is an error), and keeps the
+//! most specific finding where rules overlap ([`overlap`]).
+//!
+//! The rules themselves (IDs, severities, documentation, fixtures) are data
+//! under `checks/`, embedded at build time; code names them through the
+//! generated constants in [`crate::rules`]. Their reference pages are
+//! generated into `docs/rules/`.
 
 pub mod binaries;
 pub mod crack;
 pub mod credentials;
 pub mod debug;
 pub mod dictionary;
+pub mod overlap;
 pub mod patterns;
 pub mod rule;
 pub mod secrets;
@@ -20,23 +29,64 @@ pub mod yara;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::inventory::Inventory;
-use crate::standards::Catalog;
 use dictionary::Dictionary;
-use rule::Rule;
+use rule::{Category, Rule, Severity};
 
-mod embedded {
-    include!(concat!(env!("OUT_DIR"), "/embedded_checks.rs"));
+/// One check family: its name (the `family` of its rules, and the folder
+/// `checks/<name>/` that holds them) and its entry point.
+pub struct Family {
+    pub name: &'static str,
+    pub check: fn(&Context) -> FamilyResult,
 }
 
-/// The check families fwcert implements today.
-pub const FAMILIES: &[&str] = &["credentials", "debug", "secrets", "services"];
+/// The check families fwcert implements. Adding one is a module, a row
+/// here and a folder of rules under `checks/` (see `docs/architecture.md`).
+pub const FAMILIES: &[Family] = &[
+    Family {
+        name: "credentials",
+        check: credentials::check,
+    },
+    Family {
+        name: "debug",
+        check: debug::check,
+    },
+    Family {
+        name: "secrets",
+        check: secrets::check,
+    },
+    Family {
+        name: "services",
+        check: services::check,
+    },
+];
 
-/// Everything loaded from `checks/`: rules, the credential dictionary and
-/// the standards catalogue, with a digest over all of it.
+/// What a family sees.
+pub struct Context<'a, 'u> {
+    pub inventory: &'a Inventory<'u>,
+    pub rules: &'a RuleSet,
+    pub options: &'a CheckOptions,
+}
+
+/// What a family found, and why it could not look at everything (empty
+/// when it could).
+#[derive(Debug, Clone, Default)]
+pub struct FamilyResult {
+    pub findings: Vec<Finding>,
+    pub gaps: Vec<String>,
+}
+
+/// For each control ID, the check families whose rules decide it: what the
+/// standards catalogue says, handed to the checks as plain data so that
+/// this stage does not depend on the next one.
+pub type ControlFamilies = BTreeMap<String, Vec<String>>;
+
+/// The check rules loaded from `checks/`: rules, the credential dictionary,
+/// the compiled `[[pattern]]` entries and YARA sources.
 #[derive(Debug, Clone)]
 pub struct RuleSet {
     pub rules: BTreeMap<String, Rule>,
@@ -46,58 +96,22 @@ pub struct RuleSet {
     /// Every YARA source (`checks/**/*.yar` and a lab's `custom/` files),
     /// compiled once.
     pub yara: yara::Compiled,
-    pub catalog: Catalog,
-    /// SHA-256 over every file's relative path and contents, in path order
-    /// (a lab's YARA files included, as `custom/<name>`): two reports with
-    /// the same digest used the same rules.
-    pub digest: String,
 }
 
 impl RuleSet {
-    /// The rule set compiled into this binary.
-    pub fn embedded() -> Result<RuleSet> {
-        RuleSet::from_files(embedded::EMBEDDED.iter().copied())
-    }
-
-    /// The embedded rule set plus a lab's YARA files (name, source), which
-    /// are reported under [`yara::CUSTOM_RULE`].
-    pub fn with_custom_yara(custom: &[(String, String)]) -> Result<RuleSet> {
-        let named: Vec<(String, &str)> = custom
-            .iter()
-            .map(|(n, s)| (format!("{}{n}", yara::CUSTOM_PREFIX), s.as_str()))
-            .collect();
-        RuleSet::from_files(
-            embedded::EMBEDDED
-                .iter()
-                .copied()
-                .chain(named.iter().map(|(n, s)| (n.as_str(), *s))),
-        )
-    }
-
-    /// Load from `(relative path, contents)` pairs.
-    pub fn from_files<'a>(files: impl Iterator<Item = (&'a str, &'a str)> + Clone) -> Result<RuleSet> {
+    /// Load from `(path relative to checks/, contents)` pairs, sorted by
+    /// path. Rule controls must be keys of `controls`; rule families must be
+    /// rows of [`FAMILIES`] (or the lab-rule family of [`yara::CUSTOM_RULE`]).
+    pub fn from_files(files: &[(&str, &str)], controls: &ControlFamilies) -> Result<RuleSet> {
         let err = |file: &str, message: String| Error::RuleSet {
             file: file.to_string(),
             message,
         };
-        let mut sorted: Vec<(&str, &str)> = files.clone().collect();
-        sorted.sort();
-        let mut h = Sha256::new();
-        for (p, c) in &sorted {
-            h.update((p.len() as u64).to_le_bytes());
-            h.update(p.as_bytes());
-            h.update((c.len() as u64).to_le_bytes());
-            h.update(c.as_bytes());
-        }
-        let digest = hex::encode(h.finalize());
-
-        let catalog = Catalog::load(sorted.iter().copied().filter(|(p, _)| p.starts_with("standards/")))
-            .map_err(|(f, m)| err(&f, m))?;
         let mut rules = BTreeMap::new();
         let mut dictionary = None;
-        for (path, text) in &sorted {
+        for (path, text) in files {
             let name = path.rsplit('/').next().unwrap_or(path);
-            if name.starts_with("FW-") && name.ends_with(".toml") {
+            if name.starts_with(crate::rules::ID_PREFIX) && name.ends_with(".toml") {
                 let r: Rule = toml::from_str(text).map_err(|e| err(path, e.to_string()))?;
                 if format!("{}.toml", r.id) != name {
                     return Err(err(path, format!("rule id {} does not match its file name", r.id)));
@@ -108,8 +122,14 @@ impl RuleSet {
                         "a rule with `engine = \"yara\"` has no [[pattern]] entries".into(),
                     ));
                 }
+                if !is_family(&r.family) {
+                    return Err(err(
+                        path,
+                        format!("unknown family `{}` (see checks::FAMILIES)", r.family),
+                    ));
+                }
                 for c in &r.controls {
-                    if !catalog.controls.contains_key(c) {
+                    if !controls.contains_key(c) {
                         return Err(err(path, format!("unknown control {c}")));
                     }
                 }
@@ -123,26 +143,29 @@ impl RuleSet {
         let dictionary = dictionary.ok_or_else(|| err("credentials/default-credentials.toml", "missing".into()))?;
         let patterns =
             patterns::compile(rules.values()).map_err(|(id, m)| err(&format!("{id}.toml"), format!("pattern: {m}")))?;
-        let sources: Vec<(&str, &str)> = sorted.iter().copied().filter(|(p, _)| yara::is_source(p)).collect();
+        let sources: Vec<(&str, &str)> = files.iter().copied().filter(|(p, _)| yara::is_source(p)).collect();
         for (p, _) in &sources {
             if p.starts_with(yara::CUSTOM_PREFIX) && sources.iter().filter(|(q, _)| q == p).count() > 1 {
                 return Err(err(p, "two custom YARA files with the same name".into()));
             }
         }
-        let yara = yara::compile(&sources, &rules, &catalog).map_err(|(f, m)| err(&f, m))?;
+        let yara = yara::compile(&sources, &rules, controls).map_err(|(f, m)| err(&f, m))?;
         Ok(RuleSet {
             rules,
             dictionary,
             patterns,
             yara,
-            catalog,
-            digest,
         })
     }
 
     pub fn rule(&self, id: &str) -> Option<&Rule> {
         self.rules.get(id)
     }
+}
+
+/// Whether `name` is a family a rule may belong to.
+fn is_family(name: &str) -> bool {
+    name == yara::CUSTOM_FAMILY || FAMILIES.iter().any(|f| f.name == name)
 }
 
 /// Where [`Secret::value`] goes in a finding's evidence. The report fills
@@ -162,9 +185,11 @@ pub struct Secret {
     pub fingerprint: String,
 }
 
-/// One finding, before the report attaches rule metadata.
+/// One finding as a family or engine reports it, before its rule is
+/// resolved.
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Finding {
+    /// A rule ID: one of the constants in [`crate::rules`].
     pub rule: String,
     /// Absolute path inside the filesystem (or `payload` / `image`).
     pub path: String,
@@ -188,6 +213,25 @@ pub struct CustomMatch {
     pub rule: String,
     pub severity: rule::Severity,
     pub controls: Vec<String>,
+}
+
+/// A finding with its rule resolved: what the standards stage and the
+/// report both read, so they agree on severity, controls and fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedFinding {
+    pub finding: Finding,
+    /// The rule's kebab-case name.
+    pub name: String,
+    pub family: String,
+    pub category: Category,
+    pub title: String,
+    /// The rule's severity, or a lab YARA rule's own.
+    pub severity: Severity,
+    /// The controls the finding feeds: the rule's, or a lab YARA rule's own.
+    pub controls: Vec<String>,
+    /// Stable hash of what identifies the finding (16 hex digits);
+    /// clause verdicts cite it.
+    pub fingerprint: String,
 }
 
 /// Whether a family could analyse everything it needed.
@@ -219,46 +263,102 @@ impl Default for CheckOptions {
     }
 }
 
-/// Findings and coverage of every family.
+/// Findings and coverage of every family, as stage 3 hands them on.
 #[derive(Debug, Clone, Default)]
 pub struct CheckResults {
-    pub findings: Vec<Finding>,
+    /// Sorted, without duplicates, the most specific of overlapping ones.
+    pub findings: Vec<CheckedFinding>,
+    /// One entry per row of [`FAMILIES`], in that order, plus the lab-rule
+    /// family when a lab's YARA rules were loaded.
     pub coverage: Vec<Coverage>,
 }
 
-/// Run every family. The credentials family (binary string search and
-/// cracking) runs beside the others on the current rayon pool; YARA rules
-/// run once over all files and their findings and coverage gaps go to the
-/// families of the rules they feed. Results are gathered in a fixed order
-/// and the findings sorted.
-pub fn run_all(inv: &Inventory, rules: &RuleSet, opts: &CheckOptions) -> CheckResults {
-    let mut out = CheckResults::default();
-    let ((f, c), rest) = rayon::join(
-        || credentials::check(inv, rules, opts),
-        || [secrets::check(inv, rules), services::check(inv), debug::check(inv)],
+/// Run every family, then the pattern and YARA engines over the rules of
+/// all families; resolve and de-duplicate the findings.
+///
+/// Families run side by side on the current rayon pool and their results
+/// are gathered in table order, so the outcome does not depend on the
+/// number of threads. Fails only when a finding names a rule the rule set
+/// does not have: a bug or a mismatched rule set, never dropped silently.
+pub fn run(inv: &Inventory, rules: &RuleSet, opts: &CheckOptions) -> Result<CheckResults> {
+    let cx = Context {
+        inventory: inv,
+        rules,
+        options: opts,
+    };
+    let (per_family, from_patterns) = rayon::join(
+        || FAMILIES.par_iter().map(|f| (f.check)(&cx)).collect::<Vec<_>>(),
+        || patterns::run(inv, &rules.patterns),
     );
-    out.findings.extend(f);
-    out.coverage.push(c);
-    for (f, c) in rest {
-        out.findings.extend(f);
-        out.coverage.push(c);
-    }
-    let (f, mut gaps) = yara::scan(inv, &rules.yara, &rules.catalog, opts);
-    out.findings.extend(f);
-    for c in &mut out.coverage {
-        c.gaps.extend(gaps.remove(c.family).unwrap_or_default());
-    }
-    if rules.yara.has_custom() {
-        let gaps = gaps.remove(yara::CUSTOM_FAMILY).unwrap_or_default();
-        out.coverage.push(Coverage {
-            family: yara::CUSTOM_FAMILY,
+    let (from_yara, mut engine_gaps) = yara::scan(inv, &rules.yara, opts);
+
+    let mut raw = Vec::new();
+    let mut coverage = Vec::new();
+    for (family, result) in FAMILIES.iter().zip(per_family) {
+        raw.extend(result.findings);
+        let mut gaps = result.gaps;
+        gaps.sort();
+        gaps.dedup();
+        gaps.extend(engine_gaps.remove(family.name).unwrap_or_default());
+        coverage.push(Coverage {
+            family: family.name,
             gaps,
         });
     }
-    // What is left are families fwcert does not implement, whose controls
-    // are INCONCLUSIVE anyway.
-    out.findings = credentials::most_specific(std::mem::take(&mut out.findings));
-    out.findings.sort();
-    out.findings.dedup();
-    out
+    if rules.yara.has_custom() {
+        coverage.push(Coverage {
+            family: yara::CUSTOM_FAMILY,
+            gaps: engine_gaps.remove(yara::CUSTOM_FAMILY).unwrap_or_default(),
+        });
+    }
+    // Gaps left over belong to families fwcert does not implement, whose
+    // clauses are INCONCLUSIVE anyway.
+    raw.extend(from_patterns);
+    raw.extend(from_yara);
+    raw.sort();
+    raw.dedup();
+    let resolved = raw.into_iter().map(|f| resolve(f, rules)).collect::<Result<Vec<_>>>()?;
+    Ok(CheckResults {
+        findings: overlap::most_specific(resolved),
+        coverage,
+    })
+}
+
+/// 16 hex digits of SHA-256 over length-prefixed parts.
+fn fingerprint(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_le_bytes());
+        h.update(p.as_bytes());
+    }
+    hex::encode(&h.finalize()[..8])
+}
+
+/// Attach the rule's metadata to a finding.
+fn resolve(f: Finding, rules: &RuleSet) -> Result<CheckedFinding> {
+    let Some(rule) = rules.rule(&f.rule) else {
+        return Err(Error::UnknownRule {
+            rule: f.rule,
+            path: f.path,
+        });
+    };
+    // A lab's YARA rule declares its own severity and controls.
+    let (severity, controls) = match &f.custom {
+        Some(c) => (c.severity, c.controls.clone()),
+        None => (rule.severity, rule.controls.clone()),
+    };
+    let line = f.line.map(|l| l.to_string()).unwrap_or_default();
+    let offset = f.offset.map(|o| o.to_string()).unwrap_or_default();
+    let container = f.container.to_string();
+    let fingerprint = fingerprint(&[&rule.id, &container, &f.path, &line, &offset, &f.evidence]);
+    Ok(CheckedFinding {
+        name: rule.name.clone(),
+        family: rule.family.clone(),
+        category: rule.category,
+        title: rule.title.clone(),
+        severity,
+        controls,
+        fingerprint,
+        finding: f,
+    })
 }

@@ -26,7 +26,6 @@ use crate::inventory::{Inventory, scanned_by_content};
 #[derive(Debug, Clone)]
 pub struct Compiled {
     pub rule: String,
-    pub family: String,
     pattern: Pattern,
     re: Regex,
     value: Option<Regex>,
@@ -57,7 +56,6 @@ pub fn compile<'a>(rules: impl Iterator<Item = &'a Rule>) -> Result<Vec<Compiled
             let opt = |e: &Option<String>| e.as_deref().map(build).transpose();
             out.push(Compiled {
                 rule: r.id.clone(),
-                family: r.family.clone(),
                 value: opt(&p.value).map_err(err)?,
                 not_key: opt(&p.not_key).map_err(err)?,
                 path: opt(&p.path).map_err(err)?,
@@ -145,9 +143,10 @@ fn fill(template: &str, user: &str, key: &str, matched: &str) -> String {
         .replace("{match}", matched)
 }
 
-/// Run the patterns of `family` over the inventory.
-pub fn run(inv: &Inventory, compiled: &[Compiled], family: &str) -> Vec<Finding> {
-    let mine: Vec<&Compiled> = compiled.iter().filter(|c| c.family == family).collect();
+/// Run every rule's patterns over the inventory, whatever the rule's
+/// family: a pattern rule needs no code in its family to run.
+pub fn run(inv: &Inventory, compiled: &[Compiled]) -> Vec<Finding> {
+    let mine: Vec<&Compiled> = compiled.iter().collect();
     if mine.is_empty() {
         return Vec::new();
     }

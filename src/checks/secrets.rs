@@ -6,11 +6,10 @@
 //! configuration rules (FW-SECRET-004..013) are data-driven patterns (see
 //! `checks::patterns`).
 
-use super::{Coverage, Finding, RuleSet, Secret, patterns};
+use super::{Context, FamilyResult, Finding, Secret};
 use crate::inventory::Inventory;
 use crate::inventory::keys::{Location, x509};
-
-pub const FAMILY: &str = "secrets";
+use crate::rules;
 
 fn at(inv: &Inventory, loc: &Location, rule: &str, evidence: String, fingerprint: &str) -> Finding {
     let f = &inv.files[loc.file];
@@ -30,26 +29,8 @@ fn at(inv: &Inventory, loc: &Location, rule: &str, evidence: String, fingerprint
     }
 }
 
-/// FW-SECRET-012 (any random-looking value) stays quiet about a value a
-/// specific token rule already reported in the same file.
-fn most_specific(found: Vec<Finding>) -> Vec<Finding> {
-    let key = |f: &Finding| {
-        (
-            f.path.clone(),
-            f.container.clone(),
-            f.secret.as_ref().map(|s| s.fingerprint.clone()),
-        )
-    };
-    let specific: std::collections::BTreeSet<_> = found.iter().filter(|f| f.rule != GENERIC).map(key).collect();
-    found
-        .into_iter()
-        .filter(|f| f.rule != GENERIC || !specific.contains(&key(f)))
-        .collect()
-}
-
-const GENERIC: &str = "FW-SECRET-012";
-
-pub fn check(inv: &Inventory, rules: &RuleSet) -> (Vec<Finding>, Coverage) {
+pub fn check(cx: &Context) -> FamilyResult {
+    let inv = cx.inventory;
     let mut out = Vec::new();
     let keys = &inv.keys;
     for k in &keys.private_keys {
@@ -60,7 +41,7 @@ pub fn check(inv: &Inventory, rules: &RuleSet) -> (Vec<Finding>, Coverage) {
             .unwrap_or_default();
         let (rule, evidence) = match &k.protection {
             None => (
-                "FW-SECRET-001",
+                rules::FW_SECRET_001,
                 format!(
                     "{} private key ({}) stored without a passphrase{comment}",
                     k.key.describe(),
@@ -68,7 +49,7 @@ pub fn check(inv: &Inventory, rules: &RuleSet) -> (Vec<Finding>, Coverage) {
                 ),
             ),
             Some(p) => (
-                "FW-SECRET-002",
+                rules::FW_SECRET_002,
                 format!(
                     "{} private key ({}) protected by a passphrase ({p}){comment}",
                     k.key.describe(),
@@ -95,7 +76,7 @@ pub fn check(inv: &Inventory, rules: &RuleSet) -> (Vec<Finding>, Coverage) {
         out.push(at(
             inv,
             &c.at,
-            "FW-SECRET-003",
+            rules::FW_SECRET_003,
             format!(
                 "certificate `{}` issued by `{}`, valid {} to {}, {}: {}",
                 f.subject,
@@ -108,13 +89,10 @@ pub fn check(inv: &Inventory, rules: &RuleSet) -> (Vec<Finding>, Coverage) {
             &c.fingerprint,
         ));
     }
-    out.extend(most_specific(patterns::run(inv, &rules.patterns, FAMILY)));
-    let mut gaps: Vec<String> = keys
+    let gaps: Vec<String> = keys
         .unopened
         .iter()
         .map(|u| format!("{}: {} {}", inv.files[u.at.file].path, u.marker, u.why))
         .collect();
-    gaps.sort();
-    gaps.dedup();
-    (out, Coverage { family: FAMILY, gaps })
+    FamilyResult { findings: out, gaps }
 }

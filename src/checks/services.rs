@@ -16,12 +16,11 @@
 use memchr::memmem;
 
 use super::starts::{applet_unknown, at_file, at_start, flag_value, graph_gaps, is_shell, read_text, running, tree};
-use super::{Coverage, Finding};
+use super::{Context, FamilyResult, Finding};
 use crate::inventory::Inventory;
 use crate::inventory::boot::{BootGraph, ServiceStart, basename};
+use crate::rules;
 use crate::unpack::tree::NodeKind;
-
-pub const FAMILY: &str = "services";
 
 const TELNETD: &[&str] = &["telnetd", "utelnetd", "in.telnetd"];
 const RLOGIN: &[&str] = &["rlogind", "in.rlogind", "rshd", "in.rshd", "rexecd", "in.rexecd"];
@@ -82,7 +81,8 @@ const TLS_MARKERS: &[&[u8]] = &[
     b"libaxtls",
 ];
 
-pub fn check(inv: &Inventory) -> (Vec<Finding>, Coverage) {
+pub fn check(cx: &Context) -> FamilyResult {
+    let inv = cx.inventory;
     let mut findings = Vec::new();
     let mut gaps = graph_gaps(inv);
     for (g, s) in running(inv) {
@@ -100,7 +100,7 @@ pub fn check(inv: &Inventory) -> (Vec<Finding>, Coverage) {
                 inv,
                 g,
                 s,
-                "FW-SVC-001",
+                rules::FW_SVC_001,
                 format!("telnet server `{n}` runs at boot"),
             ));
             let mut all = s.argv.clone();
@@ -110,7 +110,7 @@ pub fn check(inv: &Inventory) -> (Vec<Finding>, Coverage) {
                     inv,
                     g,
                     s,
-                    "FW-SVC-002",
+                    rules::FW_SVC_002,
                     format!("telnet server `{n}` runs `{prog}` instead of a login program: a shell without password"),
                 ));
             }
@@ -119,7 +119,7 @@ pub fn check(inv: &Inventory) -> (Vec<Finding>, Coverage) {
                 inv,
                 g,
                 s,
-                "FW-SVC-003",
+                rules::FW_SVC_003,
                 format!("r-service `{n}` runs at boot"),
             ));
         } else if FTPD.contains(&n) {
@@ -134,7 +134,7 @@ pub fn check(inv: &Inventory) -> (Vec<Finding>, Coverage) {
                 inv,
                 g,
                 s,
-                "FW-SVC-004",
+                rules::FW_SVC_004,
                 format!("FTP server `{n}` runs at boot"),
             ));
         } else if TFTPD.contains(&n) || (n == "dnsmasq" && s.argv.iter().any(|a| a == "--enable-tftp")) {
@@ -149,7 +149,7 @@ pub fn check(inv: &Inventory) -> (Vec<Finding>, Coverage) {
                 inv,
                 g,
                 s,
-                "FW-SVC-005",
+                rules::FW_SVC_005,
                 format!("TFTP server `{n}` runs at boot"),
             ));
         } else if n.ends_with("httpd") || WEB.contains(&n) {
@@ -159,7 +159,7 @@ pub fn check(inv: &Inventory) -> (Vec<Finding>, Coverage) {
                 inv,
                 g,
                 s,
-                "FW-SVC-007",
+                rules::FW_SVC_007,
                 format!("UPnP server `{n}` runs at boot"),
             ));
         } else if SNMPD.contains(&n) {
@@ -174,9 +174,7 @@ pub fn check(inv: &Inventory) -> (Vec<Finding>, Coverage) {
         host_keys(inv, g, &mut findings);
         stream_auth(inv, g, &mut findings);
     }
-    gaps.sort();
-    gaps.dedup();
-    (findings, Coverage { family: FAMILY, gaps })
+    FamilyResult { findings, gaps }
 }
 
 /// FW-SVC-006: a web server with no sign of TLS.
@@ -196,7 +194,7 @@ fn web(inv: &Inventory, g: &BootGraph, s: &ServiceStart, findings: &mut Vec<Find
             inv,
             g,
             s,
-            "FW-SVC-006",
+            rules::FW_SVC_006,
             format!("web server `{n}` runs at boot and nothing in it or its configuration offers TLS: management over plain HTTP"),
         ));
     }
@@ -248,7 +246,7 @@ fn snmp(inv: &Inventory, g: &BootGraph, s: &ServiceStart, findings: &mut Vec<Fin
                 inv,
                 g,
                 s,
-                "FW-SVC-008",
+                rules::FW_SVC_008,
                 format!("mini_snmpd answers the community `{c}` (its default is `public`)"),
             ));
         }
@@ -290,7 +288,7 @@ fn snmp(inv: &Inventory, g: &BootGraph, s: &ServiceStart, findings: &mut Vec<Fin
                     g,
                     &real,
                     Some(i + 1),
-                    "FW-SVC-008",
+                    rules::FW_SVC_008,
                     format!(
                         "SNMP community `{}` is configured, and `{}` runs at boot ({})",
                         c.trim_matches(['"', '\'']),
@@ -350,7 +348,7 @@ fn dropbear(inv: &Inventory, g: &BootGraph, s: &ServiceStart, findings: &mut Vec
             inv,
             g,
             s,
-            "FW-SVC-009",
+            rules::FW_SVC_009,
             "dropbear runs with `-B`: blank passwords can log in".into(),
         ));
     }
@@ -368,7 +366,7 @@ fn dropbear(inv: &Inventory, g: &BootGraph, s: &ServiceStart, findings: &mut Vec
             inv,
             g,
             s,
-            "FW-SVC-010",
+            rules::FW_SVC_010,
             format!("dropbear runs without `-w`, `-g` or `-s`: root can log in over SSH with a password{how}"),
         ));
     }
@@ -404,7 +402,7 @@ fn sshd(inv: &Inventory, g: &BootGraph, s: &ServiceStart, findings: &mut Vec<Fin
             g,
             &real,
             Some(*line),
-            "FW-SVC-009",
+            rules::FW_SVC_009,
             format!("PermitEmptyPasswords yes, and sshd runs at boot ({})", s.location()),
         ));
     }
@@ -418,7 +416,7 @@ fn sshd(inv: &Inventory, g: &BootGraph, s: &ServiceStart, findings: &mut Vec<Fin
             g,
             &real,
             Some(*line),
-            "FW-SVC-010",
+            rules::FW_SVC_010,
             format!(
                 "PermitRootLogin yes with password authentication, and sshd runs at boot ({})",
                 s.location()
@@ -456,7 +454,7 @@ fn host_keys(inv: &Inventory, g: &BootGraph, findings: &mut Vec<Finding>) {
                 g,
                 &path,
                 None,
-                "FW-SVC-011",
+                rules::FW_SVC_011,
                 format!(
                     "private {kind} SSH host key ({} bytes) ships in the image, so every unit has the same key{weak}",
                     data.len()
@@ -507,7 +505,7 @@ fn stream_auth(inv: &Inventory, g: &BootGraph, findings: &mut Vec<Finding>) {
                     g,
                     path,
                     Some(i + 1),
-                    "FW-SVC-012",
+                    rules::FW_SVC_012,
                     format!("`{key}` turns stream authentication off: `{}`", line.trim()),
                 ));
             }

@@ -26,14 +26,14 @@ use std::time::{Duration, Instant};
 use yara_x::{Compiler, MetaValue, ScanError, Scanner, SourceCode};
 
 use super::rule::{Engine, Rule, Severity};
-use super::{CheckOptions, CustomMatch, Finding, SECRET_SLOT, Secret};
+use super::{CheckOptions, ControlFamilies, CustomMatch, Finding, SECRET_SLOT, Secret};
 use crate::inventory::accounts::is_text;
 use crate::inventory::keys::fingerprint_of;
 use crate::inventory::{Inventory, scanned_by_content};
-use crate::standards::Catalog;
+use crate::rules;
 
 /// The rule a lab's own YARA rules are reported under.
-pub const CUSTOM_RULE: &str = "FW-YARA-000";
+pub const CUSTOM_RULE: &str = rules::FW_YARA_000;
 /// The check family of [`CUSTOM_RULE`].
 pub const CUSTOM_FAMILY: &str = "yara";
 /// Rule-set paths of a lab's files start with this (never used under
@@ -72,6 +72,10 @@ pub struct Compiled {
     rules: Option<Arc<yara_x::Rules>>,
     /// (namespace, rule identifier) → what it reports.
     targets: BTreeMap<(String, String), Target>,
+    /// The families whose verdicts depend on a YARA scan: those of the
+    /// rules fed, and for a lab's rules [`CUSTOM_FAMILY`] plus the families
+    /// of the controls they declare.
+    families: BTreeSet<String>,
 }
 
 impl std::fmt::Debug for Compiled {
@@ -92,22 +96,6 @@ impl Compiled {
     pub fn fed_rules(&self) -> BTreeSet<&str> {
         self.targets.values().map(|t| t.rule.as_str()).collect()
     }
-
-    /// The families whose verdicts depend on a YARA scan: those of the
-    /// rules fed, and for a lab's rules [`CUSTOM_FAMILY`] plus the families
-    /// of the controls they declare.
-    fn families(&self, catalog: &Catalog) -> BTreeSet<String> {
-        let mut out = BTreeSet::new();
-        for t in self.targets.values() {
-            out.insert(t.family.clone());
-            for c in t.custom.iter().flat_map(|c| &c.controls) {
-                if let Some(ctl) = catalog.controls.get(c) {
-                    out.extend(ctl.families.iter().cloned());
-                }
-            }
-        }
-        out
-    }
 }
 
 fn meta_str(v: &MetaValue) -> Option<String> {
@@ -121,7 +109,7 @@ fn meta_str(v: &MetaValue) -> Option<String> {
 pub fn compile(
     sources: &[(&str, &str)],
     rules: &BTreeMap<String, Rule>,
-    catalog: &Catalog,
+    controls: &ControlFamilies,
 ) -> Result<Compiled, (String, String)> {
     if sources.is_empty() {
         return check_fed(Compiled::default(), rules);
@@ -151,7 +139,7 @@ pub fn compile(
         let err = |m: String| (ns.clone(), format!("YARA rule `{ident}`: {m}"));
         let secret = matches!(meta.get("secret"), Some(MetaValue::Bool(true)));
         let target = if ns.starts_with(CUSTOM_PREFIX) {
-            custom_target(&ns, &ident, &meta, secret, catalog).map_err(err)?
+            custom_target(&ns, &ident, &meta, secret, controls).map_err(err)?
         } else {
             if let Some(k) = meta.keys().find(|k| !EMBEDDED_META.contains(&k.as_str())) {
                 return Err(err(format!(
@@ -160,7 +148,7 @@ pub fn compile(
                 )));
             }
             let Some(id) = meta.get("id").and_then(meta_str) else {
-                return Err(err("needs `meta: id = \"FW-…\"` naming the rule it feeds".into()));
+                return Err(err("needs `meta: id` naming the rule under checks/ it feeds".into()));
             };
             let Some(fw) = rules.get(&id) else {
                 return Err(err(format!("meta id {id} names no rule under checks/")));
@@ -184,9 +172,17 @@ pub fn compile(
         };
         targets.insert((ns, ident), target);
     }
+    let mut families = BTreeSet::new();
+    for t in targets.values() {
+        families.insert(t.family.clone());
+        for c in t.custom.iter().flat_map(|c| &c.controls) {
+            families.extend(controls.get(c).into_iter().flatten().cloned());
+        }
+    }
     let out = Compiled {
         rules: Some(Arc::new(built)),
         targets,
+        families,
     };
     check_fed(out, rules)
 }
@@ -213,7 +209,7 @@ fn custom_target(
     ident: &str,
     meta: &BTreeMap<String, MetaValue>,
     secret: bool,
-    catalog: &Catalog,
+    known: &ControlFamilies,
 ) -> Result<Target, String> {
     let severity = meta
         .get("severity")
@@ -223,7 +219,7 @@ fn custom_target(
     let mut controls = Vec::new();
     if let Some(list) = meta.get("controls").and_then(meta_str) {
         for c in list.split(',').map(str::trim).filter(|c| !c.is_empty()) {
-            if !catalog.controls.contains_key(c) {
+            if !known.contains_key(c) {
                 return Err(format!(
                     "meta controls names unknown control `{c}` (see checks/standards/controls.toml)"
                 ));
@@ -309,7 +305,6 @@ fn quote(text: &[u8]) -> String {
 pub fn scan(
     inv: &Inventory,
     compiled: &Compiled,
-    catalog: &Catalog,
     opts: &CheckOptions,
 ) -> (Vec<Finding>, BTreeMap<String, Vec<String>>) {
     let mut gaps = Vec::new();
@@ -425,8 +420,8 @@ pub fn scan(
     }
     let mut by_family = BTreeMap::new();
     if !gaps.is_empty() {
-        for fam in compiled.families(catalog) {
-            by_family.insert(fam, gaps.clone());
+        for fam in &compiled.families {
+            by_family.insert(fam.clone(), gaps.clone());
         }
     }
     (out, by_family)
@@ -434,19 +429,19 @@ pub fn scan(
 
 #[cfg(test)]
 mod tests {
-    use super::super::RuleSet;
-    use super::super::embedded::EMBEDDED;
     use super::*;
+    use crate::rules::EMBEDDED;
+    use crate::rules::Rules;
 
     /// The embedded rule set with files replaced or added.
-    fn load(extra: &[(&str, &str)]) -> crate::Result<RuleSet> {
+    fn load(extra: &[(&str, &str)]) -> crate::Result<Rules> {
         let files: Vec<(&str, &str)> = EMBEDDED
             .iter()
             .copied()
             .filter(|(p, _)| !extra.iter().any(|(q, _)| q == p))
             .chain(extra.iter().copied())
             .collect();
-        RuleSet::from_files(files.into_iter())
+        Rules::from_files(&files)
     }
 
     fn refused(extra: &[(&str, &str)]) -> String {
@@ -501,14 +496,14 @@ mod tests {
         let src = "rule hi { meta: severity = \"HIGH\" controls = \"NO-HARDCODED-SECRETS\" condition: true }\n\
                    rule odd { meta: severity = \"urgent\" author = \"lab\" id = \"FW-CRED-002\" condition: true }";
         let rs = load(&[("custom/lab.yar", src)]).unwrap();
-        let t = |ident: &str| rs.yara.targets[&("custom/lab.yar".to_string(), ident.to_string())].clone();
+        let t = |ident: &str| rs.checks.yara.targets[&("custom/lab.yar".to_string(), ident.to_string())].clone();
         let hi = t("hi").custom.unwrap();
         assert_eq!((hi.rule.as_str(), hi.severity), ("lab.yar:hi", Severity::High));
         assert_eq!(hi.controls, vec!["NO-HARDCODED-SECRETS".to_string()]);
         let odd = t("odd");
         assert_eq!(odd.rule, CUSTOM_RULE, "a lab's meta id never feeds fwcert's rules");
         assert_eq!(odd.custom.unwrap().severity, Severity::Medium);
-        assert!(rs.yara.has_custom());
+        assert!(rs.checks.yara.has_custom());
         let e = refused(&[(
             "custom/lab.yar",
             "rule x { meta: controls = \"NO-SUCH\" condition: true }",
@@ -519,8 +514,8 @@ mod tests {
     /// Which patterns of fwcert's own YARA rules match `strings` as the
     /// data of an ELF file.
     fn patterns_matching(strings: &str) -> Vec<String> {
-        let rs = RuleSet::embedded().unwrap();
-        let rules = rs.yara.rules.clone().unwrap();
+        let rs = Rules::embedded().unwrap();
+        let rules = rs.checks.yara.rules.clone().unwrap();
         let mut scanner = Scanner::new(&rules);
         let data = [b"\x7fELF\x01\x01\x01\0".as_slice(), strings.as_bytes(), b"\0"].concat();
         let results = scanner.scan(&data).unwrap();
@@ -575,10 +570,10 @@ mod tests {
 
     #[test]
     fn custom_rules_change_the_digest() {
-        let plain = RuleSet::embedded().unwrap();
-        let a = RuleSet::with_custom_yara(&[("a.yar".into(), "rule a { condition: true }".into())]).unwrap();
-        let b = RuleSet::with_custom_yara(&[("a.yar".into(), "rule b { condition: true }".into())]).unwrap();
-        let a2 = RuleSet::with_custom_yara(&[("a.yar".into(), "rule a { condition: true }".into())]).unwrap();
+        let plain = Rules::embedded().unwrap();
+        let a = Rules::with_custom_yara(&[("a.yar".into(), "rule a { condition: true }".into())]).unwrap();
+        let b = Rules::with_custom_yara(&[("a.yar".into(), "rule b { condition: true }".into())]).unwrap();
+        let a2 = Rules::with_custom_yara(&[("a.yar".into(), "rule a { condition: true }".into())]).unwrap();
         assert_ne!(plain.digest, a.digest);
         assert_ne!(a.digest, b.digest);
         assert_eq!(a.digest, a2.digest);

@@ -1,73 +1,85 @@
-//! Assemble the canonical report from the pipeline's typed outputs.
+//! Assemble the canonical report from what the stages produced. Nothing
+//! here decides anything: findings arrive resolved from the checks,
+//! verdicts from the standards stage; this module orders them and copies
+//! them into the report model.
 
 use std::collections::BTreeMap;
 
-use sha2::{Digest, Sha256};
-
 use super::model::*;
 use crate::checks::rule::Severity;
-use crate::checks::{CheckResults, FAMILIES, Finding, RuleSet, SECRET_SLOT};
+use crate::checks::{CheckResults, CheckedFinding, SECRET_SLOT};
 use crate::inventory::boot::Condition;
 use crate::inventory::{Inventory, Origin};
-use crate::standards::{self, Evidence, FamilyState};
+use crate::rules::Rules;
+use crate::standards::Verdicts;
 use crate::unpack::Unpacked;
 
-/// Inputs to [`build`].
+/// Inputs to [`build`]: the outputs of every stage.
 pub struct Inputs<'a> {
     pub unpacked: &'a Unpacked,
     pub inventory: &'a Inventory<'a>,
     pub results: &'a CheckResults,
-    pub rules: &'a RuleSet,
-    /// Standard ids selected by the profile.
-    pub standards: &'a [String],
+    pub verdicts: &'a Verdicts<'a>,
+    /// [`Unpacked::incompleteness`], computed once for the verdicts.
+    pub unpack_gaps: &'a [String],
+    pub rules: &'a Rules,
     pub profile: &'a str,
-    /// Findings below this severity are reported but do not fail clauses.
-    pub fail_on: Severity,
     /// Replace recovered passwords and found secrets with [`REDACTED`].
     pub redact_secrets: bool,
 }
 
-fn fingerprint(parts: &[&str]) -> String {
-    let mut h = Sha256::new();
-    for p in parts {
-        h.update((p.len() as u64).to_le_bytes());
-        h.update(p.as_bytes());
+pub fn build(i: Inputs) -> Report {
+    let u = i.unpacked;
+    let findings = findings_section(&i.results.findings, i.redact_secrets);
+    let requirements = requirements_section(i.verdicts);
+    Report {
+        schema: SCHEMA,
+        tool: Tool {
+            name: "fwcert",
+            version: env!("CARGO_PKG_VERSION"),
+            rules_digest: i.rules.digest.clone(),
+        },
+        image: Image {
+            name: u.image_name.clone(),
+            // Hashed once, by the inventory.
+            sha256: i.inventory.image().map(|f| f.sha256.clone()).unwrap_or_default(),
+            size: u.image.len() as u64,
+        },
+        profile: i.profile.to_string(),
+        verdict: i.verdicts.overall,
+        summary: summary(&requirements, &findings),
+        unpack: unpack_section(u, i.inventory, i.unpack_gaps),
+        checks: checks_section(i.results),
+        findings,
+        components: components_section(i.inventory),
+        boot: boot_section(i.inventory),
+        requirements,
     }
-    hex::encode(&h.finalize()[..8])
 }
 
 /// A finding's secret as the report shows it: the value or the redaction
 /// marker.
-fn shown_secret(f: &Finding, redact: bool) -> Option<String> {
-    let v = f.secret.as_ref()?.value.as_ref()?;
+fn shown_secret(f: &CheckedFinding, redact: bool) -> Option<String> {
+    let v = f.finding.secret.as_ref()?.value.as_ref()?;
     Some(if redact { REDACTED.to_string() } else { v.clone() })
 }
 
-pub fn build(i: Inputs) -> Report {
-    let u = i.unpacked;
-    let mut findings: Vec<FindingOut> = i
-        .results
-        .findings
+/// Findings, most severe first.
+fn findings_section(checked: &[CheckedFinding], redact: bool) -> Vec<FindingOut> {
+    let mut findings: Vec<FindingOut> = checked
         .iter()
-        .filter_map(|f| {
-            let rule = i.rules.rule(&f.rule)?;
-            let line = f.line.map(|l| l.to_string()).unwrap_or_default();
-            let offset = f.offset.map(|o| o.to_string()).unwrap_or_default();
-            let secret = shown_secret(f, i.redact_secrets);
+        .map(|c| {
+            let f = &c.finding;
+            let secret = shown_secret(c, redact);
             let evidence = f.evidence.replace(SECRET_SLOT, secret.as_deref().unwrap_or(REDACTED));
-            // A lab's YARA rule declares its own severity and controls.
-            let (severity, controls) = match &f.custom {
-                Some(c) => (c.severity, c.controls.clone()),
-                None => (rule.severity, rule.controls.clone()),
-            };
-            Some(FindingOut {
-                id: rule.id.clone(),
-                fingerprint: fingerprint(&[&rule.id, &f.container, &f.path, &line, &offset, &f.evidence]),
-                rule: rule.name.clone(),
-                check: rule.family.clone(),
-                category: rule.category,
-                severity,
-                title: rule.title.clone(),
+            FindingOut {
+                id: f.rule.clone(),
+                fingerprint: c.fingerprint.clone(),
+                rule: c.name.clone(),
+                check: c.family.clone(),
+                category: c.category,
+                severity: c.severity,
+                title: c.title.clone(),
                 path: f.path.clone(),
                 container: f.container.clone(),
                 line: f.line,
@@ -76,9 +88,9 @@ pub fn build(i: Inputs) -> Report {
                 sha256: f.sha256.clone(),
                 secret,
                 secret_fingerprint: f.secret.as_ref().map(|s| s.fingerprint.clone()),
-                controls,
+                controls: c.controls.clone(),
                 custom_rule: f.custom.as_ref().map(|c| c.rule.clone()),
-            })
+            }
         })
         .collect();
     findings.sort_by(|a, b| {
@@ -90,42 +102,17 @@ pub fn build(i: Inputs) -> Report {
             .then_with(|| a.line.cmp(&b.line))
             .then_with(|| a.fingerprint.cmp(&b.fingerprint))
     });
+    findings
+}
 
-    let mut families: BTreeMap<String, FamilyState> = BTreeMap::new();
-    for f in FAMILIES {
-        families.insert(
-            f.to_string(),
-            FamilyState {
-                implemented: true,
-                gaps: Vec::new(),
-            },
-        );
-    }
-    for c in &i.results.coverage {
-        families
-            .entry(c.family.to_string())
-            .or_default()
-            .gaps
-            .extend(c.gaps.iter().cloned());
-    }
-    let unpack_reasons = u.incompleteness();
-    let evidence: Vec<Evidence> = findings
+/// Clause order within a standard is the file's order; standards sort by id.
+fn requirements_section(verdicts: &Verdicts) -> Vec<RequirementOut> {
+    verdicts
+        .clauses
         .iter()
-        .map(|f| Evidence {
-            fingerprint: &f.fingerprint,
-            controls: &f.controls,
-            counts: f.severity >= i.fail_on && f.severity > Severity::Info,
-        })
-        .collect();
-
-    let mut requirements = Vec::new();
-    for sid in i.standards {
-        let Some(std) = i.rules.catalog.standards.get(sid) else {
-            continue;
-        };
-        for req in &std.requirements {
-            let d = standards::decide(req, &i.rules.catalog, &evidence, &families, &unpack_reasons);
-            requirements.push(RequirementOut {
+        .map(|c| {
+            let (std, req) = (c.standard, c.requirement);
+            RequirementOut {
                 standard: std.standard.id.clone(),
                 standard_name: std.standard.name.clone(),
                 clause: req.clause.clone(),
@@ -135,15 +122,15 @@ pub fn build(i: Inputs) -> Report {
                 controls: req.controls.clone(),
                 testable: req.testable,
                 verified: req.verified,
-                verdict: d.verdict,
-                reasons: d.reasons,
-                findings: d.findings,
-            });
-        }
-    }
-    // Clause order within a standard is the file's order; standards sort by id.
-    let verdict = standards::overall(requirements.iter().map(|r| r.verdict));
+                verdict: c.decision.verdict,
+                reasons: c.decision.reasons.clone(),
+                findings: c.decision.findings.clone(),
+            }
+        })
+        .collect()
+}
 
+fn summary(requirements: &[RequirementOut], findings: &[FindingOut]) -> Summary {
     let mut req_counts = BTreeMap::new();
     for v in ["PASS", "FAIL", "INCONCLUSIVE", "NOT-TESTABLE"] {
         req_counts.insert(v, requirements.iter().filter(|r| r.verdict.as_str() == v).count());
@@ -158,7 +145,13 @@ pub fn build(i: Inputs) -> Report {
     ] {
         finding_counts.insert(s.as_str(), findings.iter().filter(|f| f.severity == s).count());
     }
+    Summary {
+        requirements: req_counts,
+        findings: finding_counts,
+    }
+}
 
+fn unpack_section(u: &Unpacked, inv: &Inventory, reasons: &[String]) -> UnpackSection {
     let containers = u
         .containers
         .iter()
@@ -198,13 +191,40 @@ pub fn build(i: Inputs) -> Report {
         })
         .collect();
     filesystems.sort_by(|a, b| a.container.cmp(&b.container));
+    UnpackSection {
+        complete: u.complete(),
+        reasons: reasons.to_vec(),
+        containers,
+        gaps,
+        filesystems,
+        files: inv
+            .files
+            .iter()
+            .filter(|f| matches!(f.origin, Origin::Filesystem(_)))
+            .count(),
+    }
+}
 
-    let mut components: Vec<ComponentOut> = i
-        .inventory
+fn checks_section(results: &CheckResults) -> Vec<CheckCoverage> {
+    let mut checks: Vec<CheckCoverage> = results
+        .coverage
+        .iter()
+        .map(|c| CheckCoverage {
+            family: c.family,
+            complete: c.gaps.is_empty(),
+            reasons: c.gaps.clone(),
+        })
+        .collect();
+    checks.sort_by_key(|c| c.family);
+    checks
+}
+
+fn components_section(inv: &Inventory) -> Vec<ComponentOut> {
+    let mut components: Vec<ComponentOut> = inv
         .components
         .iter()
         .map(|d| {
-            let f = &i.inventory.files[d.file];
+            let f = &inv.files[d.file];
             ComponentOut {
                 name: d.name.to_string(),
                 version: d.version.clone(),
@@ -222,60 +242,7 @@ pub fn build(i: Inputs) -> Report {
     components.sort_by(|a, b| {
         (&a.name, &a.version, &a.container, &a.path).cmp(&(&b.name, &b.version, &b.container, &b.path))
     });
-
-    let files = i
-        .inventory
-        .files
-        .iter()
-        .filter(|f| matches!(f.origin, Origin::Filesystem(_)))
-        .count();
-    let mut checks: Vec<CheckCoverage> = i
-        .results
-        .coverage
-        .iter()
-        .map(|c| CheckCoverage {
-            family: c.family,
-            complete: c.gaps.is_empty(),
-            reasons: c.gaps.clone(),
-        })
-        .collect();
-    checks.sort_by_key(|c| c.family);
-
-    let boot = boot_section(i.inventory);
-
-    Report {
-        schema: SCHEMA,
-        tool: Tool {
-            name: "fwcert",
-            version: env!("CARGO_PKG_VERSION"),
-            rules_digest: i.rules.digest.clone(),
-        },
-        image: Image {
-            name: u.image_name.clone(),
-            // Hashed once, by the inventory.
-            sha256: i.inventory.image().map(|f| f.sha256.clone()).unwrap_or_default(),
-            size: u.image.len() as u64,
-        },
-        profile: i.profile.to_string(),
-        verdict,
-        summary: Summary {
-            requirements: req_counts,
-            findings: finding_counts,
-        },
-        unpack: UnpackSection {
-            complete: u.complete(),
-            reasons: unpack_reasons,
-            containers,
-            gaps,
-            filesystems,
-            files,
-        },
-        checks,
-        findings,
-        components,
-        boot,
-        requirements,
-    }
+    components
 }
 
 /// U-Boot variables shown in the report: the ones that decide console access.

@@ -2,7 +2,9 @@
 
 pub mod build;
 pub mod json;
+pub mod listing;
 pub mod model;
+pub mod rules_view;
 pub mod text;
 
 pub use model::Report;

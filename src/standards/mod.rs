@@ -1,5 +1,9 @@
 //! Stage 4: controls, the cross-walk to each standard, and the verdicts.
 //!
+//! [`Catalog::evaluate`] takes what stage 3 produced (resolved findings and
+//! each family's coverage) and the unpack's gaps, and returns a verdict
+//! per clause of the selected standards. It knows nothing of the report.
+//!
 //! Rules feed *controls* (`checks/standards/controls.toml`); each standard
 //! file maps its clauses to controls. A clause's verdict follows from the
 //! findings of the rules that feed its controls and from how completely
@@ -21,6 +25,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
+
+use crate::checks::rule::Severity;
+use crate::checks::{CheckedFinding, Coverage};
 
 /// A verdict for a clause or a whole image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -211,6 +218,71 @@ pub struct Decision {
     pub verdict: Verdict,
     pub reasons: Vec<String>,
     pub findings: Vec<String>,
+}
+
+/// What the verdicts are decided from.
+#[derive(Debug, Clone, Copy)]
+pub struct Assessment<'a> {
+    pub findings: &'a [CheckedFinding],
+    /// One entry per implemented check family.
+    pub coverage: &'a [Coverage],
+    /// Why the unpack is not complete; empty when it is.
+    pub unpack_gaps: &'a [String],
+    /// Findings below this severity are reported but fail no clause.
+    pub fail_on: Severity,
+}
+
+/// One clause of a selected standard, and its decision.
+#[derive(Debug, Clone)]
+pub struct ClauseVerdict<'c> {
+    pub standard: &'c Standard,
+    pub requirement: &'c Requirement,
+    pub decision: Decision,
+}
+
+/// The clauses of the selected standards, in standard then file order,
+/// and the image's overall verdict.
+#[derive(Debug, Clone)]
+pub struct Verdicts<'c> {
+    pub clauses: Vec<ClauseVerdict<'c>>,
+    pub overall: Verdict,
+}
+
+impl Catalog {
+    /// Decide every clause of the standards in `selected` (unknown ids are
+    /// skipped; [`Catalog::select`] only returns known ones).
+    pub fn evaluate<'c>(&'c self, selected: &[String], a: &Assessment) -> Verdicts<'c> {
+        let mut families: BTreeMap<String, FamilyState> = BTreeMap::new();
+        for c in a.coverage {
+            let state = families.entry(c.family.to_string()).or_default();
+            state.implemented = true;
+            state.gaps.extend(c.gaps.iter().cloned());
+        }
+        let evidence: Vec<Evidence> = a
+            .findings
+            .iter()
+            .map(|f| Evidence {
+                fingerprint: &f.fingerprint,
+                controls: &f.controls,
+                counts: f.severity >= a.fail_on && f.severity > Severity::Info,
+            })
+            .collect();
+        let mut clauses = Vec::new();
+        for sid in selected {
+            let Some(standard) = self.standards.get(sid) else {
+                continue;
+            };
+            for requirement in &standard.requirements {
+                clauses.push(ClauseVerdict {
+                    standard,
+                    requirement,
+                    decision: decide(requirement, self, &evidence, &families, a.unpack_gaps),
+                });
+            }
+        }
+        let overall = overall(clauses.iter().map(|c| c.decision.verdict));
+        Verdicts { clauses, overall }
+    }
 }
 
 /// Decide one clause. See the module documentation for the order of rules.

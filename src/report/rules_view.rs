@@ -1,0 +1,189 @@
+//! Views of the rule set itself: `fwcert rules list / explain / profiles`
+//! and the generated reference pages `docs/rules/<family>.md`.
+//!
+//! The pages are generated from the rule TOML under `checks/` so that they
+//! cannot drift from what the binary applies; a test compares the
+//! committed files with [`family_page`], and `cargo run --example
+//! gen-docs` writes them again.
+
+use std::fmt::Write as _;
+
+use crate::checks::rule::{Engine, Rule, RuleStatus};
+use crate::rules::Rules;
+use crate::standards::PROFILES;
+
+/// `fwcert rules list`: one line per rule.
+pub fn list(rules: &Rules) -> String {
+    let mut out = String::new();
+    for r in rules.checks.rules.values() {
+        let _ = writeln!(out, "{}  {:<8} {:<26} {}", r.id, r.severity.as_str(), r.name, r.title);
+    }
+    out
+}
+
+/// The clauses a control feeds, as `(standard name, clause, title)`.
+fn clauses_of<'r>(rules: &'r Rules, control: &str) -> Vec<(&'r str, &'r str, &'r str)> {
+    let mut out = Vec::new();
+    for s in rules.catalog.standards.values() {
+        for q in s
+            .requirements
+            .iter()
+            .filter(|q| q.controls.iter().any(|c| c == control))
+        {
+            out.push((s.standard.name.as_str(), q.clause.as_str(), q.title.as_str()));
+        }
+    }
+    out
+}
+
+/// What a rule's status means for a reader of its findings.
+fn status_note(r: &Rule) -> &'static str {
+    match r.status {
+        RuleStatus::Stable => "stable",
+        RuleStatus::Preview => "preview: a heuristic whose findings are reported for review",
+        RuleStatus::Deprecated => "deprecated: kept so that old reports stay readable",
+        RuleStatus::Removed => "removed: never fires; the ID is not reused",
+    }
+}
+
+/// `fwcert rules explain ID`, or `None` when there is no such rule.
+pub fn explain(rules: &Rules, id: &str) -> Option<String> {
+    let r = rules.checks.rule(id)?;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} {} ({}, {:?})\n{}\n{}\n",
+        r.id,
+        r.name,
+        r.severity.as_str(),
+        r.status,
+        r.title,
+        r.title_zh
+    );
+    let _ = writeln!(
+        out,
+        "What it does\n  {}\n\nWhy it matters\n  {}\n\nExample\n  {}\n\nFix\n  {}\n",
+        r.doc.what, r.doc.why, r.doc.example, r.doc.fix
+    );
+    let _ = writeln!(out, "Controls and clauses");
+    for c in &r.controls {
+        let _ = writeln!(out, "  {c}");
+        for (standard, clause, title) in clauses_of(rules, c) {
+            let _ = writeln!(out, "    {standard} {clause}  {title}");
+        }
+    }
+    Some(out)
+}
+
+/// `fwcert rules profiles`: the profiles and the standards `--profile`
+/// accepts.
+pub fn profiles(rules: &Rules) -> String {
+    let mut out = String::new();
+    for (name, what, _) in PROFILES {
+        let _ = writeln!(out, "{name:<10} {what}");
+    }
+    let _ = writeln!(out, "\nstandards:");
+    for s in rules.catalog.standards.values() {
+        let _ = writeln!(
+            out,
+            "  {:<24} {} {}",
+            s.standard.id, s.standard.name, s.standard.version
+        );
+    }
+    out
+}
+
+/// Families that have rules, in name order: one reference page each.
+pub fn families(rules: &Rules) -> Vec<String> {
+    let mut out: Vec<String> = rules.checks.rules.values().map(|r| r.family.clone()).collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Table cells must not break the Markdown table.
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// `docs/rules/<family>.md`: every rule of the family with its
+/// documentation, fixtures and the clauses it feeds.
+pub fn family_page(rules: &Rules, family: &str) -> String {
+    let mine: Vec<&Rule> = rules.checks.rules.values().filter(|r| r.family == family).collect();
+    let mut out = String::new();
+    let _ = writeln!(out, "# `{family}` rules\n");
+    let _ = writeln!(
+        out,
+        "<!-- Generated from checks/{family}/*.toml by `cargo run --example gen-docs`; do not edit. -->\n"
+    );
+    let _ = writeln!(out, "| ID | name | severity | status | title |");
+    let _ = writeln!(out, "|---|---|---|---|---|");
+    for r in &mine {
+        let _ = writeln!(
+            out,
+            "| [{id}](#{anchor}) | `{}` | {} | {:?} | {} |",
+            r.name,
+            r.severity.as_str(),
+            r.status,
+            cell(&r.title),
+            id = r.id,
+            anchor = r.id.to_lowercase()
+        );
+    }
+    for r in &mine {
+        let _ = writeln!(out, "\n## {}\n", r.id);
+        let _ = writeln!(out, "**{}** — {} ({})\n", r.name, r.title, r.title_zh);
+        let engine = match r.engine {
+            Engine::Code if r.patterns.is_empty() => "code in the family".to_string(),
+            Engine::Code => format!("{} `[[pattern]]` entries", r.patterns.len()),
+            Engine::Yara => "YARA rules under `checks/` whose `meta: id` names it".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "- severity: {}\n- status: {}\n- decided by: {engine}\n- controls: {}",
+            r.severity.as_str(),
+            status_note(r),
+            r.controls.join(", ")
+        );
+        let _ = writeln!(out, "\n### What it does\n\n{}", r.doc.what.trim());
+        let _ = writeln!(out, "\n### Why it matters\n\n{}", r.doc.why.trim());
+        let _ = writeln!(out, "\n### Example\n\n{}", r.doc.example.trim());
+        let _ = writeln!(out, "\n### Fix\n\n{}", r.doc.fix.trim());
+        if !r.doc.references.is_empty() {
+            let _ = writeln!(out, "\n### References\n");
+            for reference in &r.doc.references {
+                let _ = writeln!(out, "- {reference}");
+            }
+        }
+        let _ = writeln!(out, "\n### Fixtures\n");
+        for fx in &r.fixtures {
+            let _ = writeln!(out, "- `{}`: expect {:?}", fx.name, fx.expect);
+        }
+        let _ = writeln!(out, "\n### Clauses it feeds\n");
+        let mut any = false;
+        for c in &r.controls {
+            for (standard, clause, title) in clauses_of(rules, c) {
+                any = true;
+                let _ = writeln!(out, "- {standard} {clause} {title} (through `{c}`)");
+            }
+        }
+        if !any {
+            let _ = writeln!(out, "- none");
+        }
+    }
+    out
+}
+
+/// `docs/rules/README.md`: the index of the family pages.
+pub fn index_page(rules: &Rules) -> String {
+    let mut out = String::from(
+        "# Rule reference\n\n<!-- Generated from checks/ by `cargo run --example gen-docs`; do not edit. -->\n\n\
+         Rule IDs are stable: a retired rule keeps its ID as a tombstone and no ID is reused.\n\n\
+         | family | rules |\n|---|---|\n",
+    );
+    for family in families(rules) {
+        let n = rules.checks.rules.values().filter(|r| r.family == family).count();
+        let _ = writeln!(out, "| [{family}]({family}.md) | {n} |");
+    }
+    out
+}
