@@ -123,3 +123,102 @@ pub fn most_specific(findings: Vec<CheckedFinding>) -> Vec<CheckedFinding> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::rule::{Category, Severity};
+    use crate::checks::{Finding, Secret};
+
+    fn finding(rule: &str, family: &str, path: &str, value: &str) -> CheckedFinding {
+        CheckedFinding {
+            finding: Finding {
+                rule: rule.into(),
+                path: path.into(),
+                container: "fw@0x0:squashfs".into(),
+                secret: Some(Secret {
+                    value: Some(value.into()),
+                    fingerprint: format!("sha256:{value}"),
+                }),
+                ..Finding::default()
+            },
+            name: String::new(),
+            family: family.into(),
+            category: Category::Credentials,
+            title: String::new(),
+            severity: Severity::High,
+            controls: Vec::new(),
+            fingerprint: format!("{rule}{path}{value}"),
+        }
+    }
+
+    fn kept(findings: Vec<CheckedFinding>) -> Vec<(String, String, String)> {
+        most_specific(findings)
+            .into_iter()
+            .map(|f| {
+                let value = f.finding.secret.and_then(|s| s.value).unwrap_or_default();
+                (f.finding.rule, f.finding.path, value)
+            })
+            .collect()
+    }
+
+    fn row(rule: &str, path: &str, value: &str) -> (String, String, String) {
+        (rule.into(), path.into(), value.into())
+    }
+
+    #[test]
+    fn a_backdoor_password_yields_to_the_account_that_uses_it_anywhere() {
+        let out = kept(vec![
+            finding(rules::FW_CRED_002, "credentials", "/etc/shadow", "xc3511"),
+            finding(rules::FW_CRED_015, "credentials", "/usr/bin/dvrhelper", "xc3511"),
+            finding(rules::FW_CRED_015, "credentials", "/usr/bin/dvrhelper", "vizxv"),
+        ]);
+        assert_eq!(
+            out,
+            [
+                row(rules::FW_CRED_002, "/etc/shadow", "xc3511"),
+                row(rules::FW_CRED_015, "/usr/bin/dvrhelper", "vizxv"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_program_string_yields_to_a_backdoor_match_in_the_same_file_even_a_dropped_one() {
+        let out = kept(vec![
+            finding(rules::FW_CRED_002, "credentials", "/etc/shadow", "xc3511"),
+            finding(rules::FW_CRED_015, "credentials", "/usr/bin/a", "xc3511"),
+            finding(rules::FW_CRED_014, "credentials", "/usr/bin/a", "xc3511"),
+            finding(rules::FW_CRED_014, "credentials", "/usr/bin/b", "xc3511"),
+        ]);
+        // FW-CRED-015 in /usr/bin/a is dropped for FW-CRED-002, and still
+        // silences FW-CRED-014 there; /usr/bin/b has no backdoor match.
+        assert_eq!(
+            out,
+            [
+                row(rules::FW_CRED_002, "/etc/shadow", "xc3511"),
+                row(rules::FW_CRED_014, "/usr/bin/b", "xc3511"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_generic_secret_yields_to_a_specific_token_rule_in_the_same_file_only() {
+        let out = kept(vec![
+            finding(rules::FW_SECRET_004, "secrets", "/etc/app.conf", "AKIAXXXXXXXX"),
+            finding(rules::FW_SECRET_012, "secrets", "/etc/app.conf", "AKIAXXXXXXXX"),
+            finding(rules::FW_SECRET_012, "secrets", "/etc/other.conf", "AKIAXXXXXXXX"),
+            // A finding of another family with the same value is no reason.
+            finding(rules::FW_CRED_012, "credentials", "/etc/app2.conf", "q8Zr2LmX0pT7"),
+            finding(rules::FW_SECRET_012, "secrets", "/etc/app2.conf", "q8Zr2LmX0pT7"),
+        ]);
+        assert_eq!(
+            out,
+            [
+                row(rules::FW_SECRET_004, "/etc/app.conf", "AKIAXXXXXXXX"),
+                row(rules::FW_SECRET_012, "/etc/other.conf", "AKIAXXXXXXXX"),
+                row(rules::FW_CRED_012, "/etc/app2.conf", "q8Zr2LmX0pT7"),
+                row(rules::FW_SECRET_012, "/etc/app2.conf", "q8Zr2LmX0pT7"),
+            ]
+        );
+    }
+}
