@@ -33,7 +33,10 @@ fn unpack_listing_names_what_could_not_be_unpacked() {
 fn rules_list_explain_and_profiles() {
     let rules = Rules::embedded().unwrap();
     insta::assert_snapshot!("rules-list", rules_view::list(&rules));
-    insta::assert_snapshot!("rules-explain-FW-CRED-002", rules_view::explain(&rules, "FW-CRED-002").unwrap());
+    insta::assert_snapshot!(
+        "rules-explain-FW-CRED-002",
+        rules_view::explain(&rules, "FW-CRED-002").unwrap()
+    );
     insta::assert_snapshot!("rules-profiles", rules_view::profiles(&rules));
     assert_eq!(rules_view::explain(&rules, "FW-NOPE-001"), None);
 }

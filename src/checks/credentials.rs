@@ -3,17 +3,12 @@
 //!
 //! Account rules run over every account store the inventory found (system
 //! accounts, passwd/shadow/master.passwd copies, htpasswd, mosquitto,
-//! configuration files, records embedded in other files):
-//! FW-CRED-001 empty password, FW-CRED-002 known default password,
-//! FW-CRED-003 extra UID-0 account, FW-CRED-004 weak password hash,
-//! FW-CRED-005 password equal to the user name, FW-CRED-006 service
-//! account that can log in, FW-CRED-007 one hash shared by several
-//! accounts, FW-CRED-012 plaintext stored password, FW-CRED-013 shipped
-//! `authorized_keys` entry. Pattern rules (FW-CRED-008..011),
-//! FW-CRED-014 (password strings in binaries) and FW-CRED-015 (YARA:
-//! backdoor passwords compiled into programs) live in `patterns`,
-//! `binaries` and `checks/credentials/FW-CRED-015.yar`; [`super::overlap`]
-//! keeps one report per password where they overlap.
+//! configuration files, records embedded in other files), and
+//! [`super::binaries`] looks for dictionary passwords among program
+//! strings; the family's pattern and YARA rules run in the generic engines,
+//! and [`super::overlap`] keeps one report per password where rules
+//! overlap. The rules are listed in `docs/rules/credentials.md`, generated
+//! from `checks/credentials/`.
 
 use std::collections::BTreeMap;
 use std::time::Instant;

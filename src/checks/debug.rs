@@ -5,10 +5,8 @@
 //! ADB from Android properties, debug CGIs from web roots, and the
 //! bootloader console from U-Boot environments.
 //!
-//! Rules: FW-DEBUG-001 console shell without login, FW-DEBUG-002 serial
-//! console login prompt (info), FW-DEBUG-003 ADB enabled, FW-DEBUG-004 debug
-//! daemon, FW-DEBUG-005 network shell, FW-DEBUG-006 debug or factory CGI,
-//! FW-DEBUG-007 U-Boot autoboot can be interrupted.
+//! The rules are listed in `docs/rules/debug.md`, generated from
+//! `checks/debug/`.
 
 use super::starts::{applet_unknown, at_file, at_start, flag_value, graph_gaps, is_shell, read_text, running, tree};
 use super::{Context, FamilyResult, Finding};

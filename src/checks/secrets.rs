@@ -1,10 +1,10 @@
 //! The `secrets` family: key material and tokens that every unit of the
 //! device would share.
 //!
-//! Rules: FW-SECRET-001 private key in the clear, FW-SECRET-002 private key
-//! behind a passphrase, FW-SECRET-003 weak certificate. Token and
-//! configuration rules (FW-SECRET-004..013) are data-driven patterns (see
-//! `checks::patterns`).
+//! This module decides the key and certificate rules from the inventory's
+//! parsed key material; the token and configuration rules are `[[pattern]]`
+//! entries run by [`super::patterns`]. The rules are listed in
+//! `docs/rules/secrets.md`, generated from `checks/secrets/`.
 
 use super::{Context, FamilyResult, Finding, Secret};
 use crate::inventory::Inventory;

@@ -6,12 +6,8 @@
 //! `inetd.conf` is not a finding), and a BusyBox applet only when it is
 //! compiled in (unknown → a coverage gap, never a pass).
 //!
-//! Rules: FW-SVC-001 telnet server, FW-SVC-002 telnet without login,
-//! FW-SVC-003 rlogin/rsh/rexec, FW-SVC-004 FTP server, FW-SVC-005 TFTP
-//! server, FW-SVC-006 web server without TLS, FW-SVC-007 UPnP IGD,
-//! FW-SVC-008 SNMP default community, FW-SVC-009 SSH empty passwords,
-//! FW-SVC-010 SSH root password login, FW-SVC-011 SSH host key shipped,
-//! FW-SVC-012 RTSP/ONVIF authentication disabled in configuration.
+//! The rules are listed in `docs/rules/services.md`, generated from
+//! `checks/services/`.
 
 use memchr::memmem;
 
