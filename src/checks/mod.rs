@@ -13,16 +13,16 @@
 //! generated constants in [`crate::rules`]. Their reference pages are
 //! generated into `docs/rules/`.
 
-pub mod binaries;
+pub(crate) mod binaries;
 pub mod crack;
-pub mod credentials;
-pub mod debug;
+pub(crate) mod credentials;
+pub(crate) mod debug;
 pub mod dictionary;
-pub mod overlap;
+pub(crate) mod overlap;
 pub mod patterns;
 pub mod rule;
-pub mod secrets;
-pub mod services;
+pub(crate) mod secrets;
+pub(crate) mod services;
 mod starts;
 pub mod yara;
 
