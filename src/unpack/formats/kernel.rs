@@ -2,8 +2,8 @@
 //!
 //! Both wrap the compressed kernel in a small decompressor. fwcert does not
 //! run it: it finds the compressed stream and hands it to the engine as a
-//! range, which the stream formats (gzip, xz, LZMA, …) decode into a
-//! payload where the inventory reads `Linux version …`.
+//! range, which the stream formats (gzip, xz, LZMA, LZ4 legacy, …) decode
+//! into a payload where the inventory reads `Linux version …`.
 //!
 //! - bzImage (x86 boot protocol ≥ 2.08): `HdrS` at 0x202 after the boot
 //!   sector signature `55 aa`; `setup_sects` at 0x1f1 (0 means 4) gives
@@ -280,5 +280,32 @@ mod tests {
         z[0x24..0x28].copy_from_slice(&[0x18, 0x28, 0x6f, 1]);
         z[0x2c..0x30].copy_from_slice(&0x10u32.to_le_bytes());
         assert!(parse_zimage(&z).is_err());
+    }
+
+    /// `CONFIG_KERNEL_LZ4`: the payload is `lz4 -l` output followed by the
+    /// kernel's 4-byte uncompressed size (`size_append`).
+    #[test]
+    fn bzimage_with_an_lz4_legacy_payload_is_decoded() {
+        let vmlinux: Vec<u8> = VMLINUX.iter().copied().cycle().take(300_000).collect();
+        let mut stream = super::super::lz4::compress_legacy(&vmlinux, 8 << 20);
+        stream.extend_from_slice(&(vmlinux.len() as u32).to_le_bytes());
+        let img = bzimage_of(&stream);
+        let u = unpack(img.clone().into(), "bzImage", &UnpackOptions::default());
+        assert!(u.complete(), "{:?}", u.incompleteness());
+        let lz4 = u.containers.iter().find(|c| c.format == "lz4-legacy").unwrap();
+        assert_eq!(lz4.size, stream.len() as u64, "the size trailer is part of the stream");
+        assert!(u.payloads.iter().any(|p| p.data[..] == vmlinux[..]));
+        // Cut inside the stream: the kernel is not there, and the scan says why.
+        let cut = &img[..img.len() - 200];
+        let u = unpack(cut.to_vec().into(), "bzImage", &UnpackOptions::default());
+        assert!(!u.complete());
+        let lz4 = u.containers.iter().find(|c| c.format == "lz4-legacy").unwrap();
+        assert_ne!(lz4.status, crate::unpack::Status::Complete);
+        assert!(
+            lz4.problems.iter().any(|p| p.contains("LZ4 legacy")),
+            "{:?}",
+            lz4.problems
+        );
+        assert!(!u.payloads.iter().any(|p| p.data[..] == vmlinux[..]));
     }
 }

@@ -17,6 +17,7 @@ use super::tree::{FsTree, NodeKind, Sink};
 
 pub mod android_boot;
 pub mod android_sparse;
+pub mod arcadyan;
 pub mod bzip2;
 pub mod cpio;
 pub mod cramfs;
@@ -206,6 +207,7 @@ pub static FORMATS: &[Format] = &[
     bzip2::FORMAT,
     zstd::FORMAT,
     lz4::FORMAT,
+    lz4::FORMAT_LEGACY,
     lzop::FORMAT,
     cpio::FORMAT,
     cpio::FORMAT_BINARY,
@@ -214,6 +216,7 @@ pub static FORMATS: &[Format] = &[
     zip::FORMAT_DAHUA,
     sevenz::FORMAT,
     hikvision::FORMAT,
+    arcadyan::FORMAT,
     unsupported::FORMAT_DLINK_SHRS,
     unsupported::FORMAT_DLINK_ENCRPTED_IMG,
 ];

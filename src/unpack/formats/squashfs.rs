@@ -7,6 +7,14 @@
 //! variant whose blocks carry only the 5 property bytes, LZO (fwcert's own
 //! bounded LZO1X decoder), LZ4 (lz4_flex) and Zstandard (ruzstd).
 //!
+//! AVM's big-endian SquashFS 4 (Fritz!Box firmware for big-endian MIPS)
+//! stores every field big-endian except the 16-bit header of each metadata
+//! block, which stays little-endian: backhand's `AVM_BE_V4_0` kind, which
+//! its authors test against `dnicolodi/squashfs-avm-tools`. A big-endian
+//! image is read as AVM's when its metadata headers only make sense
+//! little-endian ([`avm_layout`]), and the other reading is tried when the
+//! first one fails. AVM's little-endian images are standard SquashFS 4.
+//!
 //! Versions 2.x and 3.x are read by fwcert's own reader in
 //! [`super::squashfs_legacy`]; 1.x is recognised and reported as
 //! unsupported so the scan fails closed instead of silently skipping it.
@@ -27,7 +35,8 @@ use crate::unpack::tree::{Node, NodeKind, Sink};
 
 pub const FORMAT_LE: Format = Format {
     name: "squashfs",
-    magics: &[Magic::at_start(b"hsqs")],
+    // `zlqs`: the sqlzma LZMA magic, read by [`super::squashfs_legacy`].
+    magics: &[Magic::at_start(b"hsqs"), Magic::at_start(b"zlqs")],
     parse,
     extract,
     carve: true,
@@ -35,7 +44,8 @@ pub const FORMAT_LE: Format = Format {
 
 pub const FORMAT_BE: Format = Format {
     name: "squashfs",
-    magics: &[Magic::at_start(b"sqsh")],
+    // `sqlz`: the sqlzma LZMA magic, read by [`super::squashfs_legacy`].
+    magics: &[Magic::at_start(b"sqsh"), Magic::at_start(b"sqlz")],
     parse,
     extract,
     carve: true,
@@ -58,11 +68,7 @@ pub struct Super {
 }
 
 pub fn superblock(d: &[u8]) -> Result<Super, Reject> {
-    let big_endian = match d.get(..4) {
-        Some(b"hsqs") => false,
-        Some(b"sqsh") => true,
-        _ => return Err(Reject::new("not a SquashFS magic")),
-    };
+    let (big_endian, _) = super::squashfs_legacy::byte_order(d)?;
     let u16_at = |at| if big_endian { be_u16(d, at) } else { le_u16(d, at) };
     let u32_at = |at| if big_endian { be_u32(d, at) } else { le_u32(d, at) };
     let u64_at = |at| if big_endian { be_u64(d, at) } else { le_u64(d, at) };
@@ -118,14 +124,19 @@ pub fn parse(d: &[u8]) -> Result<Parsed, Reject> {
         facts.insert("compression".into(), compressor_name(s.compressor).into());
         facts.insert("bytes_used".into(), s.bytes_used.to_string());
     }
+    let avm = s.major == 4 && s.big_endian && avm_layout(d);
+    if avm {
+        facts.insert("variant".into(), "avm".into());
+    }
     Ok(Parsed {
         len: (s.major == 4).then(|| s.bytes_used.min(d.len() as u64)),
         confidence: Confidence::Medium,
         description: format!(
-            "SquashFS {}.{} {}, {} inodes{}",
+            "SquashFS {}.{} {}{}, {} inodes{}",
             s.major,
             s.minor,
             if s.big_endian { "big-endian" } else { "little-endian" },
+            if avm { " (AVM)" } else { "" },
             s.inodes,
             if s.major == 4 {
                 format!(", {}", compressor_name(s.compressor))
@@ -156,10 +167,29 @@ pub fn extract(d: &[u8], p: &Parsed, ctx: &mut ExtractCtx) -> Result<Extraction,
             d.len()
         ));
     }
-    let base = if s.big_endian { kind::BE_V4_0 } else { kind::LE_V4_0 };
-    let kind = Kind::new_v4_with_const(&READ_CODEC, base);
-    let fs = FilesystemReader::from_reader_with_offset_and_kind(Cursor::new(d), 0, kind)
-        .map_err(|e| ExtractError::Corrupt(format!("SquashFS metadata: {e}")))?;
+    let kinds = match (s.big_endian, avm_layout(d)) {
+        (false, _) => vec![kind::LE_V4_0],
+        (true, false) => vec![kind::BE_V4_0, kind::AVM_BE_V4_0],
+        (true, true) => vec![kind::AVM_BE_V4_0, kind::BE_V4_0],
+    };
+    let mut first_error = None;
+    let mut fs = None;
+    for base in kinds {
+        let kind = Kind::new_v4_with_const(&READ_CODEC, base);
+        match FilesystemReader::from_reader_with_offset_and_kind(Cursor::new(d), 0, kind) {
+            Ok(reader) => {
+                fs = Some(reader);
+                break;
+            }
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    let Some(fs) = fs else {
+        let why = first_error.map_or_else(String::new, |e| e.to_string());
+        return Err(ExtractError::Corrupt(format!("SquashFS metadata: {why}")));
+    };
     let deadline = ctx.deadline.clone();
     let mut sink = Sink::new(ctx.budget);
     let nodes: Vec<_> = fs.files().collect();
@@ -237,6 +267,26 @@ pub fn extract(d: &[u8], p: &Parsed, ctx: &mut ExtractCtx) -> Result<Extraction,
     }
     out.children.push(Child::Tree(tree));
     Ok(out)
+}
+
+/// Whether a big-endian SquashFS 4 image's metadata block headers only
+/// make sense little-endian, as in AVM's variant: the headers at the
+/// start of the inode and directory tables must each declare 1..=8192
+/// bytes that lie inside the image.
+pub fn avm_layout(d: &[u8]) -> bool {
+    let header_fits = |at: Option<u64>, big: bool| {
+        let Some(at) = at.and_then(|a| usize::try_from(a).ok()) else {
+            return false;
+        };
+        let header = if big { be_u16(d, at) } else { le_u16(d, at) };
+        header.is_some_and(|h| {
+            let len = usize::from(h & 0x7fff);
+            (1..=8192).contains(&len) && at.saturating_add(2 + len) <= d.len()
+        })
+    };
+    let tables = [be_u64(d, 64), be_u64(d, 72)];
+    let fits = |big| tables.iter().all(|&t| header_fits(t, big));
+    !fits(true) && fits(false)
 }
 
 /// Declared file bytes decoded together in one parallel batch. It bounds
@@ -336,9 +386,15 @@ mod tests {
     use backhand::{FilesystemWriter, NodeHeader};
 
     fn image(codec: &'static Codec) -> Vec<u8> {
+        image_as(codec, Kind::new_v4(codec))
+    }
+
+    /// `/etc` holding `shadow` and the symlink `sh`, written as `kind`
+    /// (standard LE or BE, or AVM's big-endian variant).
+    fn image_as(codec: &'static Codec, kind: Kind) -> Vec<u8> {
         let mut w = FilesystemWriter::default();
         w.set_time(1_600_000_000);
-        w.set_kind(Kind::new_v4(codec));
+        w.set_kind(kind);
         w.set_compressor(FilesystemCompressor::new(codec.writes, None).unwrap());
         let h = NodeHeader::new(0o644, 0, 0, 1_600_000_000);
         w.push_dir("etc", NodeHeader::new(0o755, 0, 0, 1_600_000_000)).unwrap();
@@ -456,5 +512,75 @@ mod tests {
         let (p, x) = run(&FORMAT_LE, &img);
         assert_eq!(p.len, None);
         assert!(matches!(x, Err(ExtractError::Unsupported(_))));
+    }
+
+    fn sorted_paths(t: &crate::unpack::tree::FsTree) -> Vec<String> {
+        let mut paths: Vec<String> = t.iter().map(|(p, _)| p.to_string()).collect();
+        paths.sort();
+        paths
+    }
+
+    #[test]
+    fn avm_big_endian_images_unpack() {
+        use crate::unpack::formats::tree_of;
+        for codec in [&GZIP_CODEC, &LZMA_CODEC, &XZ_CODEC] {
+            let img = image_as(codec, Kind::new_v4_with_const(codec, kind::AVM_BE_V4_0));
+            assert_eq!(&img[..4], b"sqsh");
+            assert!(avm_layout(&img), "{:?}", codec.writes);
+            let (p, x) = run(&FORMAT_BE, &img);
+            assert_eq!(p.facts["variant"], "avm");
+            assert_eq!(p.facts["endianness"], "big");
+            assert!(p.description.contains("(AVM)"), "{}", p.description);
+            let x = x.unwrap_or_else(|e| panic!("{:?}: {e}", codec.writes));
+            assert!(x.problems.is_empty(), "{:?}: {:?}", codec.writes, x.problems);
+            let t = tree_of(&x);
+            assert_eq!(sorted_paths(t), ["/", "/etc", "/etc/sh", "/etc/shadow"]);
+            assert_eq!(
+                t.get("/etc/shadow").and_then(Node::data),
+                Some(&b"root::0:0:99999:7:::\n"[..])
+            );
+            assert_eq!(
+                t.get("/etc/sh").map(|n| &n.kind),
+                Some(&NodeKind::Symlink("/bin/busybox".into()))
+            );
+            // The standard big-endian layout is still read as such.
+            let be = image_as(codec, Kind::new_v4_with_const(codec, kind::BE_V4_0));
+            assert!(!avm_layout(&be));
+            let (p, x) = run(&FORMAT_BE, &be);
+            assert!(!p.facts.contains_key("variant"));
+            assert_eq!(
+                sorted_paths(tree_of(&x.unwrap())),
+                ["/", "/etc", "/etc/sh", "/etc/shadow"]
+            );
+        }
+    }
+
+    #[test]
+    fn truncated_avm_image_is_partial_or_failed_never_a_panic() {
+        let img = image_as(&GZIP_CODEC, Kind::new_v4_with_const(&GZIP_CODEC, kind::AVM_BE_V4_0));
+        let used = superblock(&img).unwrap().bytes_used as usize;
+        for cut in [used - 40, used - 100, used / 2, 200] {
+            match crate::unpack::formats::survive(parse, extract, &img[..cut]) {
+                Some(x) => assert!(!x.problems.is_empty(), "cut {cut}"),
+                None => {
+                    let p = parse(&img[..cut]);
+                    if let Ok(p) = p {
+                        let mut budget = crate::unpack::budget::Budget::new(Default::default(), 0);
+                        let mut ctx = ExtractCtx {
+                            budget: &mut budget,
+                            deadline: crate::unpack::budget::Deadline::far(),
+                            source: Default::default(),
+                        };
+                        let e = extract(&img[..cut], &p, &mut ctx).unwrap_err();
+                        assert!(e.to_string().contains("SquashFS"), "{e}");
+                    }
+                }
+            }
+        }
+        for i in (0..img.len()).step_by(5) {
+            let mut bad = img.clone();
+            bad[i] ^= 0xa5;
+            let _ = crate::unpack::formats::survive(parse, extract, &bad);
+        }
     }
 }
