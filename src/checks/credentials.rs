@@ -240,14 +240,8 @@ pub fn check(inv: &Inventory, rules: &RuleSet, opts: &CheckOptions) -> (Vec<Find
         .zip(&names)
         .map(|((hash, _), names)| {
             let mut candidates: Vec<&str> = names.iter().map(String::as_str).collect();
-            for n in names {
-                for c in rules.dictionary.candidates_for(n) {
-                    candidates.push(c.password);
-                }
-            }
-            if names.is_empty() {
-                candidates.extend(rules.dictionary.candidates_for("").iter().map(|c| c.password));
-            }
+            let users: Vec<&str> = names.iter().map(String::as_str).collect();
+            candidates.extend(rules.dictionary.candidates_for_users(&users).iter().map(|c| c.password));
             let mut seen = std::collections::BTreeSet::new();
             candidates.retain(|c| seen.insert(*c));
             Job {

@@ -1,8 +1,12 @@
-//! The shipped dictionary of known default and leaked credentials,
-//! `checks/credentials/default-credentials.toml`. Every entry names its
-//! sources; the loader refuses an entry whose source is not declared.
+//! The shipped dictionary: known default and leaked IoT credentials,
+//! `checks/credentials/default-credentials.toml`, then a public
+//! common-password list, `checks/credentials/common-passwords.toml`, tried
+//! in its own order after every IoT default. Every entry names its sources;
+//! the loader refuses an entry whose source is not declared, a declared
+//! source that nothing cites, and a test corpus as a source (a corpus's
+//! expected answer proves nothing about a tool tuned to it).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use serde::Deserialize;
 
@@ -16,6 +20,69 @@ pub struct Dictionary {
     pub credentials: Vec<Credential>,
     #[serde(rename = "password", default)]
     pub passwords: Vec<PasswordOnly>,
+    /// The common-password list (`common-passwords.toml`), set by
+    /// [`Dictionary::with_common`].
+    #[serde(skip)]
+    pub common: CommonList,
+    /// The common list's passwords, for looking one up.
+    #[serde(skip)]
+    common_set: HashSet<String>,
+}
+
+/// A public common-password list, kept in its source's order (most common
+/// first) and transcribed verbatim.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommonList {
+    /// The source id its candidates cite.
+    pub id: String,
+    pub title: String,
+    /// `owner/repo @ commit : path`.
+    pub reference: String,
+    /// Where the list itself comes from (the leak or data set).
+    pub origin: String,
+    pub licence: String,
+    pub kind: String,
+    /// How many passwords the source file holds...
+    pub entries: usize,
+    /// ...and its size in characters, one newline after each password: a
+    /// check that the transcription is whole.
+    pub source_chars: usize,
+    pub passwords: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CommonFile {
+    list: CommonList,
+}
+
+impl CommonList {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let l = toml::from_str::<CommonFile>(text).map_err(|e| e.to_string())?.list;
+        if l.id.is_empty() || l.reference.is_empty() || l.licence.is_empty() {
+            return Err("the common-password list needs an id, a reference and a licence".into());
+        }
+        if l.passwords.len() != l.entries {
+            return Err(format!(
+                "the common-password list holds {} passwords, its source {}",
+                l.passwords.len(),
+                l.entries
+            ));
+        }
+        let chars: usize = l.passwords.iter().map(|p| p.chars().count() + 1).sum();
+        if chars != l.source_chars {
+            return Err(format!(
+                "the common-password list is {chars} characters long, its source {}",
+                l.source_chars
+            ));
+        }
+        let mut seen = HashSet::new();
+        if let Some(d) = l.passwords.iter().find(|p| !seen.insert(p.as_str())) {
+            return Err(format!("the common-password list repeats {d:?}"));
+        }
+        Ok(l)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -70,26 +137,73 @@ impl Dictionary {
             .iter()
             .flat_map(|c| &c.sources)
             .chain(d.passwords.iter().flat_map(|p| &p.sources));
+        let mut used = BTreeSet::new();
         for s in cited {
             if !known.contains(s.as_str()) {
                 return Err(format!("entry cites undeclared source `{s}`"));
             }
+            used.insert(s.as_str());
+        }
+        for s in &d.sources {
+            if !used.contains(s.id.as_str()) {
+                return Err(format!("source `{}` is cited by no entry", s.id));
+            }
+            check_not_a_corpus(&s.id, &s.kind, &s.reference)?;
         }
         Ok(d)
     }
 
+    /// Add the common-password list, tried after every IoT default.
+    pub fn with_common(mut self, common: CommonList) -> Result<Self, String> {
+        if self.sources.iter().any(|s| s.id == common.id) {
+            return Err(format!("source id `{}` is declared twice", common.id));
+        }
+        check_not_a_corpus(&common.id, &common.kind, &common.reference)?;
+        self.common_set = common.passwords.iter().cloned().collect();
+        self.common = common;
+        Ok(self)
+    }
+
+    /// Every password the dictionary holds, each once: the IoT defaults'
+    /// and the common list's.
+    pub fn password_count(&self) -> usize {
+        let mut all: HashSet<&str> = self.common_set.iter().map(String::as_str).collect();
+        all.extend(self.credentials.iter().map(|c| c.password.as_str()));
+        all.extend(self.passwords.iter().map(|p| p.password.as_str()));
+        all.len()
+    }
+
     /// Passwords to try for `user`, most likely first: pairs for this user,
-    /// then every other password once. Deterministic order.
+    /// then every other IoT default password once, then the common list in
+    /// its order. Deterministic order.
     pub fn candidates_for(&self, user: &str) -> Vec<Candidate<'_>> {
-        let mut out: Vec<Candidate> = Vec::new();
-        let mut seen = BTreeSet::new();
-        for c in self.credentials.iter().filter(|c| c.user == user) {
-            if seen.insert(c.password.as_str()) {
-                out.push(Candidate {
-                    password: &c.password,
-                    sources: c.sources.iter().map(String::as_str).collect(),
-                    paired_with_user: true,
-                });
+        self.candidates_for_users(&[user])
+    }
+
+    /// Passwords to try for a hash that `users` share: the pairs for any of
+    /// them first (in the order given), then as [`Dictionary::candidates_for`].
+    /// No user names means accounts without one (pairs for the blank user).
+    pub fn candidates_for_users(&self, users: &[&str]) -> Vec<Candidate<'_>> {
+        let users: &[&str] = if users.is_empty() { &[""] } else { users };
+        let mut out: Vec<Candidate> = Vec::with_capacity(self.credentials.len() + self.common.passwords.len());
+        let mut seen = HashSet::new();
+        let iot = |pw: &'_ str, sources: &'_ [String]| -> Vec<&'_ str> {
+            let mut s: Vec<&str> = sources.iter().map(String::as_str).collect();
+            // A default that is also a common password cites both.
+            if self.common_set.contains(pw) {
+                s.push(self.common.id.as_str());
+            }
+            s
+        };
+        for user in users {
+            for c in self.credentials.iter().filter(|c| c.user == *user) {
+                if seen.insert(c.password.as_str()) {
+                    out.push(Candidate {
+                        password: &c.password,
+                        sources: iot(&c.password, &c.sources),
+                        paired_with_user: true,
+                    });
+                }
             }
         }
         let others = self
@@ -101,11 +215,28 @@ impl Dictionary {
             if seen.insert(pw) {
                 out.push(Candidate {
                     password: pw,
-                    sources: sources.iter().map(String::as_str).collect(),
+                    sources: iot(pw, sources),
+                    paired_with_user: false,
+                });
+            }
+        }
+        for pw in &self.common.passwords {
+            if seen.insert(pw.as_str()) {
+                out.push(Candidate {
+                    password: pw,
+                    sources: vec![self.common.id.as_str()],
                     paired_with_user: false,
                 });
             }
         }
         out
     }
+}
+
+/// A test corpus's expected answers are not a source.
+fn check_not_a_corpus(id: &str, kind: &str, reference: &str) -> Result<(), String> {
+    if kind == "corpus-fact" || reference.starts_with("fwcert-corpus") || reference.contains("shared/corpus") {
+        return Err(format!("source `{id}` is a test corpus; a corpus's answer is never a source"));
+    }
+    Ok(())
 }
