@@ -239,11 +239,12 @@ pub fn check(inv: &Inventory, rules: &RuleSet, opts: &CheckOptions) -> (Vec<Find
         .iter()
         .zip(&names)
         .map(|((hash, _), names)| {
-            let mut candidates: Vec<&str> = names.iter().map(String::as_str).collect();
+            // The names (sorted, distinct), then the dictionary's passwords,
+            // which are distinct already.
             let users: Vec<&str> = names.iter().map(String::as_str).collect();
-            candidates.extend(rules.dictionary.candidates_for_users(&users).iter().map(|c| c.password));
-            let mut seen = std::collections::BTreeSet::new();
-            candidates.retain(|c| seen.insert(*c));
+            let mut candidates = users.clone();
+            let dict = rules.dictionary.candidates_for_users(&users);
+            candidates.extend(dict.iter().map(|c| c.password).filter(|p| !users.contains(p)));
             Job {
                 hash,
                 kind: HashKind::of(hash),

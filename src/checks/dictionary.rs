@@ -24,15 +24,18 @@ pub struct Dictionary {
     /// [`Dictionary::with_common`].
     #[serde(skip)]
     pub common: CommonList,
-    /// The common list's passwords, for looking one up.
+    /// The IoT default passwords that the common list also holds.
     #[serde(skip)]
-    common_set: HashSet<String>,
+    also_common: HashSet<String>,
+    /// Indices of the common list's passwords that are not IoT defaults, in
+    /// the list's order.
+    #[serde(skip)]
+    common_only: Vec<usize>,
 }
 
 /// A public common-password list, kept in its source's order (most common
 /// first) and transcribed verbatim.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct CommonList {
     /// The source id its candidates cite.
     pub id: String,
@@ -43,18 +46,32 @@ pub struct CommonList {
     pub origin: String,
     pub licence: String,
     pub kind: String,
-    /// How many passwords the source file holds...
-    pub entries: usize,
-    /// ...and its size in characters, one newline after each password: a
-    /// check that the transcription is whole.
-    pub source_chars: usize,
     pub passwords: Vec<String>,
+}
+
+/// `common-passwords.toml`: the source file's whole text is one TOML
+/// multi-line literal string, so that it stays byte for byte the source's.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CommonFile {
+    list: RawList,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CommonFile {
-    list: CommonList,
+struct RawList {
+    id: String,
+    title: String,
+    reference: String,
+    origin: String,
+    licence: String,
+    kind: String,
+    /// How many passwords (lines) the source file holds...
+    entries: usize,
+    /// ...and its size in characters: a check that the transcription is whole.
+    source_chars: usize,
+    /// The source file's text, one password a line.
+    passwords: String,
 }
 
 impl CommonList {
@@ -63,25 +80,36 @@ impl CommonList {
         if l.id.is_empty() || l.reference.is_empty() || l.licence.is_empty() {
             return Err("the common-password list needs an id, a reference and a licence".into());
         }
-        if l.passwords.len() != l.entries {
-            return Err(format!(
-                "the common-password list holds {} passwords, its source {}",
-                l.passwords.len(),
-                l.entries
-            ));
-        }
-        let chars: usize = l.passwords.iter().map(|p| p.chars().count() + 1).sum();
+        let chars = l.passwords.chars().count();
         if chars != l.source_chars {
             return Err(format!(
                 "the common-password list is {chars} characters long, its source {}",
                 l.source_chars
             ));
         }
-        let mut seen = HashSet::new();
-        if let Some(d) = l.passwords.iter().find(|p| !seen.insert(p.as_str())) {
-            return Err(format!("the common-password list repeats {d:?}"));
+        let Some(body) = l.passwords.strip_suffix('\n') else {
+            return Err("the common-password list must end with a newline".into());
+        };
+        let passwords: Vec<String> = body.split('\n').map(str::to_string).collect();
+        if passwords.len() != l.entries {
+            return Err(format!(
+                "the common-password list holds {} passwords, its source {}",
+                passwords.len(),
+                l.entries
+            ));
         }
-        Ok(l)
+        if passwords.iter().any(|p| p.is_empty() || p.contains('\r')) {
+            return Err("the common-password list has an empty line or a carriage return".into());
+        }
+        Ok(CommonList {
+            id: l.id,
+            title: l.title,
+            reference: l.reference,
+            origin: l.origin,
+            licence: l.licence,
+            kind: l.kind,
+            passwords,
+        })
     }
 }
 
@@ -159,7 +187,27 @@ impl Dictionary {
             return Err(format!("source id `{}` is declared twice", common.id));
         }
         check_not_a_corpus(&common.id, &common.kind, &common.reference)?;
-        self.common_set = common.passwords.iter().cloned().collect();
+        // Few IoT passwords: a sorted list is cheaper to search than hashing
+        // every one of the common list's.
+        let mut iot: Vec<&str> = self
+            .credentials
+            .iter()
+            .map(|c| c.password.as_str())
+            .chain(self.passwords.iter().map(|p| p.password.as_str()))
+            .collect();
+        iot.sort_unstable();
+        iot.dedup();
+        let mut also = HashSet::new();
+        let mut only = Vec::with_capacity(common.passwords.len());
+        for (i, p) in common.passwords.iter().enumerate() {
+            if iot.binary_search(&p.as_str()).is_ok() {
+                also.insert(p.clone());
+            } else {
+                only.push(i);
+            }
+        }
+        self.also_common = also;
+        self.common_only = only;
         self.common = common;
         Ok(self)
     }
@@ -167,7 +215,7 @@ impl Dictionary {
     /// Every password the dictionary holds, each once: the IoT defaults'
     /// and the common list's.
     pub fn password_count(&self) -> usize {
-        let mut all: HashSet<&str> = self.common_set.iter().map(String::as_str).collect();
+        let mut all: HashSet<&str> = self.common.passwords.iter().map(String::as_str).collect();
         all.extend(self.credentials.iter().map(|c| c.password.as_str()));
         all.extend(self.passwords.iter().map(|p| p.password.as_str()));
         all.len()
@@ -187,20 +235,12 @@ impl Dictionary {
         let users: &[&str] = if users.is_empty() { &[""] } else { users };
         let mut out: Vec<Candidate> = Vec::with_capacity(self.credentials.len() + self.common.passwords.len());
         let mut seen = HashSet::new();
-        let iot = |pw: &'_ str, sources: &'_ [String]| -> Vec<&'_ str> {
-            let mut s: Vec<&str> = sources.iter().map(String::as_str).collect();
-            // A default that is also a common password cites both.
-            if self.common_set.contains(pw) {
-                s.push(self.common.id.as_str());
-            }
-            s
-        };
         for user in users {
             for c in self.credentials.iter().filter(|c| c.user == *user) {
                 if seen.insert(c.password.as_str()) {
                     out.push(Candidate {
                         password: &c.password,
-                        sources: iot(&c.password, &c.sources),
+                        sources: self.cite(&c.password, &c.sources),
                         paired_with_user: true,
                     });
                 }
@@ -215,28 +255,38 @@ impl Dictionary {
             if seen.insert(pw) {
                 out.push(Candidate {
                     password: pw,
-                    sources: iot(pw, sources),
+                    sources: self.cite(pw, sources),
                     paired_with_user: false,
                 });
             }
         }
-        for pw in &self.common.passwords {
-            if seen.insert(pw.as_str()) {
-                out.push(Candidate {
-                    password: pw,
-                    sources: vec![self.common.id.as_str()],
-                    paired_with_user: false,
-                });
-            }
-        }
+        // Every other IoT default is in by now, so the common list's other
+        // passwords are new.
+        out.extend(self.common_only.iter().map(|&i| Candidate {
+            password: &self.common.passwords[i],
+            sources: vec![self.common.id.as_str()],
+            paired_with_user: false,
+        }));
         out
+    }
+
+    /// An IoT default's sources; a default that is also a common password
+    /// cites the common list too.
+    fn cite<'d>(&'d self, pw: &str, sources: &'d [String]) -> Vec<&'d str> {
+        let mut s: Vec<&str> = sources.iter().map(String::as_str).collect();
+        if self.also_common.contains(pw) {
+            s.push(self.common.id.as_str());
+        }
+        s
     }
 }
 
 /// A test corpus's expected answers are not a source.
 fn check_not_a_corpus(id: &str, kind: &str, reference: &str) -> Result<(), String> {
     if kind == "corpus-fact" || reference.starts_with("fwcert-corpus") || reference.contains("shared/corpus") {
-        return Err(format!("source `{id}` is a test corpus; a corpus's answer is never a source"));
+        return Err(format!(
+            "source `{id}` is a test corpus; a corpus's answer is never a source"
+        ));
     }
     Ok(())
 }

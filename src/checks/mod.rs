@@ -125,7 +125,9 @@ impl RuleSet {
         }
         let dictionary = dictionary.ok_or_else(|| err("credentials/default-credentials.toml", "missing".into()))?;
         let common = common.ok_or_else(|| err("credentials/common-passwords.toml", "missing".into()))?;
-        let dictionary = dictionary.with_common(common).map_err(|m| err("credentials/common-passwords.toml", m))?;
+        let dictionary = dictionary
+            .with_common(common)
+            .map_err(|m| err("credentials/common-passwords.toml", m))?;
         let patterns =
             patterns::compile(rules.values()).map_err(|(id, m)| err(&format!("{id}.toml"), format!("pattern: {m}")))?;
         let sources: Vec<(&str, &str)> = sorted.iter().copied().filter(|(p, _)| yara::is_source(p)).collect();
