@@ -206,17 +206,12 @@ pub fn check(cx: &Context) -> FamilyResult {
         .iter()
         .zip(&names)
         .map(|((hash, _), names)| {
-            let mut candidates: Vec<&str> = names.iter().map(String::as_str).collect();
-            for n in names {
-                for c in rules.dictionary.candidates_for(n) {
-                    candidates.push(c.password);
-                }
-            }
-            if names.is_empty() {
-                candidates.extend(rules.dictionary.candidates_for("").iter().map(|c| c.password));
-            }
-            let mut seen = std::collections::BTreeSet::new();
-            candidates.retain(|c| seen.insert(*c));
+            // The names (sorted, distinct), then the dictionary's passwords,
+            // which are distinct already.
+            let users: Vec<&str> = names.iter().map(String::as_str).collect();
+            let mut candidates = users.clone();
+            let dict = rules.dictionary.candidates_for_users(&users);
+            candidates.extend(dict.iter().map(|c| c.password).filter(|p| !users.contains(p)));
             Job {
                 hash,
                 kind: HashKind::of(hash),

@@ -109,6 +109,7 @@ impl RuleSet {
         };
         let mut rules = BTreeMap::new();
         let mut dictionary = None;
+        let mut common = None;
         for (path, text) in files {
             let name = path.rsplit('/').next().unwrap_or(path);
             if name.starts_with(crate::rules::ID_PREFIX) && name.ends_with(".toml") {
@@ -138,9 +139,15 @@ impl RuleSet {
                 }
             } else if name == "default-credentials.toml" {
                 dictionary = Some(Dictionary::parse(text).map_err(|m| err(path, m))?);
+            } else if name == "common-passwords.toml" {
+                common = Some(dictionary::CommonList::parse(text).map_err(|m| err(path, m))?);
             }
         }
         let dictionary = dictionary.ok_or_else(|| err("credentials/default-credentials.toml", "missing".into()))?;
+        let common = common.ok_or_else(|| err("credentials/common-passwords.toml", "missing".into()))?;
+        let dictionary = dictionary
+            .with_common(common)
+            .map_err(|m| err("credentials/common-passwords.toml", m))?;
         let patterns =
             patterns::compile(rules.values()).map_err(|(id, m)| err(&format!("{id}.toml"), format!("pattern: {m}")))?;
         let sources: Vec<(&str, &str)> = files.iter().copied().filter(|(p, _)| yara::is_source(p)).collect();
