@@ -27,8 +27,6 @@ pub enum Error {
     RuleSet { file: String, message: String },
     #[error("unknown profile `{0}` (see `fwcert rules profiles`)")]
     UnknownProfile(String),
-    #[error("unpack: {0}")]
-    Unpack(String),
 }
 
 /// Shorthand used across the library.
