@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::checks::rule::{Category, Severity};
 pub use crate::standards::Verdict;
-use crate::unpack::formats::Confidence;
+use crate::unpack::format::Confidence;
 use crate::unpack::{GapKind, Status};
 
 pub const SCHEMA: &str = "fwcert-report/1";

@@ -15,6 +15,7 @@
 pub mod budget;
 pub mod bytes;
 pub mod decode;
+pub mod format;
 pub mod formats;
 pub mod materialize;
 pub mod tree;
@@ -26,7 +27,8 @@ use aho_corasick::AhoCorasick;
 use serde::Serialize;
 
 use budget::{Budget, Limits};
-use formats::{Child, Confidence, ExtractCtx, ExtractError, FORMATS, Parsed};
+use format::{Child, Confidence, ExtractCtx, ExtractError, Parsed};
+use formats::FORMATS;
 use tree::FsTree;
 
 use crate::progress::Progress;

@@ -14,8 +14,10 @@
 
 use std::collections::BTreeMap;
 
-use super::{Child, Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, need};
 use crate::unpack::bytes::le_u32;
+use crate::unpack::format::{
+    Child, Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, need,
+};
 
 pub const FORMAT: Format = Format {
     name: "android-boot",
@@ -198,7 +200,7 @@ mod tests {
     use std::io::Write;
 
     use super::*;
-    use crate::unpack::formats::run;
+    use crate::unpack::formats::testing::run;
 
     fn gz(data: &[u8]) -> Vec<u8> {
         let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());

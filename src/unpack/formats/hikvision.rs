@@ -17,8 +17,10 @@
 
 use std::collections::BTreeMap;
 
-use super::{Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, finish_tree};
 use crate::unpack::bytes::le_u32;
+use crate::unpack::format::{
+    Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, finish_tree,
+};
 use crate::unpack::tree::{Node, Sink};
 
 pub const FORMAT: Format = Format {
@@ -196,7 +198,7 @@ pub fn build(files: &[(&str, &[u8])]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::unpack::formats::{run, tree_of};
+    use crate::unpack::formats::testing::{run, tree_of};
 
     #[test]
     fn xor_is_its_own_inverse_and_hides_the_magic() {

@@ -6,8 +6,10 @@
 
 use std::collections::BTreeMap;
 
-use super::{Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, need, stream_extraction};
 use crate::unpack::decode::{CountingSlice, Stop, read_bounded};
+use crate::unpack::format::{
+    Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, need, stream_extraction,
+};
 
 /// Magic (4), smallest descriptor (3) and end mark (4).
 const MIN_FRAME: usize = 11;
@@ -57,7 +59,7 @@ pub fn extract(d: &[u8], _: &Parsed, ctx: &mut ExtractCtx) -> Result<Extraction,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::unpack::formats::run;
+    use crate::unpack::formats::testing::run;
     use std::io::Write;
 
     fn lz4(data: &[u8]) -> Vec<u8> {
@@ -69,7 +71,7 @@ mod tests {
     #[test]
     fn decodes_the_frame() {
         let d = lz4(&b"firmware ".repeat(1000));
-        crate::unpack::formats::stream_round_trip(&FORMAT, &d, b"", 9000);
+        crate::unpack::formats::testing::stream_round_trip(&FORMAT, &d, b"", 9000);
     }
 
     #[test]

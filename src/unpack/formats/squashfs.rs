@@ -20,9 +20,11 @@ use rayon::prelude::*;
 
 use backhand::{BackhandError, FilesystemCompressor, FilesystemReader, InnerNode, SuperBlock};
 
-use super::{Child, Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, need};
 use crate::unpack::bytes::{be_u16, be_u32, be_u64, le_u16, le_u32, le_u64};
 use crate::unpack::decode::{BlockCodec, Stop, block, read_capped};
+use crate::unpack::format::{
+    Child, Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, need,
+};
 use crate::unpack::tree::{Node, NodeKind, Sink};
 
 pub const FORMAT_LE: Format = Format {
@@ -332,7 +334,7 @@ impl CompressionAction for Codec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::unpack::formats::run;
+    use crate::unpack::formats::testing::run;
     use backhand::{FilesystemWriter, NodeHeader};
 
     fn image(codec: &'static Codec) -> Vec<u8> {
@@ -398,7 +400,7 @@ mod tests {
     #[test]
     fn files_decoded_in_parallel_reach_the_sink_in_order_within_the_budget() {
         use crate::unpack::budget::{Budget, BudgetExceeded, Deadline, Limits};
-        use crate::unpack::formats::tree_of;
+        use crate::unpack::formats::testing::tree_of;
         let img = many_files();
         let run_with = |threads: usize, limits: Limits| {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();

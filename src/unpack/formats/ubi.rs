@@ -18,8 +18,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::{Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, finish_tree};
 use crate::unpack::bytes::{be_u32, be_u64};
+use crate::unpack::format::{
+    Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, finish_tree,
+};
 use crate::unpack::tree::{Node, NodeKind, Sink};
 
 pub const FORMAT: Format = Format {
@@ -465,7 +467,7 @@ pub mod build {
 mod tests {
     use super::build::Ubi;
     use super::*;
-    use crate::unpack::formats::{run, tree_of};
+    use crate::unpack::formats::testing::{run, tree_of};
 
     fn text(n: usize) -> Vec<u8> {
         (0..n).map(|i| (i * 7 % 251) as u8).collect()
