@@ -20,8 +20,8 @@ use std::time::Instant;
 
 use super::crack::{self, Job, Outcome};
 use super::{CheckOptions, Coverage, Finding, RuleSet, SECRET_SLOT, Secret, binaries, patterns};
+use crate::hash::fingerprint_of;
 use crate::inventory::accounts::{Account, HashKind, Password};
-use crate::inventory::keys::fingerprint_of;
 use crate::inventory::{AccountStore, Inventory, StoreKind};
 
 pub const FAMILY: &str = "credentials";

@@ -12,10 +12,11 @@ pub mod elf;
 pub mod hashes;
 pub mod keys;
 pub mod stores;
+pub mod text;
 
 use rayon::prelude::*;
-use sha2::{Digest, Sha256};
 
+use crate::hash::sha256_hex;
 use crate::unpack::Unpacked;
 use crate::unpack::tree::NodeKind;
 use boot::BootGraph;
@@ -217,8 +218,4 @@ impl<'u> Located<'u> {
             elf: elf::facts(self.data),
         }
     }
-}
-
-pub fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(Sha256::digest(data))
 }

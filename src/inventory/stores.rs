@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::accounts::{self, Account, Password};
 use super::config::{self, ConfigFile, KvEntry};
 use super::keys::ssh::{self, AuthorizedKey};
+use super::text::is_text;
 use super::{FileEntry, Origin};
 use crate::unpack::tree::NodeKind;
 use crate::unpack::{Filesystem, Unpacked};
@@ -206,7 +207,7 @@ fn system_store(fs: usize, f: &Filesystem, prefix: &str, claimed: &mut BTreeSet<
 fn named_kind(path: &str, data: &[u8], mosquitto_ref: bool) -> Option<StoreKind> {
     let name = path.rsplit('/').next().unwrap_or(path);
     // Account files are small text; anything else is searched by content.
-    if !accounts::is_text(data) || data.len() > 4 << 20 {
+    if !is_text(data) || data.len() > 4 << 20 {
         return None;
     }
     if name == "authorized_keys" || name == "authorized_keys2" {

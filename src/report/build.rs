@@ -2,11 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use sha2::{Digest, Sha256};
-
 use super::model::*;
 use crate::checks::rule::Severity;
 use crate::checks::{CheckResults, FAMILIES, Finding, RuleSet, SECRET_SLOT};
+use crate::hash::parts_id;
 use crate::inventory::boot::Condition;
 use crate::inventory::{Inventory, Origin};
 use crate::standards::{self, Evidence, FamilyState};
@@ -25,15 +24,6 @@ pub struct Inputs<'a> {
     pub fail_on: Severity,
     /// Replace recovered passwords and found secrets with [`REDACTED`].
     pub redact_secrets: bool,
-}
-
-fn fingerprint(parts: &[&str]) -> String {
-    let mut h = Sha256::new();
-    for p in parts {
-        h.update((p.len() as u64).to_le_bytes());
-        h.update(p.as_bytes());
-    }
-    hex::encode(&h.finalize()[..8])
 }
 
 /// A finding's secret as the report shows it: the value or the redaction
@@ -62,7 +52,7 @@ pub fn build(i: Inputs) -> Report {
             };
             Some(FindingOut {
                 id: rule.id.clone(),
-                fingerprint: fingerprint(&[&rule.id, &f.container, &f.path, &line, &offset, &f.evidence]),
+                fingerprint: parts_id(&[&rule.id, &f.container, &f.path, &line, &offset, &f.evidence]),
                 rule: rule.name.clone(),
                 check: rule.family.clone(),
                 category: rule.category,
