@@ -140,7 +140,7 @@ fn unpack(args: UnpackArgs) -> anyhow::Result<ExitCode> {
     drop(status);
     let mut out = std::io::stdout().lock();
     for c in &u.containers {
-        let depth = c.path.matches(" → ").count();
+        let depth = c.chain.depth().saturating_sub(1);
         writeln!(
             out,
             "{:indent$}{:<9} {:#010x} {:>10}  {}  {}",

@@ -25,6 +25,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Result};
 use crate::inventory::Inventory;
 use crate::standards::Catalog;
+use crate::unpack::Chain;
 use dictionary::Dictionary;
 use rule::Rule;
 
@@ -169,7 +170,7 @@ pub struct Finding {
     /// Absolute path inside the filesystem (or `payload` / `image`).
     pub path: String,
     /// The container chain that led to the file.
-    pub container: String,
+    pub container: Chain,
     pub line: Option<usize>,
     pub offset: Option<u64>,
     pub evidence: String,

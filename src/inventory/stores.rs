@@ -13,7 +13,7 @@ use super::keys::ssh::{self, AuthorizedKey};
 use super::text::is_text;
 use super::{FileEntry, Origin};
 use crate::unpack::tree::NodeKind;
-use crate::unpack::{Filesystem, Unpacked};
+use crate::unpack::{Chain, Filesystem, Unpacked};
 
 /// What kind of file an account store was read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -66,7 +66,7 @@ impl StoreKind {
 #[derive(Debug, Clone)]
 pub struct AccountStore {
     pub origin: Origin,
-    pub container: String,
+    pub container: Chain,
     pub kind: StoreKind,
     /// The store's file; for [`StoreKind::System`], the root prefix
     /// (`/` or a nested root such as `/rootfs-arm`).
@@ -79,10 +79,10 @@ pub struct AccountStore {
 }
 
 impl AccountStore {
-    fn new(origin: Origin, container: &str, kind: StoreKind, path: &str) -> Self {
+    fn new(origin: Origin, container: &Chain, kind: StoreKind, path: &str) -> Self {
         AccountStore {
             origin,
-            container: container.to_string(),
+            container: container.clone(),
             kind,
             path: path.to_string(),
             accounts: Vec::new(),

@@ -52,7 +52,7 @@ pub fn build(i: Inputs) -> Report {
             };
             Some(FindingOut {
                 id: rule.id.clone(),
-                fingerprint: parts_id(&[&rule.id, &f.container, &f.path, &line, &offset, &f.evidence]),
+                fingerprint: parts_id(&[&rule.id, &f.container.to_string(), &f.path, &line, &offset, &f.evidence]),
                 rule: rule.name.clone(),
                 check: rule.family.clone(),
                 category: rule.category,
@@ -75,7 +75,7 @@ pub fn build(i: Inputs) -> Report {
         b.severity
             .cmp(&a.severity)
             .then_with(|| a.id.cmp(&b.id))
-            .then_with(|| a.container.cmp(&b.container))
+            .then_with(|| a.container.cmp_text(&b.container))
             .then_with(|| a.path.cmp(&b.path))
             .then_with(|| a.line.cmp(&b.line))
             .then_with(|| a.fingerprint.cmp(&b.fingerprint))
@@ -156,7 +156,7 @@ pub fn build(i: Inputs) -> Report {
             format: c.format,
             offset: c.offset,
             size: c.size,
-            path: c.path.clone(),
+            path: c.chain.clone(),
             status: c.status,
             error: (!c.problems.is_empty()).then(|| c.problems.join("; ")),
             description: c.description.clone(),
@@ -175,7 +175,7 @@ pub fn build(i: Inputs) -> Report {
             entropy: (g.entropy * 100.0).round() / 100.0,
         })
         .collect();
-    gaps.sort_by(|a, b| a.location.cmp(&b.location).then(a.offset.cmp(&b.offset)));
+    gaps.sort_by(|a, b| a.location.cmp_text(&b.location).then(a.offset.cmp(&b.offset)));
     let mut filesystems: Vec<FilesystemOut> = u
         .filesystems
         .iter()
@@ -187,7 +187,7 @@ pub fn build(i: Inputs) -> Report {
             entries: f.tree.len(),
         })
         .collect();
-    filesystems.sort_by(|a, b| a.container.cmp(&b.container));
+    filesystems.sort_by(|a, b| a.container.cmp_text(&b.container));
 
     let mut components: Vec<ComponentOut> = i
         .inventory
@@ -210,7 +210,10 @@ pub fn build(i: Inputs) -> Report {
         })
         .collect();
     components.sort_by(|a, b| {
-        (&a.name, &a.version, &a.container, &a.path).cmp(&(&b.name, &b.version, &b.container, &b.path))
+        (&a.name, &a.version)
+            .cmp(&(&b.name, &b.version))
+            .then_with(|| a.container.cmp_text(&b.container))
+            .then_with(|| a.path.cmp(&b.path))
     });
 
     let files = i
@@ -332,7 +335,7 @@ fn boot_section(inv: &Inventory) -> BootSection {
             gaps: g.gaps.clone(),
         })
         .collect();
-    graphs.sort_by(|a, b| (&a.container, &a.root).cmp(&(&b.container, &b.root)));
+    graphs.sort_by(|a, b| a.container.cmp_text(&b.container).then_with(|| a.root.cmp(&b.root)));
     let mut uboot: Vec<UbootOut> = inv
         .uboot
         .iter()
@@ -353,6 +356,10 @@ fn boot_section(inv: &Inventory) -> BootSection {
             })
         })
         .collect();
-    uboot.sort_by(|a, b| (&a.container, &a.path, a.offset).cmp(&(&b.container, &b.path, b.offset)));
+    uboot.sort_by(|a, b| {
+        a.container
+            .cmp_text(&b.container)
+            .then_with(|| (&a.path, a.offset).cmp(&(&b.path, b.offset)))
+    });
     BootSection { graphs, uboot }
 }

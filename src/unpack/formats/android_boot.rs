@@ -234,7 +234,7 @@ mod tests {
     fn the_engine_finds_the_ramdisk_inside() {
         let img = build_v0(&[0xaa; 100], &gz(&[b'r'; 1000]), "");
         let u = crate::unpack::unpack(img.into(), "boot.img", &Default::default());
-        let chains: Vec<&str> = u.containers.iter().map(|c| c.path.as_str()).collect();
+        let chains: Vec<String> = u.containers.iter().map(|c| c.chain.to_string()).collect();
         assert_eq!(
             chains,
             ["boot.img@0x0:android-boot", "boot.img@0x0:android-boot → @0x1000:gzip"]

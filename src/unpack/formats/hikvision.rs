@@ -229,7 +229,7 @@ mod tests {
         let kernel = crate::unpack::formats::uimage::build("Linux-3.10", 2, 0, 1, b"pretend kernel");
         let img = build(&[("uImage", &kernel)]);
         let u = crate::unpack::unpack(img.into(), "digicap.dav", &Default::default());
-        let chains: Vec<&str> = u.containers.iter().map(|c| c.path.as_str()).collect();
+        let chains: Vec<String> = u.containers.iter().map(|c| c.chain.to_string()).collect();
         assert_eq!(
             chains,
             [

@@ -196,7 +196,7 @@ mod tests {
         blob.extend(build(&[("etc/shadow", b"root:$1$x$y:1:0:99999:7:::\n")]));
         let u = crate::unpack::unpack(blob.into(), "fw.bin", &Default::default());
         assert!(
-            u.containers.iter().any(|c| c.path == "fw.bin@0x12c:7z"),
+            u.containers.iter().any(|c| c.chain.to_string() == "fw.bin@0x12c:7z"),
             "{:?}",
             u.containers
         );

@@ -521,7 +521,7 @@ mod tests {
         let unpacked = crate::unpack::unpack(u.image().into(), "nand.bin", &Default::default());
         assert!(unpacked.complete(), "{:?}", unpacked.incompleteness());
         let fs = unpacked.filesystems.iter().find(|f| f.format == "ubifs").unwrap();
-        assert_eq!(fs.chain, "nand.bin@0x0:ubi → /ubifs@0x0:ubifs");
+        assert_eq!(fs.chain.to_string(), "nand.bin@0x0:ubi → /ubifs@0x0:ubifs");
         assert_eq!(fs.tree.get("/shadow").and_then(Node::data), Some(&b"root:"[..]));
     }
 
