@@ -1,5 +1,7 @@
-//! Every SHA-256 digest fwcert writes, in one place, each saying exactly
-//! which bytes it hashes and how it is spelled.
+//! The SHA-256 hashes and fingerprints a report carries about an image, in
+//! one place, each saying exactly which bytes it hashes and how it is
+//! spelled. (The rule set's `rules_digest` is computed where the rules are
+//! loaded, in `checks`.)
 //!
 //! Reports from different versions and images are compared by these
 //! strings (a secret's fingerprint joins two vendors' reports), so the
