@@ -7,7 +7,7 @@
 //!   extent and a description. It does no I/O and is cheap.
 //! - `extract` turns the bytes of that extent into [`Child`]ren: sub-ranges
 //!   of the same bytes, decompressed payloads, or a filesystem tree written
-//!   through the [`Sink`](super::tree::Sink).
+//!   through the [`Sink`].
 //!
 //! The helpers below are shared by several formats. Format files import
 //! this module only, never the table, so the table can list every format
