@@ -79,8 +79,8 @@ fn compare_carved_squashfs(data: &[u8], u: &fwcert::unpack::Unpacked, scratch: &
         return;
     }
     for c in &u.containers {
-        let in_image_bytes = c.path.split(" → ").skip(1).all(|seg| seg.starts_with('@'));
-        if !c.format.starts_with("squashfs") || !in_image_bytes || c.path.split(" → ").count() == 1 {
+        let in_image_bytes = c.chain.links().iter().all(|l| l.label.is_empty());
+        if !c.format.starts_with("squashfs") || !in_image_bytes || c.chain.depth() == 1 {
             continue;
         }
         let Some(bytes) = data.get(c.offset as usize..(c.offset + c.size) as usize) else {

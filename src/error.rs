@@ -29,8 +29,6 @@ pub enum Error {
     UnknownRule { rule: String, path: String },
     #[error("unknown profile `{0}` (see `fwcert rules profiles`)")]
     UnknownProfile(String),
-    #[error("unpack: {0}")]
-    Unpack(String),
 }
 
 /// Shorthand used across the library.

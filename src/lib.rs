@@ -20,6 +20,7 @@
 
 pub mod checks;
 pub mod error;
+pub mod hash;
 pub mod inventory;
 pub mod progress;
 pub mod report;

@@ -8,13 +8,15 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::unpack::Chain;
+
 /// Receives progress events from a running scan or unpack.
 pub trait Observer: Send + Sync {
     /// A pipeline stage begins (`unpack`, `inventory`, `checks`, `report`).
     fn stage(&self, name: &str);
     /// The unpacker entered a container: its chain, and the bytes all
     /// extractors have produced so far.
-    fn container(&self, chain: &str, extracted_bytes: u64);
+    fn container(&self, chain: &Chain, extracted_bytes: u64);
 }
 
 /// An optional, shareable observer that keeps option structs `Debug`.
@@ -32,7 +34,7 @@ impl Progress {
         }
     }
 
-    pub fn container(&self, chain: &str, extracted_bytes: u64) {
+    pub fn container(&self, chain: &Chain, extracted_bytes: u64) {
         if let Some(o) = &self.0 {
             o.container(chain, extracted_bytes);
         }

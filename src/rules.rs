@@ -17,8 +17,6 @@ mod embedded {
 }
 pub use embedded::EMBEDDED;
 
-use sha2::{Digest, Sha256};
-
 use crate::checks::{ControlFamilies, RuleSet, yara};
 use crate::error::{Error, Result};
 use crate::standards::Catalog;
@@ -61,14 +59,7 @@ impl Rules {
     pub fn from_files(files: &[(&str, &str)]) -> Result<Rules> {
         let mut sorted = files.to_vec();
         sorted.sort();
-        let mut h = Sha256::new();
-        for (p, c) in &sorted {
-            h.update((p.len() as u64).to_le_bytes());
-            h.update(p.as_bytes());
-            h.update((c.len() as u64).to_le_bytes());
-            h.update(c.as_bytes());
-        }
-        let digest = hex::encode(h.finalize());
+        let digest = crate::hash::files_digest(&sorted);
         let catalog = Catalog::load(sorted.iter().copied().filter(|(p, _)| p.starts_with("standards/")))
             .map_err(|(file, message)| Error::RuleSet { file, message })?;
         let controls: ControlFamilies = catalog

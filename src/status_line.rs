@@ -9,6 +9,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use fwcert::progress::Observer;
+use fwcert::unpack::Chain;
 
 const QUIET_START: Duration = Duration::from_millis(400);
 const REDRAW_EVERY: Duration = Duration::from_millis(100);
@@ -79,11 +80,14 @@ impl Observer for StatusLine {
         }
     }
 
-    fn container(&self, chain: &str, extracted_bytes: u64) {
+    fn container(&self, chain: &Chain, extracted_bytes: u64) {
         if let Ok(mut s) = self.state.lock() {
             s.containers += 1;
-            let tail = chain.rsplit(" → ").next().unwrap_or(chain);
-            let detail = format!("{:.1} MiB out, at {tail}", extracted_bytes as f64 / (1 << 20) as f64);
+            let detail = format!(
+                "{:.1} MiB out, at {}",
+                extracted_bytes as f64 / (1 << 20) as f64,
+                chain.tail()
+            );
             self.draw(&mut s, &detail, false);
         }
     }

@@ -134,8 +134,8 @@ fn check(u: &Unpacked, file: &str, format: &str, expect: &Expect) -> Result<(), 
     Ok(())
 }
 
-fn paths(u: &Unpacked) -> Vec<&str> {
-    u.containers.iter().map(|c| c.path.as_str()).collect()
+fn paths(u: &Unpacked) -> Vec<String> {
+    u.containers.iter().map(|c| c.chain.to_string()).collect()
 }
 
 #[test]

@@ -29,7 +29,7 @@ fn tplink_wr841n_fails_on_root_sohoadmin() {
     assert_eq!(f.line, Some(1));
     assert!(f.evidence.contains("\"sohoadmin\""), "{}", f.evidence);
     assert_eq!(
-        f.container,
+        f.container.to_string(),
         "tplink-wr841n-v10-3.16.9-150310.bin@0x0:tplink → @0x20200:tplink → @0x120200:squashfs"
     );
     let q = r

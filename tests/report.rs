@@ -114,7 +114,7 @@ fn every_finding_carries_evidence() {
     assert!(!r.findings.is_empty());
     for f in &r.findings {
         assert!(f.path.starts_with('/'), "{f:?}");
-        assert!(f.container.contains("squashfs"), "{f:?}");
+        assert!(f.container.to_string().contains("squashfs"), "{f:?}");
         assert!(f.line.is_some() || f.offset.is_some(), "{f:?}");
         assert_eq!(f.sha256.as_ref().map(String::len), Some(64), "{f:?}");
         assert!(!f.controls.is_empty());

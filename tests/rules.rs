@@ -413,7 +413,11 @@ fn yara_findings_carry_evidence_and_redactable_secrets() {
     };
     let plain = scan(false);
     assert_eq!(plain.path, "/usr/bin/dvrhelper");
-    assert!(plain.container.ends_with(":squashfs"), "{}", plain.container);
+    assert!(
+        plain.container.to_string().ends_with(":squashfs"),
+        "{}",
+        plain.container
+    );
     // minimal_elf puts the strings after 116 bytes of headers: "root\0" then the password.
     assert_eq!((plain.line, plain.offset), (None, Some(116 + 5)));
     assert!(plain.sha256.is_some());

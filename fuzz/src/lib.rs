@@ -8,7 +8,8 @@
 use std::time::Duration;
 
 use fwcert::unpack::budget::{Budget, Limits};
-use fwcert::unpack::formats::{ExtractCtx, FORMATS};
+use fwcert::unpack::format::ExtractCtx;
+use fwcert::unpack::formats::FORMATS;
 use fwcert::unpack::{UnpackOptions, unpack as run_unpack};
 
 fn limits() -> Limits {

@@ -14,7 +14,7 @@ use goblin::elf::Elf;
 use regex::bytes::{Regex, RegexBuilder};
 
 use super::{Finding, RuleSet, SECRET_SLOT, Secret};
-use crate::inventory::keys::fingerprint_of;
+use crate::hash::fingerprint_of;
 use crate::inventory::{Inventory, scanned_by_content};
 use crate::rules;
 

@@ -15,8 +15,8 @@ use std::time::Instant;
 
 use super::crack::{self, Job, Outcome};
 use super::{Context, FamilyResult, Finding, RuleSet, SECRET_SLOT, Secret, binaries};
+use crate::hash::fingerprint_of;
 use crate::inventory::accounts::{Account, HashKind, Password};
-use crate::inventory::keys::fingerprint_of;
 use crate::inventory::{AccountStore, Inventory, StoreKind};
 use crate::rules;
 

@@ -30,10 +30,11 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use rayon::prelude::*;
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::hash::parts_id;
 use crate::inventory::Inventory;
+use crate::unpack::Chain;
 use dictionary::Dictionary;
 use rule::{Category, Rule, Severity};
 
@@ -201,7 +202,7 @@ pub struct Finding {
     /// Absolute path inside the filesystem (or `payload` / `image`).
     pub path: String,
     /// The container chain that led to the file.
-    pub container: String,
+    pub container: Chain,
     pub line: Option<usize>,
     pub offset: Option<u64>,
     pub evidence: String,
@@ -331,16 +332,6 @@ pub fn run(inv: &Inventory, rules: &RuleSet, opts: &CheckOptions) -> Result<Chec
     })
 }
 
-/// 16 hex digits of SHA-256 over length-prefixed parts.
-fn fingerprint(parts: &[&str]) -> String {
-    let mut h = Sha256::new();
-    for p in parts {
-        h.update((p.len() as u64).to_le_bytes());
-        h.update(p.as_bytes());
-    }
-    hex::encode(&h.finalize()[..8])
-}
-
 /// Attach the rule's metadata to a finding.
 fn resolve(f: Finding, rules: &RuleSet) -> Result<CheckedFinding> {
     let Some(rule) = rules.rule(&f.rule) else {
@@ -357,7 +348,7 @@ fn resolve(f: Finding, rules: &RuleSet) -> Result<CheckedFinding> {
     let line = f.line.map(|l| l.to_string()).unwrap_or_default();
     let offset = f.offset.map(|o| o.to_string()).unwrap_or_default();
     let container = f.container.to_string();
-    let fingerprint = fingerprint(&[&rule.id, &container, &f.path, &line, &offset, &f.evidence]);
+    let fingerprint = parts_id(&[&rule.id, &container, &f.path, &line, &offset, &f.evidence]);
     Ok(CheckedFinding {
         name: rule.name.clone(),
         family: rule.family.clone(),

@@ -135,7 +135,7 @@ mod tests {
             finding: Finding {
                 rule: rule.into(),
                 path: path.into(),
-                container: "fw@0x0:squashfs".into(),
+                container: crate::unpack::Chain::image("fw").child("", 0, "squashfs"),
                 secret: Some(Secret {
                     value: Some(value.into()),
                     fingerprint: format!("sha256:{value}"),

@@ -17,9 +17,9 @@ use regex::bytes::{Regex, RegexBuilder};
 
 use super::rule::{FileScope, Pattern, PatternTarget, Require, Rule};
 use super::{Finding, SECRET_SLOT, Secret};
-use crate::inventory::accounts::is_text;
+use crate::hash::fingerprint_of;
 use crate::inventory::config::is_placeholder;
-use crate::inventory::keys::fingerprint_of;
+use crate::inventory::text::is_text;
 use crate::inventory::{Inventory, scanned_by_content};
 
 /// One pattern, compiled.

@@ -27,8 +27,8 @@ use yara_x::{Compiler, MetaValue, ScanError, Scanner, SourceCode};
 
 use super::rule::{Engine, Rule, Severity};
 use super::{CheckOptions, ControlFamilies, CustomMatch, Finding, SECRET_SLOT, Secret};
-use crate::inventory::accounts::is_text;
-use crate::inventory::keys::fingerprint_of;
+use crate::hash::fingerprint_of;
+use crate::inventory::text::is_text;
 use crate::inventory::{Inventory, scanned_by_content};
 use crate::rules;
 

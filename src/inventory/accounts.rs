@@ -11,6 +11,7 @@ use serde::Serialize;
 
 pub use super::hashes::HashKind;
 use super::hashes::{identify, is_crypt64};
+use super::text::is_text;
 
 /// The state of an account's password field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -230,19 +231,6 @@ pub fn parse_user_hash(path: &str, text: &str, plaintext_allowed: bool) -> Vec<A
 /// Whether `c` may appear in a user name found by content.
 fn is_name_char(c: u8) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.')
-}
-
-/// Whether `data` reads as text: valid UTF-8 (a character cut at the end of
-/// the sampled prefix is fine) with no NUL byte.
-pub fn is_text(data: &[u8]) -> bool {
-    let sample = &data[..data.len().min(64 * 1024)];
-    if sample.contains(&0) {
-        return false;
-    }
-    match std::str::from_utf8(sample) {
-        Ok(_) => true,
-        Err(e) => e.error_len().is_none() && sample.len() < data.len(),
-    }
 }
 
 /// Records found by content: `user:<hash>` anywhere in a file (text or

@@ -61,7 +61,7 @@ pub fn is_config_path(path: &str) -> bool {
 
 /// Parse `text` if it is small enough; `None` for anything that is not text.
 pub fn parse_file(data: &[u8]) -> Option<Vec<KvEntry>> {
-    if data.len() > MAX_CONFIG || !super::accounts::is_text(data) {
+    if data.len() > MAX_CONFIG || !super::text::is_text(data) {
         return None;
     }
     Some(parse(&String::from_utf8_lossy(data)))

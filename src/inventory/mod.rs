@@ -12,12 +12,13 @@ pub mod elf;
 pub mod hashes;
 pub mod keys;
 pub mod stores;
+pub mod text;
 
 use rayon::prelude::*;
-use sha2::{Digest, Sha256};
 
-use crate::unpack::Unpacked;
+use crate::hash::sha256_hex;
 use crate::unpack::tree::NodeKind;
+use crate::unpack::{Chain, Unpacked};
 use boot::BootGraph;
 use boot::uboot_env::UbootEnv;
 use components::Detection;
@@ -42,8 +43,9 @@ pub struct FileEntry<'u> {
     pub origin: Origin,
     /// Absolute path inside its filesystem, or `payload`/`image`.
     pub path: String,
-    /// The container chain that led to it.
-    pub container: String,
+    /// The container chain that led to it: the filesystem's or payload's
+    /// container, or the image itself.
+    pub container: Chain,
     pub mode: u32,
     pub uid: u32,
     pub gid: u32,
@@ -88,7 +90,7 @@ impl<'u> Inventory<'u> {
                     located.push(Located {
                         origin: Origin::Filesystem(fi),
                         path,
-                        container: &fsys.chain,
+                        container: fsys.chain.clone(),
                         mode: node.mode,
                         uid: node.uid,
                         gid: node.gid,
@@ -98,9 +100,14 @@ impl<'u> Inventory<'u> {
             }
         }
         for (pi, p) in u.payloads.iter().enumerate() {
-            located.push(Located::blob(Origin::Payload(pi), "payload", &p.chain, &p.data));
+            located.push(Located::blob(Origin::Payload(pi), "payload", p.chain.clone(), &p.data));
         }
-        located.push(Located::blob(Origin::Image, "image", &u.image_name, &u.image));
+        located.push(Located::blob(
+            Origin::Image,
+            "image",
+            Chain::image(&u.image_name),
+            &u.image,
+        ));
         let files: Vec<FileEntry<'u>> = located.into_par_iter().map(Located::entry).collect();
 
         let configs = config::discover(&files);
@@ -184,7 +191,7 @@ fn uboot_envs(files: &[FileEntry]) -> Vec<UbootFound> {
 struct Located<'u> {
     origin: Origin,
     path: &'u str,
-    container: &'u str,
+    container: Chain,
     mode: u32,
     uid: u32,
     gid: u32,
@@ -192,7 +199,7 @@ struct Located<'u> {
 }
 
 impl<'u> Located<'u> {
-    fn blob(origin: Origin, path: &'u str, container: &'u str, data: &'u [u8]) -> Self {
+    fn blob(origin: Origin, path: &'u str, container: Chain, data: &'u [u8]) -> Self {
         Located {
             origin,
             path,
@@ -208,7 +215,7 @@ impl<'u> Located<'u> {
         FileEntry {
             origin: self.origin,
             path: self.path.to_string(),
-            container: self.container.to_string(),
+            container: self.container,
             mode: self.mode,
             uid: self.uid,
             gid: self.gid,
@@ -217,8 +224,4 @@ impl<'u> Located<'u> {
             elf: elf::facts(self.data),
         }
     }
-}
-
-pub fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(Sha256::digest(data))
 }

@@ -10,9 +10,10 @@ use serde::Serialize;
 use super::accounts::{self, Account, Password};
 use super::config::{self, ConfigFile, KvEntry};
 use super::keys::ssh::{self, AuthorizedKey};
+use super::text::is_text;
 use super::{FileEntry, Origin};
 use crate::unpack::tree::NodeKind;
-use crate::unpack::{Filesystem, Unpacked};
+use crate::unpack::{Chain, Filesystem, Unpacked};
 
 /// What kind of file an account store was read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -65,7 +66,7 @@ impl StoreKind {
 #[derive(Debug, Clone)]
 pub struct AccountStore {
     pub origin: Origin,
-    pub container: String,
+    pub container: Chain,
     pub kind: StoreKind,
     /// The store's file; for [`StoreKind::System`], the root prefix
     /// (`/` or a nested root such as `/rootfs-arm`).
@@ -78,10 +79,10 @@ pub struct AccountStore {
 }
 
 impl AccountStore {
-    fn new(origin: Origin, container: &str, kind: StoreKind, path: &str) -> Self {
+    fn new(origin: Origin, container: &Chain, kind: StoreKind, path: &str) -> Self {
         AccountStore {
             origin,
-            container: container.to_string(),
+            container: container.clone(),
             kind,
             path: path.to_string(),
             accounts: Vec::new(),
@@ -206,7 +207,7 @@ fn system_store(fs: usize, f: &Filesystem, prefix: &str, claimed: &mut BTreeSet<
 fn named_kind(path: &str, data: &[u8], mosquitto_ref: bool) -> Option<StoreKind> {
     let name = path.rsplit('/').next().unwrap_or(path);
     // Account files are small text; anything else is searched by content.
-    if !accounts::is_text(data) || data.len() > 4 << 20 {
+    if !is_text(data) || data.len() > 4 << 20 {
         return None;
     }
     if name == "authorized_keys" || name == "authorized_keys2" {

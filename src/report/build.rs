@@ -97,7 +97,7 @@ fn findings_section(checked: &[CheckedFinding], redact: bool) -> Vec<FindingOut>
         b.severity
             .cmp(&a.severity)
             .then_with(|| a.id.cmp(&b.id))
-            .then_with(|| a.container.cmp(&b.container))
+            .then_with(|| a.container.cmp_text(&b.container))
             .then_with(|| a.path.cmp(&b.path))
             .then_with(|| a.line.cmp(&b.line))
             .then_with(|| a.fingerprint.cmp(&b.fingerprint))
@@ -159,7 +159,7 @@ fn unpack_section(u: &Unpacked, inv: &Inventory, reasons: &[String]) -> UnpackSe
             format: c.format,
             offset: c.offset,
             size: c.size,
-            path: c.path.clone(),
+            path: c.chain.clone(),
             status: c.status,
             error: (!c.problems.is_empty()).then(|| c.problems.join("; ")),
             description: c.description.clone(),
@@ -178,7 +178,7 @@ fn unpack_section(u: &Unpacked, inv: &Inventory, reasons: &[String]) -> UnpackSe
             entropy: (g.entropy * 100.0).round() / 100.0,
         })
         .collect();
-    gaps.sort_by(|a, b| a.location.cmp(&b.location).then(a.offset.cmp(&b.offset)));
+    gaps.sort_by(|a, b| a.location.cmp_text(&b.location).then(a.offset.cmp(&b.offset)));
     let mut filesystems: Vec<FilesystemOut> = u
         .filesystems
         .iter()
@@ -190,7 +190,7 @@ fn unpack_section(u: &Unpacked, inv: &Inventory, reasons: &[String]) -> UnpackSe
             entries: f.tree.len(),
         })
         .collect();
-    filesystems.sort_by(|a, b| a.container.cmp(&b.container));
+    filesystems.sort_by(|a, b| a.container.cmp_text(&b.container));
     UnpackSection {
         complete: u.complete(),
         reasons: reasons.to_vec(),
@@ -240,7 +240,10 @@ fn components_section(inv: &Inventory) -> Vec<ComponentOut> {
         })
         .collect();
     components.sort_by(|a, b| {
-        (&a.name, &a.version, &a.container, &a.path).cmp(&(&b.name, &b.version, &b.container, &b.path))
+        (&a.name, &a.version)
+            .cmp(&(&b.name, &b.version))
+            .then_with(|| a.container.cmp_text(&b.container))
+            .then_with(|| a.path.cmp(&b.path))
     });
     components
 }
@@ -309,7 +312,7 @@ fn boot_section(inv: &Inventory) -> BootSection {
             gaps: g.gaps.clone(),
         })
         .collect();
-    graphs.sort_by(|a, b| (&a.container, &a.root).cmp(&(&b.container, &b.root)));
+    graphs.sort_by(|a, b| a.container.cmp_text(&b.container).then_with(|| a.root.cmp(&b.root)));
     let mut uboot: Vec<UbootOut> = inv
         .uboot
         .iter()
@@ -330,6 +333,10 @@ fn boot_section(inv: &Inventory) -> BootSection {
             })
         })
         .collect();
-    uboot.sort_by(|a, b| (&a.container, &a.path, a.offset).cmp(&(&b.container, &b.path, b.offset)));
+    uboot.sort_by(|a, b| {
+        a.container
+            .cmp_text(&b.container)
+            .then_with(|| (&a.path, a.offset).cmp(&(&b.path, b.offset)))
+    });
     BootSection { graphs, uboot }
 }

@@ -11,7 +11,7 @@ use crate::unpack::{GapKind, Unpacked};
 pub fn unpack_listing(u: &Unpacked) -> String {
     let mut out = String::new();
     for c in &u.containers {
-        let indent = c.path.matches(" → ").count() * 2;
+        let indent = c.chain.depth().saturating_sub(1) * 2;
         let _ = writeln!(
             out,
             "{:indent$}{:<9} {:#010x} {:>10}  {}  {}",

@@ -4,7 +4,8 @@
 //! removed or changes meaning.
 //!
 //! Determinism: every list is sorted, maps are ordered, and there is no
-//! wall-clock time anywhere in the model.
+//! wall-clock time anywhere in the model. Container chains are written as
+//! their text form and sorted as text ([`Chain::cmp_text`]).
 
 use std::collections::BTreeMap;
 
@@ -12,8 +13,8 @@ use serde::Serialize;
 
 use crate::checks::rule::{Category, Severity};
 pub use crate::standards::Verdict;
-use crate::unpack::formats::Confidence;
-use crate::unpack::{GapKind, Status};
+use crate::unpack::format::Confidence;
+use crate::unpack::{Chain, GapKind, Status};
 
 pub const SCHEMA: &str = "fwcert-report/1";
 
@@ -74,7 +75,8 @@ pub struct ContainerOut {
     pub format: &'static str,
     pub offset: u64,
     pub size: u64,
-    pub path: String,
+    /// The container's chain (the field predates the name).
+    pub path: Chain,
     pub status: Status,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -85,7 +87,7 @@ pub struct ContainerOut {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct GapOut {
-    pub location: String,
+    pub location: Chain,
     pub offset: u64,
     pub size: u64,
     pub kind: GapKind,
@@ -95,7 +97,7 @@ pub struct GapOut {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct FilesystemOut {
-    pub container: String,
+    pub container: Chain,
     pub format: &'static str,
     pub rootfs: bool,
     pub files: usize,
@@ -120,7 +122,7 @@ pub struct FindingOut {
     pub severity: Severity,
     pub title: String,
     pub path: String,
-    pub container: String,
+    pub container: Chain,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -151,7 +153,7 @@ pub struct ComponentOut {
     pub name: String,
     pub version: String,
     pub path: String,
-    pub container: String,
+    pub container: Chain,
     pub offset: u64,
     pub evidence: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -191,7 +193,7 @@ pub struct BootSection {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct BootGraphOut {
-    pub container: String,
+    pub container: Chain,
     /// The root filesystem's folder in the tree (`/` or e.g. `/rootfs-arm`).
     pub root: String,
     /// `busybox`, `procd`, `sysvinit`, `systemd`, `script`, `unknown` or `none`.
@@ -245,7 +247,7 @@ pub struct EdgeOut {
 #[derive(Debug, Clone, Serialize)]
 pub struct UbootOut {
     pub path: String,
-    pub container: String,
+    pub container: Chain,
     pub offset: u64,
     /// `default (compiled in)` or `partition (CRC-32 verified)`.
     pub kind: String,

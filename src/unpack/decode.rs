@@ -8,7 +8,7 @@
 use std::io::Read;
 
 use super::budget::{BudgetExceeded, Deadline};
-use super::formats::ExtractCtx;
+use super::format::ExtractCtx;
 
 /// Why decoding stopped early.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,12 +1,26 @@
 //! Write unpacked filesystem trees to a directory, for `fwcert unpack -o`.
 //!
-//! The tree was already confined by the [`Sink`](super::tree::Sink); this
-//! writer adds the host-side guarantees: it creates every file with
-//! `create_new` (so it never opens an existing path, and never follows a
-//! symlink planted in the output directory), writes symlinks as symlinks
-//! without following them, and records device nodes, FIFOs and sockets in a
-//! listing instead of creating them. Nothing extracted is ever executed:
-//! permission bits are written without setuid/setgid and without execute.
+//! What lands on disk, under `root`:
+//! - `fs-NN/` per filesystem, holding its directories and regular files;
+//! - `payload-NN.bin` per decoded payload (a kernel, a bootloader);
+//! - `FWCERT-INDEX.tsv`, which names the container chain of every
+//!   `fs-NN` and payload, and lists what is not created on disk.
+//!
+//! The tree was already confined by the [`Sink`](super::tree::Sink): no
+//! entry has `..` in it or sits beneath a symlink, so every path stays
+//! under `fs-NN/`. On top of that this writer:
+//! - opens every regular file and payload with `create_new`, so it never
+//!   opens an existing path and never follows a symlink that is already
+//!   in the output directory;
+//! - on Unix, creates symlinks as symlinks with the target exactly as
+//!   stored, never resolving it (elsewhere they are listed in the index);
+//! - creates no hard links, device nodes, FIFOs or sockets: they are only
+//!   listed in the index (`hardlink`, `char-device`, `block-device`,
+//!   `fifo`, `socket`);
+//! - applies none of the stored metadata: no permission bits (so no
+//!   setuid, setgid or execute bit), no owner, no times. Files and
+//!   directories get the mode the host gives new ones (its umask), so
+//!   nothing extracted can be run by accident.
 
 use std::fs;
 use std::io::Write;

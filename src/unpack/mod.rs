@@ -14,7 +14,9 @@
 
 pub mod budget;
 pub mod bytes;
+pub mod chain;
 pub mod decode;
+pub mod format;
 pub mod formats;
 pub mod materialize;
 pub mod tree;
@@ -26,7 +28,9 @@ use aho_corasick::AhoCorasick;
 use serde::Serialize;
 
 use budget::{Budget, Limits};
-use formats::{Child, Confidence, ExtractCtx, ExtractError, FORMATS, Parsed};
+pub use chain::{Chain, Link};
+use format::{Child, Confidence, ExtractCtx, ExtractError, Parsed};
+use formats::FORMATS;
 use tree::FsTree;
 
 use crate::progress::Progress;
@@ -63,7 +67,7 @@ pub struct Container {
     pub size: u64,
     /// The chain that names this container, e.g.
     /// `fw.bin@0x0:tplink → @0x120200:squashfs`.
-    pub path: String,
+    pub chain: Chain,
     pub status: Status,
     /// Why the container is partial or failed; empty when complete.
     pub problems: Vec<String>,
@@ -85,8 +89,9 @@ pub enum GapKind {
 /// A region of a raw blob that no format claimed.
 #[derive(Debug, Clone)]
 pub struct Gap {
-    /// The chain of the blob the gap is in.
-    pub location: String,
+    /// The chain of the blob the gap is in: the image itself, or the
+    /// container whose bytes it is part of.
+    pub location: Chain,
     pub offset: u64,
     pub size: u64,
     pub kind: GapKind,
@@ -98,7 +103,7 @@ pub struct Gap {
 #[derive(Debug, Clone)]
 pub struct Filesystem {
     /// The chain of the container that holds it.
-    pub chain: String,
+    pub chain: Chain,
     pub format: &'static str,
     pub tree: FsTree,
 }
@@ -136,14 +141,16 @@ impl Filesystem {
 /// A decoded payload that is not a filesystem (a kernel, a bootloader).
 #[derive(Debug, Clone)]
 pub struct Payload {
-    pub chain: String,
+    /// The chain of the container that decoded it.
+    pub chain: Chain,
     pub data: Bytes,
 }
 
 /// A problem with the unpack as a whole rather than one container.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Incident {
-    pub location: String,
+    /// The image, or the container whose bytes the problem is in.
+    pub location: Chain,
     pub message: String,
 }
 
@@ -178,7 +185,7 @@ impl Unpacked {
                 } else {
                     "partial"
                 };
-                c.problems.iter().map(move |p| format!("{} ({status}): {p}", c.path))
+                c.problems.iter().map(move |p| format!("{} ({status}): {p}", c.chain))
             })
             .chain(self.incidents.iter().map(|i| format!("{}: {}", i.location, i.message)))
             .collect();
@@ -227,16 +234,20 @@ pub fn unpack(image: Bytes, name: &str, options: &UnpackOptions) -> Unpacked {
             incidents: Vec::new(),
         },
     };
-    engine.carve(&image, 0, image.len(), "", name, 0);
+    let root = Chain::image(name);
+    engine.carve(&image, 0, image.len(), &root, "", 0);
     if engine.out.containers.is_empty() {
         engine.out.incidents.push(Incident {
-            location: name.to_string(),
+            location: root,
             message: "no known container or filesystem format was recognised".into(),
         });
     }
     let mut out = engine.out;
-    out.containers.sort_by_cached_key(|c| chain_key(&c.path));
-    out.incidents.sort();
+    out.containers.sort_by(|a, b| a.chain.cmp(&b.chain));
+    // Incidents are listed in the order of their text, as they were before
+    // chains had a type of their own (`fwcert unpack` prints them so).
+    out.incidents
+        .sort_by(|a, b| a.location.cmp_text(&b.location).then_with(|| a.message.cmp(&b.message)));
     out.incidents.dedup();
     out
 }
@@ -273,20 +284,6 @@ fn split_padding(bytes: &[u8], base: usize) -> Vec<(usize, usize, bool)> {
         out.push((base + data_from, base + bytes.len(), false));
     }
     out
-}
-
-/// A sort key that orders chains by their offsets as numbers, so that
-/// `@0x20400` sorts before `@0x120200` and children follow their parent.
-fn chain_key(chain: &str) -> Vec<(String, u64, String)> {
-    chain
-        .split(" → ")
-        .map(|segment| {
-            let (label, rest) = segment.rsplit_once('@').unwrap_or((segment, ""));
-            let (offset, format) = rest.split_once(':').unwrap_or((rest, ""));
-            let offset = u64::from_str_radix(offset.trim_start_matches("0x"), 16).unwrap_or(u64::MAX);
-            (label.to_string(), offset, format.to_string())
-        })
-        .collect()
 }
 
 struct Engine {
@@ -435,8 +432,9 @@ fn leading(data: &[u8]) -> Vec<(usize, usize)> {
 }
 
 impl Engine {
-    /// Carve `blob[start..end]` (offsets stay blob-absolute).
-    fn carve(&mut self, blob: &Bytes, start: usize, end: usize, prefix: &str, label: &str, depth: u32) {
+    /// Carve `blob[start..end]` (offsets stay blob-absolute): the bytes
+    /// `label` names (see [`Link::label`]) of what `parent` names.
+    fn carve(&mut self, blob: &Bytes, start: usize, end: usize, parent: &Chain, label: &str, depth: u32) {
         let mut cursor = start;
         let mut claimed: Vec<(usize, usize)> = Vec::new();
         let mut from = start;
@@ -446,7 +444,7 @@ impl Engine {
                 if pos < cursor {
                     continue;
                 }
-                if let Some(extent) = self.try_container(blob, pos, end, fi, prefix, label, depth) {
+                if let Some(extent) = self.try_container(blob, pos, end, fi, parent, label, depth) {
                     claimed.push((pos, pos + extent));
                     cursor = pos + extent;
                 }
@@ -456,19 +454,19 @@ impl Engine {
         }
         // Decoded payloads (kernels, bootloaders) are analysed as blobs by
         // the inventory; only raw bytes get a gap map.
-        if label != "payload" {
-            self.record_gaps(blob, start, end, &claimed, prefix, label);
+        if label != chain::PAYLOAD {
+            self.record_gaps(blob, start, end, &claimed, parent);
         }
     }
 
     /// Identify a file inside a filesystem by its leading magic only.
-    fn identify_file(&mut self, data: &Bytes, prefix: &str, label: &str, depth: u32) {
+    fn identify_file(&mut self, data: &Bytes, parent: &Chain, label: &str, depth: u32) {
         if data.len() < MIN_CONTAINER_FILE {
             return;
         }
         for (pos, fi) in leading(data) {
             if self
-                .try_container(data, pos, data.len(), fi, prefix, label, depth)
+                .try_container(data, pos, data.len(), fi, parent, label, depth)
                 .is_some()
             {
                 return;
@@ -485,21 +483,21 @@ impl Engine {
         pos: usize,
         end: usize,
         fi: usize,
-        prefix: &str,
+        parent: &Chain,
         label: &str,
         depth: u32,
     ) -> Option<usize> {
         let format = &FORMATS[fi];
         let data = &blob[pos..end];
         let parsed: Parsed = (format.parse)(data).ok()?;
-        let path = format!("{prefix}{label}@{pos:#x}:{}", format.name);
-        self.progress.container(&path, self.budget.bytes_used());
+        let chain = parent.child(label, pos as u64, format.name);
+        self.progress.container(&chain, self.budget.bytes_used());
         let declared = parsed.len.map(|l| l as usize);
         let mut container = Container {
             format: format.name,
             offset: pos as u64,
             size: declared.unwrap_or(0) as u64,
-            path: path.clone(),
+            chain: chain.clone(),
             status: Status::Complete,
             problems: Vec::new(),
             description: parsed.description.clone(),
@@ -549,21 +547,20 @@ impl Engine {
         };
         container.size = extent as u64;
         self.out.containers.push(container);
-        let next = format!("{path} → ");
         for child in children {
             match child {
                 Child::Range { offset, len } => {
                     let s = pos.saturating_add(offset as usize).min(end);
                     let e = s.saturating_add(len as usize).min(end);
-                    self.carve(blob, s, e, &next, "", depth + 1);
+                    self.carve(blob, s, e, &chain, "", depth + 1);
                 }
                 Child::Payload { data } => {
                     let data = Bytes::from(data);
                     self.out.payloads.push(Payload {
-                        chain: path.clone(),
+                        chain: chain.clone(),
                         data: data.clone(),
                     });
-                    self.carve(&data, 0, data.len(), &next, "payload", depth + 1);
+                    self.carve(&data, 0, data.len(), &chain, chain::PAYLOAD, depth + 1);
                 }
                 Child::Tree(tree) => {
                     let files: Vec<(String, Bytes)> = tree
@@ -574,12 +571,12 @@ impl Engine {
                         })
                         .collect();
                     self.out.filesystems.push(Filesystem {
-                        chain: path.clone(),
+                        chain: chain.clone(),
                         format: format.name,
                         tree,
                     });
                     for (file_path, data) in files {
-                        self.identify_file(&data, &next, &file_path, depth + 1);
+                        self.identify_file(&data, &chain, &file_path, depth + 1);
                     }
                 }
             }
@@ -587,20 +584,7 @@ impl Engine {
         Some(extent)
     }
 
-    fn record_gaps(
-        &mut self,
-        blob: &[u8],
-        start: usize,
-        end: usize,
-        claimed: &[(usize, usize)],
-        prefix: &str,
-        label: &str,
-    ) {
-        let location = if prefix.is_empty() {
-            label.to_string()
-        } else {
-            format!("{}{label}", prefix.trim_end_matches(" → "))
-        };
+    fn record_gaps(&mut self, blob: &[u8], start: usize, end: usize, claimed: &[(usize, usize)], location: &Chain) {
         let mut at = start;
         let mut regions = Vec::new();
         for &(s, e) in claimed {
@@ -726,26 +710,6 @@ mod tests {
     }
 
     #[test]
-    fn containers_sort_by_numeric_offset_then_nesting() {
-        let mut chains = vec![
-            "fw@0x0:tplink → @0x120200:squashfs",
-            "fw@0x0:tplink → @0x20400:lzma",
-            "fw@0x0:tplink",
-            "fw@0x0:tplink → @0x20400:lzma → payload@0x0:gzip",
-        ];
-        chains.sort_by_key(|c| chain_key(c));
-        assert_eq!(
-            chains,
-            [
-                "fw@0x0:tplink",
-                "fw@0x0:tplink → @0x20400:lzma",
-                "fw@0x0:tplink → @0x20400:lzma → payload@0x0:gzip",
-                "fw@0x0:tplink → @0x120200:squashfs",
-            ]
-        );
-    }
-
-    #[test]
     fn random_data_is_incomplete_with_a_reason() {
         // A simple LCG: deterministic bytes with high entropy.
         let mut x: u32 = 12345;
@@ -769,7 +733,7 @@ mod tests {
         let inner = gz.finish().unwrap();
         let img = formats::uimage::build("test", 2, 0, 1, &inner);
         let u = unpack(img.into(), "t.bin", &UnpackOptions::default());
-        let paths: Vec<&str> = u.containers.iter().map(|c| c.path.as_str()).collect();
+        let paths: Vec<String> = u.containers.iter().map(|c| c.chain.to_string()).collect();
         assert_eq!(paths, ["t.bin@0x0:uimage", "t.bin@0x0:uimage → @0x40:gzip"]);
         assert!(u.complete(), "{:?}", u.incompleteness());
         assert_eq!(u.payloads.len(), 1);

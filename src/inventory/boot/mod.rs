@@ -33,8 +33,8 @@ pub mod systemd;
 pub mod uboot_env;
 mod values;
 
-use crate::unpack::Filesystem;
 use crate::unpack::tree::{FsTree, Node, NodeKind};
+use crate::unpack::{Chain, Filesystem};
 
 /// How a start is reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -182,7 +182,7 @@ pub struct Edge {
 pub struct BootGraph {
     /// Index into [`crate::unpack::Unpacked::filesystems`].
     pub filesystem: usize,
-    pub container: String,
+    pub container: Chain,
     /// The root's folder in the tree (`/` or e.g. `/rootfs-arm`).
     pub root: String,
     /// The init system found (`busybox`, `procd`, `sysvinit`, `systemd`,
@@ -413,9 +413,9 @@ pub fn text(data: &[u8]) -> String {
 #[cfg(test)]
 pub(crate) mod testutil {
     //! Build in-memory root filesystems for unit tests.
-    use crate::unpack::Filesystem;
     use crate::unpack::budget::{Budget, Limits};
     use crate::unpack::tree::{Node, NodeKind, Sink};
+    use crate::unpack::{Chain, Filesystem};
 
     /// `files`: (path, contents); `links`: (path, target).
     pub fn fs(files: &[(&str, &[u8])], links: &[(&str, &str)]) -> Filesystem {
@@ -435,7 +435,7 @@ pub(crate) mod testutil {
         }
         let (tree, _) = sink.finish();
         Filesystem {
-            chain: "test.bin@0x0:squashfs".into(),
+            chain: Chain::image("test.bin").child("", 0, "squashfs"),
             format: "squashfs",
             tree,
         }

@@ -81,8 +81,10 @@ impl<'a> Seq<'a> {
         Some(t)
     }
 
-    /// The next element, which must have `tag`.
-    pub fn expect(&mut self, tag: u8) -> Option<Tlv<'a>> {
+    /// The next element, which must have `tag`: `None` (and nothing
+    /// consumed) when it has another. Named apart from `Option::expect`,
+    /// which panics where this one only refuses.
+    pub fn required(&mut self, tag: u8) -> Option<Tlv<'a>> {
         let (t, rest) = read(self.rest)?;
         if t.tag != tag {
             return None;

@@ -21,9 +21,9 @@ pub mod ssh;
 pub mod x509;
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use super::FileEntry;
+use crate::hash::fingerprint_of;
 
 /// A key's algorithm and size.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -89,11 +89,6 @@ pub struct ParsedKey {
     pub info: KeyInfo,
     /// DER `SubjectPublicKeyInfo`.
     pub spki: Option<Vec<u8>>,
-}
-
-/// `sha256:<hex>` of `bytes`.
-pub fn fingerprint_of(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
 
 /// Where a piece of key material sits.
@@ -383,7 +378,7 @@ pub fn discover<'a>(files: impl Iterator<Item = (usize, &'a FileEntry<'a>)>) -> 
     let mut inv = KeyInventory::default();
     for (i, f) in files {
         let data = f.data;
-        let text = super::accounts::is_text(data);
+        let text = super::text::is_text(data);
         let at = |offset: usize| Location {
             file: i,
             offset: offset as u64,

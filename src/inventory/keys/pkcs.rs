@@ -89,16 +89,16 @@ fn positive(t: der::Tlv<'_>) -> Option<&[u8]> {
 /// primes for version 1).
 pub fn rsa_private(data: &[u8]) -> Option<ParsedKey> {
     let mut s = der::whole_sequence(data)?;
-    let version = der::small_uint(s.expect(INTEGER)?.content)?;
-    let n = positive(s.expect(INTEGER)?)?;
-    let e = positive(s.expect(INTEGER)?)?;
+    let version = der::small_uint(s.required(INTEGER)?.content)?;
+    let n = positive(s.required(INTEGER)?)?;
+    let e = positive(s.required(INTEGER)?)?;
     for _ in 0..6 {
-        positive(s.expect(INTEGER)?)?;
+        positive(s.required(INTEGER)?)?;
     }
     match version {
         0 if s.is_empty() => {}
         1 => {
-            s.expect(SEQUENCE)?;
+            s.required(SEQUENCE)?;
         }
         _ => return None,
     }
@@ -115,8 +115,8 @@ pub fn rsa_private(data: &[u8]) -> Option<ParsedKey> {
 /// PKCS#1 `RSAPublicKey`: n, e.
 pub fn rsa_public(data: &[u8]) -> Option<ParsedKey> {
     let mut s = der::whole_sequence(data)?;
-    let n = positive(s.expect(INTEGER)?)?;
-    let e = positive(s.expect(INTEGER)?)?;
+    let n = positive(s.required(INTEGER)?)?;
+    let e = positive(s.required(INTEGER)?)?;
     if !s.is_empty() || der::bit_len(n) < 256 {
         return None;
     }
@@ -129,14 +129,14 @@ pub fn rsa_public(data: &[u8]) -> Option<ParsedKey> {
 /// OpenSSL's traditional DSA private key: version 0, p, q, g, y, x.
 pub fn dsa_private(data: &[u8]) -> Option<ParsedKey> {
     let mut s = der::whole_sequence(data)?;
-    if der::small_uint(s.expect(INTEGER)?.content)? != 0 {
+    if der::small_uint(s.required(INTEGER)?.content)? != 0 {
         return None;
     }
-    let p = positive(s.expect(INTEGER)?)?;
-    let q = positive(s.expect(INTEGER)?)?;
-    let g = positive(s.expect(INTEGER)?)?;
-    let y = positive(s.expect(INTEGER)?)?;
-    positive(s.expect(INTEGER)?)?;
+    let p = positive(s.required(INTEGER)?)?;
+    let q = positive(s.required(INTEGER)?)?;
+    let g = positive(s.required(INTEGER)?)?;
+    let y = positive(s.required(INTEGER)?)?;
+    positive(s.required(INTEGER)?)?;
     if !s.is_empty() || der::bit_len(p) < 256 {
         return None;
     }
@@ -150,10 +150,10 @@ pub fn dsa_private(data: &[u8]) -> Option<ParsedKey> {
 /// `outer_curve` is the curve from a PKCS#8 wrapper, if any.
 pub fn ec_private(data: &[u8], outer_curve: Option<&str>) -> Option<ParsedKey> {
     let mut s = der::whole_sequence(data)?;
-    if der::small_uint(s.expect(INTEGER)?.content)? != 1 {
+    if der::small_uint(s.required(INTEGER)?.content)? != 1 {
         return None;
     }
-    let k = s.expect(OCTET_STRING)?;
+    let k = s.required(OCTET_STRING)?;
     if k.content.is_empty() || k.content.len() > 80 {
         return None;
     }
@@ -191,7 +191,7 @@ pub fn algorithm(t: der::Tlv<'_>) -> Option<(String, Option<der::Tlv<'_>>)> {
         return None;
     }
     let mut s = Seq::new(t.content);
-    let oid = der::oid_string(s.expect(OID)?.content)?;
+    let oid = der::oid_string(s.required(OID)?.content)?;
     let params = s.any();
     s.is_empty().then_some((oid, params))
 }
@@ -199,12 +199,12 @@ pub fn algorithm(t: der::Tlv<'_>) -> Option<(String, Option<der::Tlv<'_>>)> {
 /// PKCS#8 `PrivateKeyInfo` / `OneAsymmetricKey`.
 pub fn pkcs8(data: &[u8]) -> Option<ParsedKey> {
     let mut s = der::whole_sequence(data)?;
-    let version = der::small_uint(s.expect(INTEGER)?.content)?;
+    let version = der::small_uint(s.required(INTEGER)?.content)?;
     if version > 1 {
         return None;
     }
-    let (alg, params) = algorithm(s.expect(SEQUENCE)?)?;
-    let key = s.expect(OCTET_STRING)?.content;
+    let (alg, params) = algorithm(s.required(SEQUENCE)?)?;
+    let key = s.required(OCTET_STRING)?.content;
     let _attributes = s.optional(ctx(0));
     let public = s.optional(0x81).or_else(|| s.optional(ctx(1)));
     if !s.is_empty() {
@@ -219,9 +219,9 @@ pub fn pkcs8(data: &[u8]) -> Option<ParsedKey> {
         DSA => {
             let p = params.filter(|p| p.tag == SEQUENCE)?;
             let mut ps = Seq::new(p.content);
-            let prime = positive(ps.expect(INTEGER)?)?;
-            positive(ps.expect(INTEGER)?)?;
-            positive(ps.expect(INTEGER)?)?;
+            let prime = positive(ps.required(INTEGER)?)?;
+            positive(ps.required(INTEGER)?)?;
+            positive(ps.required(INTEGER)?)?;
             let (x, rest) = der::read(key)?;
             if x.tag != INTEGER || !rest.is_empty() {
                 return None;
@@ -257,8 +257,8 @@ pub fn pkcs8(data: &[u8]) -> Option<ParsedKey> {
 /// encryption (the key inside cannot be seen without the passphrase).
 pub fn encrypted_pkcs8(data: &[u8]) -> Option<String> {
     let mut s = der::whole_sequence(data)?;
-    let (alg, params) = algorithm(s.expect(SEQUENCE)?)?;
-    let body = s.expect(OCTET_STRING)?;
+    let (alg, params) = algorithm(s.required(SEQUENCE)?)?;
+    let body = s.required(OCTET_STRING)?;
     if !s.is_empty() || body.content.is_empty() {
         return None;
     }
@@ -291,8 +291,8 @@ pub fn describe_pbe(alg: &str, params: Option<der::Tlv<'_>>) -> String {
         && let Some(p) = params.filter(|p| p.tag == SEQUENCE)
     {
         let mut s = Seq::new(p.content);
-        let _kdf = s.expect(SEQUENCE);
-        if let Some(enc) = s.expect(SEQUENCE).and_then(algorithm) {
+        let _kdf = s.required(SEQUENCE);
+        if let Some(enc) = s.required(SEQUENCE).and_then(algorithm) {
             return format!("PBES2 {}", name(&enc.0));
         }
     }
@@ -302,8 +302,8 @@ pub fn describe_pbe(alg: &str, params: Option<der::Tlv<'_>>) -> String {
 /// `SubjectPublicKeyInfo`: what key a certificate or `PUBLIC KEY` holds.
 pub fn spki(data: &[u8]) -> Option<KeyInfo> {
     let mut s = der::whole_sequence(data)?;
-    let (alg, params) = algorithm(s.expect(SEQUENCE)?)?;
-    let key = s.expect(BIT_STRING)?.content;
+    let (alg, params) = algorithm(s.required(SEQUENCE)?)?;
+    let key = s.required(BIT_STRING)?.content;
     if !s.is_empty() || key.first() != Some(&0) {
         return None;
     }
@@ -319,7 +319,7 @@ pub fn spki(data: &[u8]) -> Option<KeyInfo> {
         DSA => {
             let p = params.filter(|p| p.tag == SEQUENCE)?;
             let mut ps = Seq::new(p.content);
-            KeyInfo::sized("DSA", der::bit_len(positive(ps.expect(INTEGER)?)?))
+            KeyInfo::sized("DSA", der::bit_len(positive(ps.required(INTEGER)?)?))
         }
         ED25519 => KeyInfo::sized("Ed25519", 256),
         ED448 => KeyInfo::sized("Ed448", 456),

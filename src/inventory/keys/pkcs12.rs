@@ -37,7 +37,7 @@ fn content_info(t: der::Tlv<'_>) -> Option<(String, Option<der::Tlv<'_>>)> {
         return None;
     }
     let mut s = Seq::new(t.content);
-    let oid = der::oid_string(s.expect(OID)?.content)?;
+    let oid = der::oid_string(s.required(OID)?.content)?;
     let content = match s.optional(ctx(0)) {
         Some(c) => Some(der::read(c.content)?.0),
         None => None,
@@ -48,10 +48,10 @@ fn content_info(t: der::Tlv<'_>) -> Option<(String, Option<der::Tlv<'_>>)> {
 /// Parse a PFX that spans `data` exactly.
 pub fn parse(data: &[u8]) -> Option<Pkcs12> {
     let mut pfx = der::whole_sequence(data)?;
-    if der::small_uint(pfx.expect(INTEGER)?.content)? != 3 {
+    if der::small_uint(pfx.required(INTEGER)?.content)? != 3 {
         return None;
     }
-    let (oid, content) = content_info(pfx.expect(SEQUENCE)?)?;
+    let (oid, content) = content_info(pfx.required(SEQUENCE)?)?;
     let _mac = pfx.optional(SEQUENCE);
     if oid != DATA || !pfx.is_empty() {
         return None; // public-key-protected (signedData) PFX: not handled
@@ -60,7 +60,7 @@ pub fn parse(data: &[u8]) -> Option<Pkcs12> {
     let mut out = Pkcs12::default();
     let mut infos = der::whole_sequence(auth_safe.content)?;
     while !infos.is_empty() {
-        let (oid, content) = content_info(infos.expect(SEQUENCE)?)?;
+        let (oid, content) = content_info(infos.required(SEQUENCE)?)?;
         match oid.as_str() {
             DATA => {
                 let safe = content.filter(|c| c.tag == OCTET_STRING)?;
@@ -76,17 +76,17 @@ pub fn parse(data: &[u8]) -> Option<Pkcs12> {
 fn bags(safe_contents: &[u8], out: &mut Pkcs12) -> Option<()> {
     let mut s = der::whole_sequence(safe_contents)?;
     while !s.is_empty() {
-        let bag = s.expect(SEQUENCE)?;
+        let bag = s.required(SEQUENCE)?;
         let mut b = Seq::new(bag.content);
-        let id = der::oid_string(b.expect(OID)?.content)?;
-        let value = der::read(b.expect(ctx(0))?.content)?.0;
+        let id = der::oid_string(b.required(OID)?.content)?;
+        let value = der::read(b.required(ctx(0))?.content)?.0;
         match id.as_str() {
             KEY_BAG => out.keys.push(Bag::Clear(pkcs::pkcs8(value.raw)?)),
             SHROUDED_KEY_BAG => out.keys.push(Bag::Shrouded(pkcs::encrypted_pkcs8(value.raw)?)),
             CERT_BAG => {
                 let mut c = Seq::new(value.content);
-                let kind = der::oid_string(c.expect(OID)?.content)?;
-                let cert = der::read(c.expect(ctx(0))?.content)?.0;
+                let kind = der::oid_string(c.required(OID)?.content)?;
+                let cert = der::read(c.required(ctx(0))?.content)?.0;
                 if kind == X509_CERT && cert.tag == OCTET_STRING {
                     out.certificates.push(cert.content.to_vec());
                 }

@@ -6,10 +6,10 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use super::pkcs;
 use super::{KeyInfo, ParsedKey};
+use crate::hash::{fingerprint_of, openssh_fingerprint};
 
 /// A reader over SSH wire data.
 pub struct Wire<'a>(&'a [u8]);
@@ -114,12 +114,6 @@ pub fn public_blob(blob: &[u8]) -> Option<(String, ParsedKey)> {
     w.rest().is_empty().then_some((kind, parsed))
 }
 
-/// OpenSSH's own fingerprint of a public key blob: `SHA256:<base64>`.
-pub fn openssh_fingerprint(blob: &[u8]) -> String {
-    let d = Sha256::digest(blob);
-    format!("SHA256:{}", base64::engine::general_purpose::STANDARD_NO_PAD.encode(d))
-}
-
 /// One key line of an `authorized_keys` file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuthorizedKey {
@@ -209,7 +203,7 @@ pub fn parse_authorized_keys(path: &str, text: &str) -> Vec<AuthorizedKey> {
             file: path.to_string(),
             line: i + 1,
             key_type: k.key_type,
-            fingerprint: super::fingerprint_of(parsed.spki.as_deref().unwrap_or(&k.blob)),
+            fingerprint: fingerprint_of(parsed.spki.as_deref().unwrap_or(&k.blob)),
             key: parsed.info,
             options: k.options,
             comment: k.comment,

@@ -69,12 +69,12 @@ fn name(t: der::Tlv<'_>) -> Option<String> {
     let mut parts = Vec::new();
     let mut rdns = Seq::new(t.content);
     while !rdns.is_empty() {
-        let set = rdns.expect(SET)?;
+        let set = rdns.required(SET)?;
         let mut atvs = Seq::new(set.content);
         while !atvs.is_empty() {
-            let atv = atvs.expect(SEQUENCE)?;
+            let atv = atvs.required(SEQUENCE)?;
             let mut s = Seq::new(atv.content);
-            let oid = der::oid_string(s.expect(OID)?.content)?;
+            let oid = der::oid_string(s.required(OID)?.content)?;
             let v = s.any()?;
             let label = ATTRS
                 .iter()
@@ -128,28 +128,28 @@ fn time(t: der::Tlv<'_>) -> Option<String> {
 /// Parse a DER certificate that spans `data` exactly.
 pub fn parse(data: &[u8]) -> Option<CertFields> {
     let mut cert = der::whole_sequence(data)?;
-    let tbs = cert.expect(SEQUENCE)?;
-    let (sig_outer, _) = pkcs::algorithm(cert.expect(SEQUENCE)?)?;
-    cert.expect(BIT_STRING)?;
+    let tbs = cert.required(SEQUENCE)?;
+    let (sig_outer, _) = pkcs::algorithm(cert.required(SEQUENCE)?)?;
+    cert.required(BIT_STRING)?;
     if !cert.is_empty() {
         return None;
     }
     let mut t = Seq::new(tbs.content);
     let _version = t.optional(ctx(0));
-    let serial = t.expect(INTEGER)?;
-    let (sig_inner, _) = pkcs::algorithm(t.expect(SEQUENCE)?)?;
+    let serial = t.required(INTEGER)?;
+    let (sig_inner, _) = pkcs::algorithm(t.required(SEQUENCE)?)?;
     if sig_inner != sig_outer {
         return None;
     }
-    let issuer_t = t.expect(SEQUENCE)?;
+    let issuer_t = t.required(SEQUENCE)?;
     let issuer = name(issuer_t)?;
-    let validity = t.expect(SEQUENCE)?;
+    let validity = t.required(SEQUENCE)?;
     let mut v = Seq::new(validity.content);
     let not_before = time(v.any()?)?;
     let not_after = time(v.any()?)?;
-    let subject_t = t.expect(SEQUENCE)?;
+    let subject_t = t.required(SEQUENCE)?;
     let subject = name(subject_t)?;
-    let spki = t.expect(SEQUENCE)?;
+    let spki = t.required(SEQUENCE)?;
     let key = pkcs::spki(spki.raw)?;
     let signature_algorithm = SIGNATURES
         .iter()

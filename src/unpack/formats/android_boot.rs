@@ -14,8 +14,10 @@
 
 use std::collections::BTreeMap;
 
-use super::{Child, Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, need};
 use crate::unpack::bytes::le_u32;
+use crate::unpack::format::{
+    Child, Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, need,
+};
 
 pub const FORMAT: Format = Format {
     name: "android-boot",
@@ -198,7 +200,7 @@ mod tests {
     use std::io::Write;
 
     use super::*;
-    use crate::unpack::formats::run;
+    use crate::unpack::formats::testing::run;
 
     fn gz(data: &[u8]) -> Vec<u8> {
         let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -232,7 +234,7 @@ mod tests {
     fn the_engine_finds_the_ramdisk_inside() {
         let img = build_v0(&[0xaa; 100], &gz(&[b'r'; 1000]), "");
         let u = crate::unpack::unpack(img.into(), "boot.img", &Default::default());
-        let chains: Vec<&str> = u.containers.iter().map(|c| c.path.as_str()).collect();
+        let chains: Vec<String> = u.containers.iter().map(|c| c.chain.to_string()).collect();
         assert_eq!(
             chains,
             ["boot.img@0x0:android-boot", "boot.img@0x0:android-boot → @0x1000:gzip"]

@@ -22,11 +22,11 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 
-use super::{
-    Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, probe_decodes, stream_extraction,
-};
 use crate::unpack::bytes::{le_u32, le_u64};
 use crate::unpack::decode::{CountingSlice, LZMA_MEM_LIMIT_KIB, read_bounded};
+use crate::unpack::format::{
+    Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, probe_decodes, stream_extraction,
+};
 
 /// The obfuscated bytes that hold the `.lzma` header's first four bytes.
 const MAGIC: [u8; 4] = [0x00, 0xd5, 0x08, 0x00];
@@ -179,8 +179,9 @@ pub fn extract(d: &[u8], _: &Parsed, ctx: &mut ExtractCtx) -> Result<Extraction,
 mod tests {
     use super::*;
     use crate::samples::{Entry, squashfs};
+    use crate::unpack::format::Child;
     use crate::unpack::formats::squashfs::GZIP_CODEC;
-    use crate::unpack::formats::{Child, run};
+    use crate::unpack::formats::testing::run;
     use crate::unpack::{Status, UnpackOptions, unpack};
 
     /// A root filesystem, as the obfuscated stream's payload.
@@ -254,7 +255,7 @@ mod tests {
         assert_eq!(p.facts["dictionary_size"], (8 << 20).to_string());
         assert_eq!(p.facts["uncompressed_size"], payload.len().to_string());
         assert_eq!(p.confidence, Confidence::Medium);
-        crate::unpack::formats::stream_round_trip(&FORMAT, &img, &[0xff; 100], payload.len());
+        crate::unpack::formats::testing::stream_round_trip(&FORMAT, &img, &[0xff; 100], payload.len());
         let (_, x) = run(&FORMAT, &img);
         assert!(matches!(&x.unwrap().children[..], [Child::Payload { data }] if data[..] == payload[..]));
         // The whole engine, from a flash dump with the image at 0x1000.
@@ -268,7 +269,7 @@ mod tests {
         let [fs] = &u.filesystems[..] else {
             panic!("one filesystem expected, got {}", u.filesystems.len())
         };
-        assert!(fs.chain.contains(":arcadyan"), "{}", fs.chain);
+        assert!(fs.chain.to_string().contains(":arcadyan"), "{}", fs.chain);
         let mut paths: Vec<&str> = fs.tree.iter().map(|(p, _)| p).collect();
         paths.sort_unstable();
         assert_eq!(paths, ["/", "/bin", "/bin/busybox", "/bin/sh", "/etc", "/etc/passwd"]);
@@ -313,7 +314,7 @@ mod tests {
         for i in (HEAD..img.len()).step_by(41) {
             let mut bad = img.clone();
             bad[i] ^= 0x5a;
-            let _ = crate::unpack::formats::survive(parse, extract, &bad);
+            let _ = crate::unpack::formats::testing::survive(parse, extract, &bad);
         }
         // A header that does not deobfuscate to a plausible one is not a hit.
         let mut bad = img.clone();

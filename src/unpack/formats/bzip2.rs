@@ -7,8 +7,10 @@
 
 use std::collections::BTreeMap;
 
-use super::{Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, stream_extraction};
 use crate::unpack::decode::{CountingSlice, read_bounded};
+use crate::unpack::format::{
+    Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, stream_extraction,
+};
 
 pub const FORMAT: Format = Format {
     name: "bzip2",
@@ -50,7 +52,7 @@ pub fn extract(d: &[u8], _: &Parsed, ctx: &mut ExtractCtx) -> Result<Extraction,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::unpack::formats::run;
+    use crate::unpack::formats::testing::run;
     use std::io::Write;
 
     fn bz(data: &[u8]) -> Vec<u8> {
@@ -62,7 +64,7 @@ mod tests {
     #[test]
     fn decodes_and_measures_the_stream() {
         let d = bz(&b"firmware ".repeat(1000));
-        crate::unpack::formats::stream_round_trip(&FORMAT, &d, b"trailing bytes", 9000);
+        crate::unpack::formats::testing::stream_round_trip(&FORMAT, &d, b"trailing bytes", 9000);
     }
 
     #[test]
@@ -83,7 +85,7 @@ mod tests {
     #[test]
     fn a_bomb_stops_at_the_budget() {
         let d = bz(&vec![0u8; 20 << 20]);
-        let x = crate::unpack::formats::run_with_byte_budget(parse, extract, &d, 1 << 20).unwrap();
+        let x = crate::unpack::formats::testing::run_with_byte_budget(parse, extract, &d, 1 << 20).unwrap();
         assert!(x.problems[0].contains("size budget"), "{:?}", x.problems);
     }
 }

@@ -9,11 +9,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::{
+use crate::unpack::bytes::{be_u16, le_u16};
+use crate::unpack::format::{
     Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, S_IFLNK, finish_tree, need,
     shared, special_kind,
 };
-use crate::unpack::bytes::{be_u16, le_u16};
 use crate::unpack::tree::{Node, NodeKind, Sink, normalize};
 
 pub const FORMAT: Format = Format {
@@ -420,7 +420,7 @@ pub fn build_newc(entries: &[(&str, u32, &[u8])]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::unpack::formats::{round_trip, run, tree_of};
+    use crate::unpack::formats::testing::{round_trip, run, tree_of};
 
     fn bin_entry(out: &mut Vec<u8>, be: bool, name: &str, mode: u16, data: &[u8]) {
         let words = [

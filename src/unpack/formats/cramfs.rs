@@ -13,11 +13,11 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use super::{
-    Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, finish_tree, special_kind,
-};
 use crate::unpack::bytes::{be_u32, bitfield, le_u32};
 use crate::unpack::decode::{BlockCodec, block};
+use crate::unpack::format::{
+    Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, finish_tree, special_kind,
+};
 use crate::unpack::tree::{Node, NodeKind, Sink};
 
 const LE: &[u8] = &[0x45, 0x3d, 0xcd, 0x28];
@@ -393,7 +393,7 @@ pub mod build {
 mod tests {
     use super::build::{E, image};
     use super::*;
-    use crate::unpack::formats::{run, tree_of};
+    use crate::unpack::formats::testing::{run, tree_of};
 
     fn sample() -> E {
         let mut busybox = b"\x7fELF".repeat(1000);
@@ -443,7 +443,7 @@ mod tests {
     }
 
     fn survive(d: &[u8]) -> Option<Extraction> {
-        crate::unpack::formats::survive(parse, extract, d)
+        crate::unpack::formats::testing::survive(parse, extract, d)
     }
 
     #[test]

@@ -15,8 +15,10 @@ use std::collections::BTreeMap;
 
 use ext4_view::{Ext4, Ext4Error, FileType, PathBuf};
 
-use super::{Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, finish_tree, need};
 use crate::unpack::bytes::{le_u16, le_u32};
+use crate::unpack::format::{
+    Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, finish_tree, need,
+};
 use crate::unpack::tree::{Node, NodeKind, Sink};
 
 pub const FORMAT: Format = Format {
@@ -377,7 +379,7 @@ pub mod build {
 mod tests {
     use super::build::Img;
     use super::*;
-    use crate::unpack::formats::{run, tree_of};
+    use crate::unpack::formats::testing::{run, tree_of};
 
     fn sample() -> Img {
         let mut img = Img::new(128);
@@ -429,7 +431,7 @@ mod tests {
     }
 
     fn survive(d: &[u8]) -> Option<Extraction> {
-        crate::unpack::formats::survive(parse, extract, d)
+        crate::unpack::formats::testing::survive(parse, extract, d)
     }
 
     #[test]

@@ -15,8 +15,10 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use super::{Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, finish_tree, need};
 use crate::unpack::bytes::{c_string, le_u16, le_u32};
+use crate::unpack::format::{
+    Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, finish_tree, need,
+};
 use crate::unpack::tree::{Node, NodeKind, Sink};
 
 pub const FORMAT: Format = Format {
@@ -579,7 +581,7 @@ pub mod build {
 mod tests {
     use super::build::{Img, short};
     use super::*;
-    use crate::unpack::formats::{run, tree_of};
+    use crate::unpack::formats::testing::{run, tree_of};
 
     fn sample(kind: Kind, total: usize) -> (Vec<u8>, Vec<u8>) {
         let mut img = Img::new(kind, total);
@@ -629,7 +631,7 @@ mod tests {
     }
 
     fn survive(d: &[u8]) -> Option<Extraction> {
-        crate::unpack::formats::survive(parse, extract, d)
+        crate::unpack::formats::testing::survive(parse, extract, d)
     }
 
     #[test]

@@ -12,8 +12,8 @@
 
 use std::collections::BTreeMap;
 
-use super::{Child, Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject};
 use crate::unpack::bytes::be_u32;
+use crate::unpack::format::{Child, Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject};
 
 pub const FORMAT: Format = Format {
     name: "fit",
@@ -342,7 +342,7 @@ pub fn build(images: &[(&str, &[u8])]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::unpack::formats::run;
+    use crate::unpack::formats::testing::run;
 
     #[test]
     fn images_become_ranges_and_signatures_are_facts() {

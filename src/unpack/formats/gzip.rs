@@ -5,9 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use super::{Child, Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject};
 use crate::unpack::budget::{Budget, Deadline, Limits};
 use crate::unpack::decode::{Stop, gzip_member};
+use crate::unpack::format::{Child, Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject};
 
 pub const FORMAT: Format = Format {
     name: "gzip",
@@ -94,7 +94,7 @@ pub fn extract(d: &[u8], _: &Parsed, ctx: &mut ExtractCtx) -> Result<Extraction,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::unpack::formats::run;
+    use crate::unpack::formats::testing::run;
     use std::io::Write;
 
     fn gz(data: &[u8]) -> Vec<u8> {

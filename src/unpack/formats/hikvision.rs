@@ -17,8 +17,10 @@
 
 use std::collections::BTreeMap;
 
-use super::{Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, finish_tree};
 use crate::unpack::bytes::le_u32;
+use crate::unpack::format::{
+    Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, finish_tree,
+};
 use crate::unpack::tree::{Node, Sink};
 
 pub const FORMAT: Format = Format {
@@ -196,7 +198,7 @@ pub fn build(files: &[(&str, &[u8])]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::unpack::formats::{run, tree_of};
+    use crate::unpack::formats::testing::{run, tree_of};
 
     #[test]
     fn xor_is_its_own_inverse_and_hides_the_magic() {
@@ -227,7 +229,7 @@ mod tests {
         let kernel = crate::unpack::formats::uimage::build("Linux-3.10", 2, 0, 1, b"pretend kernel");
         let img = build(&[("uImage", &kernel)]);
         let u = crate::unpack::unpack(img.into(), "digicap.dav", &Default::default());
-        let chains: Vec<&str> = u.containers.iter().map(|c| c.path.as_str()).collect();
+        let chains: Vec<String> = u.containers.iter().map(|c| c.chain.to_string()).collect();
         assert_eq!(
             chains,
             [

@@ -24,12 +24,12 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::{
-    Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, finish_tree, special_kind,
-};
 use crate::unpack::budget::Deadline;
 use crate::unpack::bytes::{be_u16, be_u32, le_u16, le_u32};
 use crate::unpack::decode::{BlockCodec, block, lzo1x};
+use crate::unpack::format::{
+    Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, finish_tree, special_kind,
+};
 use crate::unpack::tree::{Node, NodeKind, Sink};
 
 pub const FORMAT: Format = Format {
@@ -683,7 +683,7 @@ pub mod build {
 mod tests {
     use super::build::Image;
     use super::*;
-    use crate::unpack::formats::{run, tree_of};
+    use crate::unpack::formats::testing::{run, tree_of};
 
     fn standard(big: bool) -> Vec<u8> {
         let mut i = Image::new(big);

@@ -21,9 +21,11 @@
 
 use std::collections::BTreeMap;
 
-use super::{Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, need, stream_extraction};
 use crate::unpack::bytes::le_u32;
 use crate::unpack::decode::{CountingSlice, Decoded, Stop, read_bounded};
+use crate::unpack::format::{
+    Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, need, stream_extraction,
+};
 
 /// Magic (4), smallest descriptor (3) and end mark (4).
 const MIN_FRAME: usize = 11;
@@ -190,7 +192,7 @@ pub fn compress_legacy(data: &[u8], block: usize) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::unpack::formats::run;
+    use crate::unpack::formats::testing::run;
     use std::io::Write;
 
     fn lz4(data: &[u8]) -> Vec<u8> {
@@ -202,7 +204,7 @@ mod tests {
     #[test]
     fn decodes_the_frame() {
         let d = lz4(&b"firmware ".repeat(1000));
-        crate::unpack::formats::stream_round_trip(&FORMAT, &d, b"", 9000);
+        crate::unpack::formats::testing::stream_round_trip(&FORMAT, &d, b"", 9000);
     }
 
     #[test]
@@ -241,7 +243,7 @@ mod tests {
 
     fn payload(x: &Extraction) -> &[u8] {
         match x.children.as_slice() {
-            [super::super::Child::Payload { data }] => data,
+            [crate::unpack::Child::Payload { data }] => data,
             other => panic!("expected one payload, got {other:?}"),
         }
     }
@@ -253,8 +255,8 @@ mod tests {
         let p = parse_legacy(&d).unwrap();
         assert_eq!(p.confidence, Confidence::Medium);
         // Erased flash after the stream is not a block.
-        crate::unpack::formats::stream_round_trip(&FORMAT_LEGACY, &d, &[0xff; 64], plain.len());
-        crate::unpack::formats::stream_round_trip(&FORMAT_LEGACY, &d, &[0; 64], plain.len());
+        crate::unpack::formats::testing::stream_round_trip(&FORMAT_LEGACY, &d, &[0xff; 64], plain.len());
+        crate::unpack::formats::testing::stream_round_trip(&FORMAT_LEGACY, &d, &[0; 64], plain.len());
         let (_, x) = run(&FORMAT_LEGACY, &d);
         assert_eq!(payload(&x.unwrap()), &plain[..]);
     }
@@ -265,11 +267,11 @@ mod tests {
         // `size_append`: the uncompressed size after the last block.
         let mut d = compress_legacy(&plain, 20_000);
         d.extend_from_slice(&(plain.len() as u32).to_le_bytes());
-        crate::unpack::formats::stream_round_trip(&FORMAT_LEGACY, &d, b"", plain.len());
+        crate::unpack::formats::testing::stream_round_trip(&FORMAT_LEGACY, &d, b"", plain.len());
         // A second stream straight after the first continues it.
         let mut two = compress_legacy(&plain[..40_000], 16_384);
         two.extend_from_slice(&compress_legacy(&plain[40_000..], 16_384));
-        crate::unpack::formats::stream_round_trip(&FORMAT_LEGACY, &two, &[0xff; 8], plain.len());
+        crate::unpack::formats::testing::stream_round_trip(&FORMAT_LEGACY, &two, &[0xff; 8], plain.len());
         let (_, x) = run(&FORMAT_LEGACY, &two);
         assert_eq!(payload(&x.unwrap()), &plain[..]);
     }
@@ -330,7 +332,8 @@ mod tests {
     #[test]
     fn legacy_output_stops_at_the_byte_budget() {
         let d = compress_legacy(&vec![0u8; 3 << 20], 1 << 20);
-        let x = crate::unpack::formats::run_with_byte_budget(parse_legacy, extract_legacy, &d, 1_500_000).unwrap();
+        let x =
+            crate::unpack::formats::testing::run_with_byte_budget(parse_legacy, extract_legacy, &d, 1_500_000).unwrap();
         assert_eq!(payload(&x).len(), 1_500_000);
         assert!(x.problems[0].contains("budget"), "{:?}", x.problems);
     }

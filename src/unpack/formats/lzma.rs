@@ -9,9 +9,11 @@
 
 use std::collections::BTreeMap;
 
-use super::{Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, need, stream_extraction};
 use crate::unpack::bytes::{le_u32, le_u64};
 use crate::unpack::decode::lzma_alone;
+use crate::unpack::format::{
+    Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, need, stream_extraction,
+};
 
 pub const FORMAT: Format = Format {
     name: "lzma",
@@ -80,7 +82,8 @@ pub fn compress(data: &[u8]) -> std::io::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::unpack::formats::{Child, run};
+    use crate::unpack::format::Child;
+    use crate::unpack::formats::testing::run;
 
     #[test]
     fn round_trip_and_exact_consumption() {

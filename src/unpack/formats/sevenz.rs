@@ -16,9 +16,11 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use sevenz_rust2::{Archive, ArchiveReader, Password};
 
-use super::{Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, finish_tree, need};
 use crate::unpack::budget::BudgetExceeded;
 use crate::unpack::bytes::{le_u32, le_u64};
+use crate::unpack::format::{
+    Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, finish_tree, need,
+};
 use crate::unpack::tree::{Node, Sink};
 
 pub const FORMAT: Format = Format {
@@ -158,7 +160,7 @@ mod tests {
     use sevenz_rust2::{ArchiveEntry, ArchiveWriter};
 
     use super::*;
-    use crate::unpack::formats::{run, tree_of};
+    use crate::unpack::formats::testing::{run, tree_of};
 
     fn build(files: &[(&str, &[u8])]) -> Vec<u8> {
         let mut w = ArchiveWriter::new(Cursor::new(Vec::new())).expect("in-memory writer");
@@ -194,7 +196,7 @@ mod tests {
         blob.extend(build(&[("etc/shadow", b"root:$1$x$y:1:0:99999:7:::\n")]));
         let u = crate::unpack::unpack(blob.into(), "fw.bin", &Default::default());
         assert!(
-            u.containers.iter().any(|c| c.path == "fw.bin@0x12c:7z"),
+            u.containers.iter().any(|c| c.chain.to_string() == "fw.bin@0x12c:7z"),
             "{:?}",
             u.containers
         );
@@ -208,22 +210,22 @@ mod tests {
         crc_broken[14] ^= 0xff;
         assert!(parse(&crc_broken).is_err());
         for cut in [40, img.len() / 2, img.len() - 1] {
-            if let Some(x) = crate::unpack::formats::survive(parse, extract, &img[..cut]) {
+            if let Some(x) = crate::unpack::formats::testing::survive(parse, extract, &img[..cut]) {
                 assert!(!x.problems.is_empty(), "cut at {cut} must say what is missing");
             }
         }
         for at in (32..img.len()).step_by(7) {
             let mut m = img.clone();
             m[at] ^= 0x55;
-            let _ = crate::unpack::formats::survive(parse, extract, &m);
+            let _ = crate::unpack::formats::testing::survive(parse, extract, &m);
         }
     }
 
     #[test]
     fn a_bomb_stops_at_the_size_budget() {
         let img = build(&[("zeros", &vec![0u8; 8 << 20])]);
-        let x =
-            crate::unpack::formats::run_with_byte_budget(parse, extract, &img, 1 << 20).expect("partial, not an error");
+        let x = crate::unpack::formats::testing::run_with_byte_budget(parse, extract, &img, 1 << 20)
+            .expect("partial, not an error");
         assert!(x.problems.iter().any(|m| m.contains("size budget")), "{:?}", x.problems);
     }
 }

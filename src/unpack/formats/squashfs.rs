@@ -28,9 +28,11 @@ use rayon::prelude::*;
 
 use backhand::{BackhandError, FilesystemCompressor, FilesystemReader, InnerNode, SuperBlock};
 
-use super::{Child, Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, need};
 use crate::unpack::bytes::{be_u16, be_u32, be_u64, le_u16, le_u32, le_u64};
 use crate::unpack::decode::{BlockCodec, Stop, block, read_capped};
+use crate::unpack::format::{
+    Child, Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, need,
+};
 use crate::unpack::tree::{Node, NodeKind, Sink};
 
 pub const FORMAT_LE: Format = Format {
@@ -382,7 +384,7 @@ impl CompressionAction for Codec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::unpack::formats::run;
+    use crate::unpack::formats::testing::run;
     use backhand::{FilesystemWriter, NodeHeader};
 
     fn image(codec: &'static Codec) -> Vec<u8> {
@@ -454,7 +456,7 @@ mod tests {
     #[test]
     fn files_decoded_in_parallel_reach_the_sink_in_order_within_the_budget() {
         use crate::unpack::budget::{Budget, BudgetExceeded, Deadline, Limits};
-        use crate::unpack::formats::tree_of;
+        use crate::unpack::formats::testing::tree_of;
         let img = many_files();
         let run_with = |threads: usize, limits: Limits| {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
@@ -522,7 +524,7 @@ mod tests {
 
     #[test]
     fn avm_big_endian_images_unpack() {
-        use crate::unpack::formats::tree_of;
+        use crate::unpack::formats::testing::tree_of;
         for codec in [&GZIP_CODEC, &LZMA_CODEC, &XZ_CODEC] {
             let img = image_as(codec, Kind::new_v4_with_const(codec, kind::AVM_BE_V4_0));
             assert_eq!(&img[..4], b"sqsh");
@@ -560,7 +562,7 @@ mod tests {
         let img = image_as(&GZIP_CODEC, Kind::new_v4_with_const(&GZIP_CODEC, kind::AVM_BE_V4_0));
         let used = superblock(&img).unwrap().bytes_used as usize;
         for cut in [used - 40, used - 100, used / 2, 200] {
-            match crate::unpack::formats::survive(parse, extract, &img[..cut]) {
+            match crate::unpack::formats::testing::survive(parse, extract, &img[..cut]) {
                 Some(x) => assert!(!x.problems.is_empty(), "cut {cut}"),
                 None => {
                     let p = parse(&img[..cut]);
@@ -580,7 +582,7 @@ mod tests {
         for i in (0..img.len()).step_by(5) {
             let mut bad = img.clone();
             bad[i] ^= 0xa5;
-            let _ = crate::unpack::formats::survive(parse, extract, &bad);
+            let _ = crate::unpack::formats::testing::survive(parse, extract, &bad);
         }
     }
 }

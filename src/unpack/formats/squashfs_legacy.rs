@@ -40,9 +40,9 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
 
-use super::{Confidence, ExtractCtx, ExtractError, Extraction, Parsed, Reject, finish_tree, need};
 use crate::unpack::bytes::{bitfield, le_u64};
 use crate::unpack::decode::{BlockCodec, block};
+use crate::unpack::format::{Confidence, ExtractCtx, ExtractError, Extraction, Parsed, Reject, finish_tree, need};
 use crate::unpack::tree::{Node, NodeKind, Sink};
 
 /// Size of a decoded metadata block.
@@ -964,7 +964,7 @@ mod tests {
     use super::build::{Codec, image, passwd, sqlzma_image};
     use super::*;
     use crate::unpack::formats::squashfs::{FORMAT_BE, FORMAT_LE};
-    use crate::unpack::formats::{run, tree_of};
+    use crate::unpack::formats::testing::{run, tree_of};
 
     #[test]
     fn bitfields_follow_the_swap_macros() {
@@ -1016,7 +1016,7 @@ mod tests {
 
     /// Extract `d` whatever happens; the result must never be a panic.
     fn survive(d: &[u8]) -> Option<Extraction> {
-        crate::unpack::formats::survive(parse, extract, d)
+        crate::unpack::formats::testing::survive(parse, extract, d)
     }
 
     #[test]

@@ -10,7 +10,9 @@
 
 use std::collections::BTreeMap;
 
-use super::{Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, finish_tree, shared};
+use crate::unpack::format::{
+    Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, finish_tree, shared,
+};
 use crate::unpack::tree::{Node, NodeKind, Sink, normalize};
 
 pub const FORMAT: Format = Format {
@@ -349,7 +351,7 @@ pub fn build(members: &[(&str, u8, &[u8], &str)]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::unpack::formats::{round_trip, run, tree_of};
+    use crate::unpack::formats::testing::{round_trip, run, tree_of};
 
     #[test]
     fn members_of_every_kind_round_trip() {

@@ -13,8 +13,10 @@ use std::collections::BTreeMap;
 
 use md5::{Digest, Md5};
 
-use super::{Child, Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, need};
 use crate::unpack::bytes::{be_u16, be_u32, c_string};
+use crate::unpack::format::{
+    Child, Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, need,
+};
 
 pub const FORMAT: Format = Format {
     name: "tplink",

@@ -18,8 +18,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::{Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, finish_tree};
 use crate::unpack::bytes::{be_u32, be_u64};
+use crate::unpack::format::{
+    Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, finish_tree,
+};
 use crate::unpack::tree::{Node, NodeKind, Sink};
 
 pub const FORMAT: Format = Format {
@@ -465,7 +467,7 @@ pub mod build {
 mod tests {
     use super::build::Ubi;
     use super::*;
-    use crate::unpack::formats::{run, tree_of};
+    use crate::unpack::formats::testing::{run, tree_of};
 
     fn text(n: usize) -> Vec<u8> {
         (0..n).map(|i| (i * 7 % 251) as u8).collect()
@@ -519,7 +521,7 @@ mod tests {
         let unpacked = crate::unpack::unpack(u.image().into(), "nand.bin", &Default::default());
         assert!(unpacked.complete(), "{:?}", unpacked.incompleteness());
         let fs = unpacked.filesystems.iter().find(|f| f.format == "ubifs").unwrap();
-        assert_eq!(fs.chain, "nand.bin@0x0:ubi → /ubifs@0x0:ubifs");
+        assert_eq!(fs.chain.to_string(), "nand.bin@0x0:ubi → /ubifs@0x0:ubifs");
         assert_eq!(fs.tree.get("/shadow").and_then(Node::data), Some(&b"root:"[..]));
     }
 

@@ -19,12 +19,12 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
 
-use super::{
-    Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, finish_tree, special_kind,
-};
 use crate::unpack::budget::Deadline;
 use crate::unpack::bytes::{le_u16, le_u32, le_u64};
 use crate::unpack::decode::{BlockCodec, block, lzo1x};
+use crate::unpack::format::{
+    Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, finish_tree, special_kind,
+};
 use crate::unpack::tree::{Node, NodeKind, Sink};
 
 pub const FORMAT: Format = Format {
@@ -773,7 +773,7 @@ pub mod build {
 mod tests {
     use super::build::Fs;
     use super::*;
-    use crate::unpack::formats::{run, tree_of};
+    use crate::unpack::formats::testing::{run, tree_of};
 
     const DIR: u32 = 0o040755;
     const REG: u32 = 0o100644;
@@ -851,7 +851,7 @@ mod tests {
     }
 
     fn survive(d: &[u8]) -> Option<Extraction> {
-        crate::unpack::formats::survive(parse, extract, d)
+        crate::unpack::formats::testing::survive(parse, extract, d)
     }
 
     #[test]

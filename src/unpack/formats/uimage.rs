@@ -7,9 +7,11 @@
 
 use std::collections::BTreeMap;
 
-use super::{Child, Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, need};
 use crate::unpack::bytes::{be_u32, c_string};
 use crate::unpack::decode::{Decoded, gzip_member, lzma_alone};
+use crate::unpack::format::{
+    Child, Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, need,
+};
 
 pub const FORMAT: Format = Format {
     name: "uimage",
@@ -285,7 +287,7 @@ pub fn compression_name(v: u8) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::unpack::formats::run;
+    use crate::unpack::formats::testing::run;
 
     fn ctx_extract(d: &[u8]) -> Result<Extraction, ExtractError> {
         run(&FORMAT, d).1

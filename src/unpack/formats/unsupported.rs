@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject};
+use crate::unpack::format::{Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject};
 
 /// A known, unsupported container: its magic and what to tell the user.
 struct Known {

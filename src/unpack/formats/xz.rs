@@ -2,9 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use super::{Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, stream_extraction};
 use crate::unpack::bytes::le_u32;
 use crate::unpack::decode::xz;
+use crate::unpack::format::{
+    Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, stream_extraction,
+};
 
 pub const FORMAT: Format = Format {
     name: "xz",
@@ -52,7 +54,8 @@ pub fn compress(data: &[u8]) -> std::io::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::unpack::formats::{Child, run};
+    use crate::unpack::format::Child;
+    use crate::unpack::formats::testing::run;
 
     #[test]
     fn round_trip() {

@@ -16,10 +16,10 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::{
+use crate::unpack::bytes::{be_u32, le_u32};
+use crate::unpack::format::{
     Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, finish_tree, special_kind,
 };
-use crate::unpack::bytes::{be_u32, le_u32};
 use crate::unpack::tree::{Node, NodeKind, Sink};
 
 /// The big-endian header `00 00 00 t 00 00 00 01 ff ff` is searched from
@@ -501,7 +501,7 @@ pub mod build {
 mod tests {
     use super::build::{Img, obj};
     use super::*;
-    use crate::unpack::formats::{run, tree_of};
+    use crate::unpack::formats::testing::{run, tree_of};
 
     fn sample(page: usize, spare: usize, tag_offset: usize, big: bool) -> Vec<u8> {
         let mut y = Img::new(page, spare, tag_offset, big);
@@ -596,7 +596,7 @@ mod tests {
     }
 
     fn survive(d: &[u8]) -> Option<Extraction> {
-        crate::unpack::formats::survive(parse, extract, d)
+        crate::unpack::formats::testing::survive(parse, extract, d)
     }
 
     #[test]

@@ -13,12 +13,12 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 
-use super::{
+use crate::unpack::bytes::{le_u16, le_u32};
+use crate::unpack::decode::{Stop, read_capped};
+use crate::unpack::format::{
     Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, S_IFLNK, finish_tree, need,
     special_kind,
 };
-use crate::unpack::bytes::{le_u16, le_u32};
-use crate::unpack::decode::{Stop, read_capped};
 use crate::unpack::tree::{Node, NodeKind, Sink};
 
 pub const FORMAT: Format = Format {
@@ -431,7 +431,7 @@ pub fn build(members: &[(&str, &[u8], bool, u32)]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::unpack::formats::{round_trip, run, tree_of};
+    use crate::unpack::formats::testing::{round_trip, run, tree_of};
 
     fn sample() -> Vec<u8> {
         build(&[

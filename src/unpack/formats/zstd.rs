@@ -6,11 +6,11 @@
 
 use std::collections::BTreeMap;
 
-use super::{
+use crate::unpack::decode::{CountingSlice, Decoded, Stop, read_bounded};
+use crate::unpack::format::{
     Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, need, probe_decodes,
     stream_extraction,
 };
-use crate::unpack::decode::{CountingSlice, Decoded, Stop, read_bounded};
 
 pub const FORMAT: Format = Format {
     name: "zstd",
@@ -63,7 +63,7 @@ mod tests {
     #[test]
     fn decodes_and_measures_the_frame() {
         let d = compress_to_vec(&b"firmware ".repeat(1000)[..], CompressionLevel::Fastest);
-        crate::unpack::formats::stream_round_trip(&FORMAT, &d, b"trailing bytes", 9000);
+        crate::unpack::formats::testing::stream_round_trip(&FORMAT, &d, b"trailing bytes", 9000);
     }
 
     #[test]
