@@ -4,6 +4,7 @@
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand};
 
 use fwcert::checks::CheckOptions;
@@ -64,7 +65,7 @@ pub struct ScanArgs {
     /// The firmware image to scan.
     pub image: PathBuf,
     /// Report format.
-    #[arg(long, value_enum, default_value = "text")]
+    #[arg(long, default_value_t = Format::Text, value_parser = format_parser())]
     pub format: Format,
     /// Write the report to FILE instead of standard output.
     #[arg(short, long, value_name = "FILE")]
@@ -74,7 +75,7 @@ pub struct ScanArgs {
     #[arg(long, default_value_t = fwcert::ScanOptions::default().profile)]
     pub profile: String,
     /// The lowest severity that fails a requirement (info never fails).
-    #[arg(long, value_enum, default_value_t = fwcert::ScanOptions::default().fail_on)]
+    #[arg(long, default_value_t = fwcert::ScanOptions::default().fail_on, value_parser = severity_parser())]
     pub fail_on: Severity,
     /// Seconds for password cracking, all hashes together (what is not
     /// tried in time is reported as a coverage gap).
@@ -158,4 +159,14 @@ pub enum RulesAction {
     },
     /// List the profiles and standards accepted by `scan --profile`.
     Profiles,
+}
+
+/// `--format`: the library's formats, listed in `--help`.
+fn format_parser() -> impl TypedValueParser<Value = Format> {
+    PossibleValuesParser::new(Format::ALL.map(Format::as_str)).try_map(|s| s.parse::<Format>())
+}
+
+/// `--fail-on`: the library's severities, listed in `--help`.
+fn severity_parser() -> impl TypedValueParser<Value = Severity> {
+    PossibleValuesParser::new(Severity::ALL.map(Severity::as_str)).try_map(|s| s.parse::<Severity>())
 }

@@ -214,7 +214,7 @@ fn custom_target(
     let severity = meta
         .get("severity")
         .and_then(meta_str)
-        .and_then(|s| <Severity as clap::ValueEnum>::from_str(s.trim(), true).ok())
+        .and_then(|s| s.trim().parse::<Severity>().ok())
         .unwrap_or(Severity::Medium);
     let mut controls = Vec::new();
     if let Some(list) = meta.get("controls").and_then(meta_str) {
