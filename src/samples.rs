@@ -217,6 +217,14 @@ fn camera_rootfs(hardened: bool) -> Vec<Entry<'static>> {
     ]
 }
 
+/// The bytes of the bundled sample called `name`, if there is one.
+pub fn named(name: &str) -> Option<Vec<u8>> {
+    all()
+        .into_iter()
+        .find(|(n, _, _)| *n == name)
+        .map(|(_, bytes, _)| bytes)
+}
+
 /// Every bundled sample: (file name, bytes, what a correct scan says).
 pub fn all() -> Vec<(&'static str, Vec<u8>, &'static str)> {
     let rootfs = squashfs(&camera_rootfs(false), &squashfs::LZMA_CODEC);

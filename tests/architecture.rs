@@ -94,11 +94,7 @@ fn rule_ids_appear_in_code_only_as_generated_constants() {
 }
 
 fn sample(name: &str) -> Vec<u8> {
-    fwcert::samples::all()
-        .into_iter()
-        .find(|(n, _, _)| *n == name)
-        .map(|(_, b, _)| b)
-        .expect("sample exists")
+    fwcert::samples::named(name).expect("sample exists")
 }
 
 /// The embedded rule files, less those whose path is in `drop`, plus `add`.

@@ -4,11 +4,7 @@
 use fwcert::{ScanOptions, Verdict, scan_bytes};
 
 fn sample(name: &str) -> Vec<u8> {
-    fwcert::samples::all()
-        .into_iter()
-        .find(|(n, _, _)| *n == name)
-        .map(|(_, b, _)| b)
-        .expect("sample exists")
+    fwcert::samples::named(name).expect("sample exists")
 }
 
 #[test]

@@ -6,11 +6,7 @@ use fwcert::report::{listing, rules_view};
 use fwcert::unpack::{UnpackOptions, unpack};
 
 fn sample(name: &str) -> Vec<u8> {
-    fwcert::samples::all()
-        .into_iter()
-        .find(|(n, _, _)| *n == name)
-        .map(|(_, b, _)| b)
-        .expect("sample exists")
+    fwcert::samples::named(name).expect("sample exists")
 }
 
 #[test]
