@@ -473,6 +473,77 @@ verified = true
         );
     }
 
+    fn checked(severity: Severity, control: &str) -> CheckedFinding {
+        CheckedFinding {
+            finding: crate::checks::Finding::default(),
+            name: String::new(),
+            family: "credentials".into(),
+            category: crate::checks::rule::Category::Credentials,
+            title: String::new(),
+            severity,
+            controls: vec![control.to_string()],
+            fingerprint: format!("fp-{}", severity.as_str()),
+        }
+    }
+
+    #[test]
+    fn evaluate_decides_from_findings_and_coverage_alone() {
+        let c = catalog();
+        let selected = vec!["s".to_string()];
+        let coverage = [Coverage {
+            family: "credentials",
+            gaps: Vec::new(),
+        }];
+        let findings = [checked(Severity::Medium, "C1"), checked(Severity::Info, "C1")];
+        let assess = |fail_on, unpack_gaps: &[String]| {
+            let v = c.evaluate(
+                &selected,
+                &Assessment {
+                    findings: &findings,
+                    coverage: &coverage,
+                    unpack_gaps,
+                    fail_on,
+                },
+            );
+            let per_clause: Vec<(String, Verdict, Vec<String>)> = v
+                .clauses
+                .iter()
+                .map(|c| {
+                    (
+                        c.requirement.clause.clone(),
+                        c.decision.verdict,
+                        c.decision.findings.clone(),
+                    )
+                })
+                .collect();
+            (v.overall, per_clause)
+        };
+        use Verdict::*;
+        // The medium finding fails clause 1 and is cited; info never fails.
+        let (overall, clauses) = assess(Severity::Low, &[]);
+        assert_eq!(overall, Fail);
+        assert_eq!(clauses[0], ("1".into(), Fail, vec!["fp-medium".into()]));
+        // Clause 2 needs `services`, which has no coverage entry: no check yet.
+        assert_eq!((clauses[1].1, clauses[2].1), (Inconclusive, NotTestable));
+        // Above the threshold, the same finding fails nothing; a partial
+        // unpack keeps clause 1 from passing.
+        let (overall, clauses) = assess(Severity::High, &[]);
+        assert_eq!((overall, clauses[0].1), (Inconclusive, Pass));
+        let (_, clauses) = assess(Severity::High, &["cut".to_string()]);
+        assert_eq!(clauses[0].1, Inconclusive);
+        // Unknown standard ids select nothing.
+        let none = c.evaluate(
+            &["nope".to_string()],
+            &Assessment {
+                findings: &findings,
+                coverage: &coverage,
+                unpack_gaps: &[],
+                fail_on: Severity::Low,
+            },
+        );
+        assert!(none.clauses.is_empty());
+    }
+
     #[test]
     fn overall_verdict() {
         use Verdict::*;
