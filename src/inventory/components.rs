@@ -74,6 +74,29 @@ fn version_at(data: &[u8], at: usize) -> Option<String> {
     v.contains('.').then_some(v)
 }
 
+/// The upstream release of a kernel version string: its leading
+/// `major.minor[.patch…]` numbers. Vendors append their own build tags
+/// (`2.6.31--LSDK-9.2.0.312`, `3.10.14-svn1234`, `4.9.37+`); vulnerability
+/// data is keyed on the upstream release, and the whole string stays in the
+/// detection's evidence.
+fn upstream_kernel_version(raw: &str) -> String {
+    let mut end = 0;
+    let bytes = raw.as_bytes();
+    while end < bytes.len() {
+        let digits = bytes[end..].iter().take_while(|b| b.is_ascii_digit()).count();
+        if digits == 0 {
+            break;
+        }
+        end += digits;
+        if bytes.get(end) == Some(&b'.') && bytes.get(end + 1).is_some_and(u8::is_ascii_digit) {
+            end += 1;
+        } else {
+            break;
+        }
+    }
+    raw[..end].to_string()
+}
+
 /// Every prefix of [`PATTERNS`] in one searcher, built once: a file is
 /// read once for all of them instead of once per pattern.
 ///
@@ -129,8 +152,13 @@ pub fn detect(file: usize, path: &str, data: &[u8]) -> Vec<Detection> {
     }
     let mut out = Vec::new();
     for (p, found) in PATTERNS.iter().zip(first) {
-        if let Some((pos, version)) = found {
-            let end = (pos + p.prefix.len() + version.len()).min(data.len());
+        if let Some((pos, raw)) = found {
+            let end = (pos + p.prefix.len() + raw.len()).min(data.len());
+            let version = if p.name == "linux" {
+                upstream_kernel_version(&raw)
+            } else {
+                raw
+            };
             out.push(Detection {
                 name: p.name,
                 version,
@@ -167,7 +195,22 @@ mod tests {
         assert_eq!(d[0].version, "1.01");
         assert_eq!(d[0].offset, 5);
         assert_eq!(d[1].name, "linux");
-        assert_eq!(d[1].version, "2.6.31--LSDK-9.2.0");
+        assert_eq!(d[1].version, "2.6.31");
+        assert_eq!(d[1].evidence, "Linux version 2.6.31--LSDK-9.2.0");
+    }
+
+    #[test]
+    fn kernel_versions_keep_the_upstream_release() {
+        for (raw, upstream) in [
+            ("2.6.31--LSDK-9.2.0.312", "2.6.31"),
+            ("3.10.14-svn1234", "3.10.14"),
+            ("4.9.37+", "4.9.37"),
+            ("5.4.0", "5.4.0"),
+            ("2.6.36.4brcmarm", "2.6.36.4"),
+            ("3.18.", "3.18"),
+        ] {
+            assert_eq!(upstream_kernel_version(raw), upstream, "{raw}");
+        }
     }
 
     #[test]
@@ -186,7 +229,13 @@ mod tests {
             .filter_map(|p| {
                 let pos = memchr::memmem::find_iter(data, p.prefix)
                     .find(|&pos| version_at(data, pos + p.prefix.len()).is_some())?;
-                Some((p.name, version_at(data, pos + p.prefix.len())?, pos))
+                let raw = version_at(data, pos + p.prefix.len())?;
+                let version = if p.name == "linux" {
+                    upstream_kernel_version(&raw)
+                } else {
+                    raw
+                };
+                Some((p.name, version, pos))
             })
             .collect()
     }
