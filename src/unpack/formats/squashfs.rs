@@ -408,6 +408,18 @@ mod tests {
         out.into_inner()
     }
 
+    /// The shadow file and the link [`image_as`] writes, read back.
+    fn assert_image_files(t: &crate::unpack::tree::FsTree) {
+        assert_eq!(
+            t.get("/etc/shadow").and_then(Node::data),
+            Some(&b"root::0:0:99999:7:::\n"[..])
+        );
+        assert_eq!(
+            t.get("/etc/sh").map(|n| &n.kind),
+            Some(&NodeKind::Symlink("/bin/busybox".into()))
+        );
+    }
+
     fn unpack(d: &[u8]) -> Extraction {
         run(&FORMAT_LE, d).1.unwrap()
     }
@@ -423,14 +435,7 @@ mod tests {
             let Child::Tree(t) = &x.children[0] else {
                 panic!("no tree")
             };
-            assert_eq!(
-                t.get("/etc/shadow").and_then(Node::data),
-                Some(&b"root::0:0:99999:7:::\n"[..])
-            );
-            assert_eq!(
-                t.get("/etc/sh").map(|n| &n.kind),
-                Some(&NodeKind::Symlink("/bin/busybox".into()))
-            );
+            assert_image_files(t);
         }
     }
 
@@ -537,14 +542,7 @@ mod tests {
             assert!(x.problems.is_empty(), "{:?}: {:?}", codec.writes, x.problems);
             let t = tree_of(&x);
             assert_eq!(sorted_paths(t), ["/", "/etc", "/etc/sh", "/etc/shadow"]);
-            assert_eq!(
-                t.get("/etc/shadow").and_then(Node::data),
-                Some(&b"root::0:0:99999:7:::\n"[..])
-            );
-            assert_eq!(
-                t.get("/etc/sh").map(|n| &n.kind),
-                Some(&NodeKind::Symlink("/bin/busybox".into()))
-            );
+            assert_image_files(t);
             // The standard big-endian layout is still read as such.
             let be = image_as(codec, Kind::new_v4_with_const(codec, kind::BE_V4_0));
             assert!(!avm_layout(&be));
