@@ -12,8 +12,10 @@ use serde::Serialize;
 pub struct KvEntry {
     pub key: String,
     pub value: String,
-    /// 1-based line.
-    pub line: usize,
+    /// 1-based line, in a text file.
+    pub line: Option<usize>,
+    /// Byte offset, where there are no lines (an NVRAM block).
+    pub offset: Option<u64>,
     /// The `[section]` (INI) or `config <type> '<name>'` (UCI) it is in.
     pub section: Option<String>,
 }
@@ -67,7 +69,9 @@ pub fn parse_file(data: &[u8]) -> Option<Vec<KvEntry>> {
     Some(parse(&String::from_utf8_lossy(data)))
 }
 
-fn is_key(s: &str) -> bool {
+/// A configuration key: a letter or `_`, then letters, digits, `_`, `-`
+/// and `.`, at most 96 characters.
+pub(crate) fn is_key(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 96
         && s.bytes()
@@ -107,7 +111,8 @@ pub fn parse(text: &str) -> Vec<KvEntry> {
             out.push(KvEntry {
                 key: k.to_string(),
                 value: unquote(v),
-                line: n,
+                line: Some(n),
+                offset: None,
                 section: section.clone(),
             });
         };
@@ -246,7 +251,7 @@ mod tests {
         assert_eq!(got, want);
         let e = parse("[wifi]\nwpa_psk=x\n");
         assert_eq!(e[0].section.as_deref(), Some("wifi"));
-        assert_eq!(e[0].line, 2);
+        assert_eq!(e[0].line, Some(2));
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod config;
 pub mod elf;
 pub mod hashes;
 pub mod keys;
+pub mod nvram;
 pub mod stores;
 pub mod text;
 
@@ -35,6 +36,9 @@ pub enum Origin {
     Payload(usize),
     /// The input image itself.
     Image,
+    /// The image's bytes that no container claimed
+    /// ([`Unpacked::unclaimed`]), at their image offsets.
+    Unclaimed,
 }
 
 /// One file of the firmware, with its evidence coordinates.
@@ -108,9 +112,29 @@ impl<'u> Inventory<'u> {
             Chain::image(&u.image_name),
             &u.image,
         ));
-        let files: Vec<FileEntry<'u>> = located.into_par_iter().map(Located::entry).collect();
+        if let Some(unclaimed) = &u.unclaimed {
+            // Named like the image: its offsets are the image's.
+            located.push(Located::blob(
+                Origin::Unclaimed,
+                "image",
+                Chain::image(&u.image_name),
+                unclaimed,
+            ));
+        }
+        let mut files: Vec<FileEntry<'u>> = located.into_par_iter().map(Located::entry).collect();
+        // The unclaimed bytes are the image's: findings there cite its hash.
+        if let Some(image_hash) = files
+            .iter()
+            .find(|f| f.origin == Origin::Image)
+            .map(|f| f.sha256.clone())
+        {
+            for f in files.iter_mut().filter(|f| f.origin == Origin::Unclaimed) {
+                f.sha256 = image_hash.clone();
+            }
+        }
 
-        let configs = config::discover(&files);
+        let mut configs = config::discover(&files);
+        configs.extend(nvram_blocks(u, &files, &configs));
         let account_stores = stores::discover(u, &files, &configs);
         let keys = keys::discover(files.iter().enumerate().filter(|(_, f)| scanned_by_content(u, f)));
 
@@ -153,13 +177,39 @@ impl<'u> Inventory<'u> {
     }
 }
 
-/// Whether content searches (embedded records, keys, secrets) look at this
-/// file. Every file of a filesystem and every payload is searched; the
-/// image itself only when nothing was unpacked from it, since otherwise
-/// its bytes are the containers already searched (and compressed bytes
-/// hold no text).
+/// Whether content searches (embedded records, keys, secrets, NVRAM, YARA)
+/// look at this file. Every file of a filesystem, every payload and the
+/// image's unclaimed bytes are searched; the image itself only when nothing
+/// was unpacked from it, since otherwise its bytes are the containers
+/// already searched (compressed bytes hold no text) and its unclaimed
+/// bytes, searched as [`Origin::Unclaimed`].
 pub fn scanned_by_content(u: &Unpacked, f: &FileEntry) -> bool {
     f.origin != Origin::Image || u.containers.is_empty()
+}
+
+/// Files larger than this are not searched for NVRAM blocks (a flash
+/// partition of settings is tens of KiB; the unclaimed image is searched
+/// whatever its size).
+const MAX_NVRAM_FILE: usize = 4 << 20;
+
+/// NVRAM blocks ([`nvram`]) in every file searched by content that is not
+/// already a text configuration file or a program, as configuration entries
+/// located by offset.
+fn nvram_blocks(u: &Unpacked, files: &[FileEntry], text_configs: &[config::ConfigFile]) -> Vec<config::ConfigFile> {
+    files
+        .par_iter()
+        .enumerate()
+        .filter(|(i, f)| {
+            scanned_by_content(u, f)
+                && f.elf.is_none()
+                && (f.origin == Origin::Unclaimed || f.data.len() <= MAX_NVRAM_FILE)
+                && !text_configs.iter().any(|c| c.file == *i)
+        })
+        .filter_map(|(i, f)| {
+            let entries = nvram::entries(f.data);
+            (!entries.is_empty()).then_some(config::ConfigFile { file: i, entries })
+        })
+        .collect()
 }
 
 /// U-Boot environments in every file, payload and the image; the same

@@ -146,13 +146,16 @@ pub fn discover(u: &Unpacked, files: &[FileEntry], configs: &[ConfigFile]) -> Ve
                 }
                 by_name = true;
                 stores.push(s);
-            } else if let Some(cf) = config_of(fi) {
-                let accounts = config_accounts(&file.path, &cf.entries);
-                if !accounts.is_empty() {
-                    let mut s = AccountStore::new(file.origin, &file.container, StoreKind::ConfigKv, &file.path);
-                    s.accounts = accounts;
-                    stores.push(s);
-                }
+            }
+        }
+        // Configuration files, and NVRAM blocks in any file, payload or
+        // unclaimed image region.
+        if !by_name && let Some(cf) = config_of(fi) {
+            let accounts = config_accounts(&file.path, &cf.entries);
+            if !accounts.is_empty() {
+                let mut s = AccountStore::new(file.origin, &file.container, StoreKind::ConfigKv, &file.path);
+                s.accounts = accounts;
+                stores.push(s);
             }
         }
         if !by_name {
@@ -319,7 +322,7 @@ fn config_accounts(path: &str, entries: &[KvEntry]) -> Vec<Account> {
         }
         let user = entries
             .iter()
-            .filter(|u| u.section == e.section && u.line != e.line)
+            .filter(|u| u.section == e.section && (u.line, u.offset) != (e.line, e.offset))
             .find(|u| word_before(&u.key, USER_WORDS).as_deref() == Some(prefix.as_str()))
             .map(|u| u.value.clone())
             .filter(|v| !v.is_empty() && !config::is_placeholder(v));
@@ -335,8 +338,8 @@ fn config_accounts(path: &str, entries: &[KvEntry]) -> Vec<Account> {
             shell: None,
             password,
             password_file: path.to_string(),
-            password_line: Some(e.line),
-            password_offset: None,
+            password_line: e.line,
+            password_offset: e.offset,
             key: Some(e.key.clone()),
         });
     }

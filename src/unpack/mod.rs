@@ -97,6 +97,9 @@ pub struct Gap {
     pub kind: GapKind,
     /// Shannon entropy in bits per byte.
     pub entropy: f64,
+    /// Whether `offset` is an offset in the image itself, rather than in a
+    /// decoded payload or a file whose own bytes were carved.
+    pub in_image: bool,
 }
 
 /// A filesystem tree and where it came from.
@@ -164,6 +167,13 @@ pub struct Unpacked {
     pub filesystems: Vec<Filesystem>,
     pub payloads: Vec<Payload>,
     pub incidents: Vec<Incident>,
+    /// The image's unidentified bytes at their own offsets, everything
+    /// else (containers, padding) zeroed: what the inventory searches as
+    /// content so that a key or an NVRAM block between two containers is
+    /// examined, with its image offset as evidence. `None` when no
+    /// container was found (the whole image is searched then) or nothing
+    /// was left unclaimed.
+    pub unclaimed: Option<Bytes>,
 }
 
 impl Unpacked {
@@ -232,6 +242,7 @@ pub fn unpack(image: Bytes, name: &str, options: &UnpackOptions) -> Unpacked {
             filesystems: Vec::new(),
             payloads: Vec::new(),
             incidents: Vec::new(),
+            unclaimed: None,
         },
     };
     let root = Chain::image(name);
@@ -249,7 +260,28 @@ pub fn unpack(image: Bytes, name: &str, options: &UnpackOptions) -> Unpacked {
     out.incidents
         .sort_by(|a, b| a.location.cmp_text(&b.location).then_with(|| a.message.cmp(&b.message)));
     out.incidents.dedup();
+    out.unclaimed = unclaimed_bytes(&out);
     out
+}
+
+/// See [`Unpacked::unclaimed`].
+fn unclaimed_bytes(u: &Unpacked) -> Option<Bytes> {
+    if u.containers.is_empty() {
+        return None;
+    }
+    let regions: Vec<(usize, usize)> = u
+        .gaps
+        .iter()
+        .filter(|g| g.in_image && g.kind == GapKind::Unidentified)
+        .map(|g| (g.offset as usize, (g.offset + g.size) as usize))
+        .filter(|&(s, e)| s < e && e <= u.image.len())
+        .collect();
+    let end = regions.iter().map(|&(_, e)| e).max()?;
+    let mut masked = vec![0u8; end];
+    for (s, e) in regions {
+        masked[s..e].copy_from_slice(&u.image[s..e]);
+    }
+    Some(Bytes::from(masked))
 }
 
 /// Runs of one erased-flash byte (0x00 or 0xFF) at least this long are
@@ -455,7 +487,8 @@ impl Engine {
         // Decoded payloads (kernels, bootloaders) are analysed as blobs by
         // the inventory; only raw bytes get a gap map.
         if label != chain::PAYLOAD {
-            self.record_gaps(blob, start, end, &claimed, parent);
+            let in_image = blob.as_ptr() == self.out.image.as_ptr() && blob.len() == self.out.image.len();
+            self.record_gaps(blob, in_image, start, end, &claimed, parent);
         }
     }
 
@@ -584,7 +617,15 @@ impl Engine {
         Some(extent)
     }
 
-    fn record_gaps(&mut self, blob: &[u8], start: usize, end: usize, claimed: &[(usize, usize)], location: &Chain) {
+    fn record_gaps(
+        &mut self,
+        blob: &[u8],
+        in_image: bool,
+        start: usize,
+        end: usize,
+        claimed: &[(usize, usize)],
+        location: &Chain,
+    ) {
         let mut at = start;
         let mut regions = Vec::new();
         for &(s, e) in claimed {
@@ -612,6 +653,7 @@ impl Engine {
                     GapKind::Unidentified
                 },
                 entropy,
+                in_image,
             };
             if !padding && gap.size >= OPAQUE_REGION_MIN && entropy >= OPAQUE_REGION_ENTROPY {
                 self.out.incidents.push(Incident {
@@ -754,6 +796,27 @@ mod tests {
         std::fs::write(&path, b"hsqs and more").unwrap();
         assert_eq!(read_image(&path).unwrap(), &b"hsqs and more"[..]);
         assert!(read_image(&dir.path().join("missing")).is_err());
+    }
+
+    #[test]
+    fn unclaimed_bytes_keep_only_what_no_container_claimed() {
+        let mut img = formats::uimage::build("k", 2, 0, 1, &[0x90u8; 200]);
+        let claimed = img.len();
+        img.extend_from_slice(b"secret=between containers\0");
+        img.resize(claimed + 6000, 0xff);
+        let u = unpack(img.clone().into(), "t.bin", &UnpackOptions::default());
+        let masked = u.unclaimed.as_ref().expect("a region is unclaimed");
+        // The header is the container's; its raw payload is carved in place
+        // and, being nothing known, is content too.
+        assert!(masked[..0x40].iter().all(|&b| b == 0), "the uImage header is zeroed");
+        assert!(masked[0x40..claimed].iter().all(|&b| b == 0x90));
+        let text = b"secret=between containers";
+        assert_eq!(&masked[claimed..claimed + text.len()], text);
+        // Erased flash after it is padding, not content.
+        assert!(masked.len() < img.len());
+        // With no container, the whole image is searched instead.
+        let none = unpack(vec![0x42u8; 100].into(), "x.bin", &UnpackOptions::default());
+        assert!(none.unclaimed.is_none());
     }
 
     #[test]
