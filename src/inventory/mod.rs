@@ -187,24 +187,15 @@ pub fn scanned_by_content(u: &Unpacked, f: &FileEntry) -> bool {
     f.origin != Origin::Image || u.containers.is_empty()
 }
 
-/// Files larger than this are not searched for NVRAM blocks (a flash
-/// partition of settings is tens of KiB; the unclaimed image is searched
-/// whatever its size).
-const MAX_NVRAM_FILE: usize = 4 << 20;
-
 /// NVRAM blocks ([`nvram`]) in every file searched by content that is not
 /// already a text configuration file or a program, as configuration entries
-/// located by offset.
+/// located by offset. No size limit: one pass over the NUL bytes is cheap,
+/// and a limit would be a region silently not searched.
 fn nvram_blocks(u: &Unpacked, files: &[FileEntry], text_configs: &[config::ConfigFile]) -> Vec<config::ConfigFile> {
     files
         .par_iter()
         .enumerate()
-        .filter(|(i, f)| {
-            scanned_by_content(u, f)
-                && f.elf.is_none()
-                && (f.origin == Origin::Unclaimed || f.data.len() <= MAX_NVRAM_FILE)
-                && !text_configs.iter().any(|c| c.file == *i)
-        })
+        .filter(|(i, f)| scanned_by_content(u, f) && f.elf.is_none() && !text_configs.iter().any(|c| c.file == *i))
         .filter_map(|(i, f)| {
             let entries = nvram::entries(f.data);
             (!entries.is_empty()).then_some(config::ConfigFile { file: i, entries })

@@ -27,7 +27,9 @@ const MAX_ENTRY: usize = 4096;
 
 /// One `name=value` string at `offset`, if it is one.
 fn entry(bytes: &[u8], offset: usize) -> Option<KvEntry> {
-    if bytes.len() > MAX_ENTRY {
+    // Cheap refusals first: most strings in a binary are no entry.
+    let first = *bytes.first()?;
+    if bytes.len() > MAX_ENTRY || !(first.is_ascii_alphabetic() || first == b'_') {
         return None;
     }
     let eq = memchr::memchr(b'=', bytes)?;
@@ -86,6 +88,12 @@ pub fn entries(data: &[u8]) -> Vec<KvEntry> {
             }
         }
         start = end + 1;
+        // Runs of NULs (erased or zeroed space) end any block at once.
+        if data.get(start) == Some(&0) {
+            flush(&mut run, headed, &mut out);
+            headed = false;
+            start += data[start..].iter().take_while(|&&b| b == 0).count();
+        }
     }
     flush(&mut run, headed, &mut out);
     out
