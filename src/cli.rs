@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand};
 
+use fwcert::batch::Shard;
 use fwcert::checks::CheckOptions;
 use fwcert::checks::rule::Severity;
 use fwcert::report::Format;
@@ -33,6 +34,11 @@ EXIT CODES:
                      (partial unpack, missing evidence, or a clause firmware alone cannot decide)
     3  ERROR         bad usage, unreadable image or unwritable output";
 
+const BATCH_EXIT_CODES: &str = "\
+EXIT CODES:
+    the worst of the images': 3 (an image could not be scanned, or a bad
+    input or output) over 1 (FAIL) over 2 (INCONCLUSIVE) over 0 (PASS)";
+
 /// fwcert: firmware security conformance tests for IoT cameras and routers.
 ///
 /// Unpacks a vendor firmware image, checks it for default passwords, keys,
@@ -53,6 +59,10 @@ pub enum Command {
     Scan(ScanArgs),
     /// Unpack a firmware image and list its containers (optionally write the files).
     Unpack(UnpackArgs),
+    /// Scan many images (a directory or a manifest) into one report each
+    /// and a summary; shards split the work between machines.
+    #[command(after_help = BATCH_EXIT_CODES)]
+    Batch(BatchArgs),
     /// List the rules or explain one.
     Rules {
         #[command(subcommand)]
@@ -70,6 +80,19 @@ pub struct ScanArgs {
     /// Write the report to FILE instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub settings: ScanSettings,
+    #[command(flatten)]
+    pub jobs: JobsArg,
+    /// Show no progress line on a terminal.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// What `scan` and `batch` share: the standards, thresholds, budgets and
+/// rules of a scan.
+#[derive(Debug, clap::Args)]
+pub struct ScanSettings {
     /// Standards to report on: all, eu, cn, baseline, or comma-separated
     /// standard ids (see `fwcert rules profiles`).
     #[arg(long, default_value_t = fwcert::ScanOptions::default().profile)]
@@ -96,9 +119,35 @@ pub struct ScanArgs {
     pub yara_time: u64,
     #[command(flatten)]
     pub budget: BudgetArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BatchArgs {
+    /// A directory of images (every file below it), or a manifest: a JSON
+    /// array of paths (or of objects with a `path`), or one path a line.
+    #[arg(required_unless_present = "merge")]
+    pub input: Option<PathBuf>,
+    /// The directory for the reports (`<relative path>.json`, mirroring the
+    /// input) and `summary.json`.
+    #[arg(short, long, value_name = "DIR")]
+    pub output: PathBuf,
+    /// Also write each report in this format (repeatable; JSON is always
+    /// written).
+    #[arg(long, value_parser = format_parser())]
+    pub format: Vec<Format>,
+    /// Scan only this worker's share of the sorted inputs: K/N, K from 0
+    /// (e.g. Kubernetes' `$JOB_COMPLETION_INDEX/N`).
+    #[arg(long, value_name = "K/N", value_parser = |s: &str| s.parse::<Shard>())]
+    pub shard: Option<Shard>,
+    /// Instead of scanning, merge the `summary.json` of these shard output
+    /// directories into `--output`.
+    #[arg(long, value_name = "DIR", num_args = 1.., conflicts_with_all = ["input", "shard"])]
+    pub merge: Vec<PathBuf>,
+    #[command(flatten)]
+    pub settings: ScanSettings,
     #[command(flatten)]
     pub jobs: JobsArg,
-    /// Show no progress line on a terminal.
+    /// Show no summary table on standard output.
     #[arg(short, long)]
     pub quiet: bool,
 }

@@ -27,6 +27,8 @@ pub enum Error {
     RuleSet { file: String, message: String },
     #[error("a check reported rule {rule} (at {path}), which the rule set does not have")]
     UnknownRule { rule: String, path: String },
+    #[error("{path}: {message}")]
+    InputFormat { path: PathBuf, message: String },
     #[error("unknown profile `{0}` (see `fwcert rules profiles`)")]
     UnknownProfile(String),
 }

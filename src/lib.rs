@@ -18,6 +18,7 @@
 //! runs the whole pipeline with them over any number of images. Rule IDs
 //! are constants in [`rules`].
 
+pub mod batch;
 pub mod checks;
 pub mod error;
 pub mod hash;

@@ -6,12 +6,14 @@ mod status_line;
 
 use std::io::Write;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Parser;
+use signal_hook::consts::{SIGINT, SIGTERM};
 
-use cli::{BudgetArgs, Cli, Command, ExitCode, JobsArg, RulesAction, ScanArgs, UnpackArgs};
+use cli::{BatchArgs, BudgetArgs, Cli, Command, ExitCode, JobsArg, RulesAction, ScanArgs, ScanSettings, UnpackArgs};
 use fwcert::progress::Progress;
 use fwcert::report::{listing, rules_view};
 use fwcert::unpack::budget::Limits;
@@ -35,18 +37,21 @@ fn main() {
         Ok(code) => code,
         Err(e) => {
             eprintln!("fwcert: error: {e:#}");
-            ExitCode::Error
+            ExitCode::Error as i32
         }
     };
-    std::process::exit(code as i32);
+    std::process::exit(code);
 }
 
-fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    match cli.command {
-        Command::Scan(args) => scan(args),
-        Command::Unpack(args) => unpack(args),
-        Command::Rules { action } => rules(action),
-    }
+/// The process exit code of a command.
+fn run(cli: Cli) -> anyhow::Result<i32> {
+    let code = match cli.command {
+        Command::Scan(args) => scan(args)?,
+        Command::Batch(args) => return batch(args),
+        Command::Unpack(args) => unpack(args)?,
+        Command::Rules { action } => rules(action)?,
+    };
+    Ok(code as i32)
 }
 
 /// Size the global rayon pool, which the library's parallel steps and the
@@ -88,8 +93,8 @@ fn progress_of(status: &Option<Arc<StatusLine>>) -> Progress {
     }
 }
 
-fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
-    set_jobs(&args.jobs)?;
+/// The rules and options `scan` and `batch` share.
+fn settings(args: &ScanSettings) -> anyhow::Result<(Rules, ScanOptions)> {
     let mut opts = ScanOptions {
         profile: args.profile.clone(),
         fail_on: args.fail_on,
@@ -97,8 +102,6 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
         ..ScanOptions::default()
     };
     opts.unpack.limits = limits(&args.budget);
-    let status = terminal_progress(args.quiet);
-    opts.unpack.progress = progress_of(&status);
     opts.checks.crack_time = Duration::from_secs(args.crack_time);
     opts.checks.yara_time = Duration::from_secs(args.yara_time);
     let mut custom_yara = Vec::new();
@@ -112,6 +115,14 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     } else {
         Rules::with_custom_yara(&custom_yara)?
     };
+    Ok((rules, opts))
+}
+
+fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
+    set_jobs(&args.jobs)?;
+    let (rules, mut opts) = settings(&args.settings)?;
+    let status = terminal_progress(args.quiet);
+    opts.unpack.progress = progress_of(&status);
     let report = Scanner::new(Arc::new(rules), opts)?.scan_path(&args.image)?;
     drop(status);
     let rendered = fwcert::report::render(&report, args.format);
@@ -124,6 +135,39 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
         Verdict::Fail => ExitCode::Fail,
         Verdict::Inconclusive | Verdict::NotTestable => ExitCode::Inconclusive,
     })
+}
+
+/// `fwcert batch`: the exit code is the worst image's. SIGINT and SIGTERM
+/// stop new images from starting; a second one ends the process at once.
+fn batch(args: BatchArgs) -> anyhow::Result<i32> {
+    let summary = if args.merge.is_empty() {
+        set_jobs(&args.jobs)?;
+        let (rules, opts) = settings(&args.settings)?;
+        let scanner = Scanner::new(Arc::new(rules), opts)?;
+        let input = args
+            .input
+            .as_deref()
+            .context("an input directory or manifest is needed")?;
+        let inputs = fwcert::batch::select(fwcert::batch::inputs(input)?, args.shard);
+        let stop = Arc::new(AtomicBool::new(false));
+        for signal in [SIGINT, SIGTERM] {
+            // A second signal while the flag is set ends the process.
+            signal_hook::flag::register_conditional_shutdown(signal, 130, stop.clone())
+                .context("cannot install a signal handler")?;
+            signal_hook::flag::register(signal, stop.clone()).context("cannot install a signal handler")?;
+        }
+        let options = fwcert::batch::BatchOptions {
+            shard: args.shard,
+            extra_formats: args.format.clone(),
+        };
+        fwcert::batch::run(&scanner, &inputs, &args.output, &options, &stop)?
+    } else {
+        fwcert::batch::merge(&args.merge, &args.output)?
+    };
+    if !args.quiet {
+        std::io::stdout().write_all(fwcert::batch::table(&summary).as_bytes())?;
+    }
+    Ok(i32::from(summary.exit_code))
 }
 
 fn unpack(args: UnpackArgs) -> anyhow::Result<ExitCode> {

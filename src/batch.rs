@@ -1,0 +1,527 @@
+//! Many images with one compiled rule set: `fwcert batch`.
+//!
+//! A batch reads a directory (every regular file below it, links not
+//! followed) or a manifest (a JSON array of paths, or a text file with one
+//! path a line), sorts the inputs by their relative path, keeps this
+//! worker's [`Shard`] of them, and scans them on the current rayon pool:
+//! images side by side and each image's own parallel work on the same
+//! threads, so the cores are never oversubscribed.
+//!
+//! Every report is written atomically (a temporary file in the output
+//! directory, then a rename), next to where the image sits relative to the
+//! input, as `<relative path>.json` (plus one file per extra format). A
+//! rerun skips an image whose report exists with the same image SHA-256 and
+//! rules digest. When `stop` is raised (SIGINT/SIGTERM in the binary), no
+//! new image starts; the ones in flight finish and are written, and the
+//! summary lists what was done. `summary.json` is written last, atomically.
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::hash::sha256_hex;
+use crate::report::model::Verdict;
+use crate::report::{self, Format};
+use crate::scan::Scanner;
+use crate::standards;
+
+/// The summary file's schema name.
+pub const SUMMARY_SCHEMA: &str = "fwcert-batch/1";
+/// The summary's file name in the output directory.
+pub const SUMMARY_FILE: &str = "summary.json";
+
+/// This worker's share of a sorted input list: the inputs whose index `i`
+/// has `i % count == index` (`--shard K/N`, K from 0, as Kubernetes'
+/// `JOB_COMPLETION_INDEX`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        let (k, n) = s.split_once('/').ok_or_else(|| format!("`{s}` is not K/N"))?;
+        let index: usize = k.trim().parse().map_err(|_| format!("`{k}` is not a number"))?;
+        let count: usize = n.trim().parse().map_err(|_| format!("`{n}` is not a number"))?;
+        if count == 0 || index >= count {
+            return Err(format!("shard {index}/{count}: K must be below N (K counts from 0)"));
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+/// One image to scan: where it is, and its path relative to the input
+/// (which names its reports).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Input {
+    pub relative: PathBuf,
+    pub path: PathBuf,
+}
+
+/// A manifest entry: a path, or an object with one.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum ManifestEntry {
+    Path(String),
+    Entry { path: String },
+}
+
+/// A relative path that stays inside the output directory: no root, no
+/// `..`, no `.`.
+fn confined(p: &Path) -> PathBuf {
+    p.components()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(n),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The inputs of a directory or a manifest, sorted by relative path.
+pub fn inputs(input: &Path) -> Result<Vec<Input>> {
+    let read_err = |path: &Path, source| Error::ReadInput {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut out = Vec::new();
+    if input.is_dir() {
+        let mut stack = vec![input.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for e in std::fs::read_dir(&dir).map_err(|e| read_err(&dir, e))? {
+                let e = e.map_err(|e| read_err(&dir, e))?;
+                let kind = e.file_type().map_err(|err| read_err(&e.path(), err))?;
+                let path = e.path();
+                if kind.is_dir() {
+                    stack.push(path);
+                } else if kind.is_file() {
+                    let relative = confined(path.strip_prefix(input).unwrap_or(&path));
+                    out.push(Input { relative, path });
+                }
+            }
+        }
+    } else {
+        let text = std::fs::read_to_string(input).map_err(|e| read_err(input, e))?;
+        let base = input.parent().unwrap_or(Path::new("."));
+        let paths: Vec<String> = if text.trim_start().starts_with('[') {
+            let entries: Vec<ManifestEntry> = serde_json::from_str(&text).map_err(|e| Error::InputFormat {
+                path: input.to_path_buf(),
+                message: e.to_string(),
+            })?;
+            entries
+                .into_iter()
+                .map(|e| match e {
+                    ManifestEntry::Path(p) | ManifestEntry::Entry { path: p } => p,
+                })
+                .collect()
+        } else {
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(String::from)
+                .collect()
+        };
+        for p in paths {
+            let given = PathBuf::from(&p);
+            let path = if given.is_absolute() {
+                given.clone()
+            } else {
+                base.join(&given)
+            };
+            out.push(Input {
+                relative: confined(&given),
+                path,
+            });
+        }
+    }
+    out.sort();
+    out.dedup_by(|a, b| a.relative == b.relative);
+    Ok(out)
+}
+
+/// The inputs `shard` covers.
+pub fn select(inputs: Vec<Input>, shard: Option<Shard>) -> Vec<Input> {
+    match shard {
+        None => inputs,
+        Some(s) => inputs
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| i % s.count == s.index)
+            .map(|(_, x)| x)
+            .collect(),
+    }
+}
+
+/// The process exit code a verdict maps to: 0 PASS, 1 FAIL, 2
+/// INCONCLUSIVE (or NOT-TESTABLE); 3 is an error.
+pub fn exit_code(verdict: Verdict) -> u8 {
+    match verdict {
+        Verdict::Pass => 0,
+        Verdict::Fail => 1,
+        Verdict::Inconclusive | Verdict::NotTestable => 2,
+    }
+}
+
+/// How bad an exit code is for a batch: an image that could not be scanned
+/// at all (3) is worse than a FAIL (1), which is worse than INCONCLUSIVE (2).
+fn badness(code: u8) -> u8 {
+    match code {
+        0 => 0,
+        2 => 1,
+        1 => 2,
+        _ => 3,
+    }
+}
+
+/// The worst of several exit codes (0 for none).
+pub fn worst(codes: impl IntoIterator<Item = u8>) -> u8 {
+    codes.into_iter().max_by_key(|c| badness(*c)).unwrap_or(0)
+}
+
+/// One image's line in the summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImageSummary {
+    /// The path relative to the input; reports are named after it.
+    pub image: String,
+    /// Empty when the image could not be read.
+    pub sha256: String,
+    /// Absent when the scan failed.
+    pub verdict: Option<String>,
+    /// Per selected standard: FAIL, INCONCLUSIVE or PASS over its clauses.
+    pub standards: BTreeMap<String, String>,
+    pub exit_code: u8,
+    /// Findings per severity.
+    pub findings: BTreeMap<String, usize>,
+    /// Wall-clock seconds of the scan (0 when skipped).
+    pub seconds: f64,
+    /// True when an earlier run's report was reused.
+    pub reused: bool,
+    /// Why the image has no report.
+    pub error: Option<String>,
+}
+
+/// `summary.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub schema: String,
+    pub rules_digest: String,
+    /// `K/N` when this summary covers one shard; absent when merged or whole.
+    pub shard: Option<String>,
+    /// True when the run stopped early (SIGINT/SIGTERM): images are missing.
+    pub interrupted: bool,
+    pub exit_code: u8,
+    pub images: Vec<ImageSummary>,
+}
+
+/// Options of a batch beyond the scanner's.
+#[derive(Debug, Clone, Default)]
+pub struct BatchOptions {
+    pub shard: Option<Shard>,
+    /// Formats written besides JSON (which is always written).
+    pub extra_formats: Vec<Format>,
+}
+
+/// Write `bytes` to `path` through a temporary file in the same directory.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let write_err = |source| Error::WriteOutput {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(write_err)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".fwcert-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(write_err)?;
+    std::io::Write::write_all(&mut tmp, bytes).map_err(write_err)?;
+    tmp.persist(path).map_err(|e| write_err(e.error))?;
+    Ok(())
+}
+
+/// `<out>/<relative>.<ext>`.
+fn report_path(out: &Path, relative: &Path, ext: &str) -> PathBuf {
+    let mut name = relative.as_os_str().to_os_string();
+    name.push(format!(".{ext}"));
+    out.join(name)
+}
+
+fn extension(format: Format) -> &'static str {
+    match format {
+        Format::Json => "json",
+        Format::Text => "txt",
+    }
+}
+
+/// A verdict as the JSON report spells it.
+fn parse_verdict(s: &str) -> Option<Verdict> {
+    [
+        Verdict::Pass,
+        Verdict::Fail,
+        Verdict::Inconclusive,
+        Verdict::NotTestable,
+    ]
+    .into_iter()
+    .find(|v| v.as_str() == s)
+}
+
+/// The summary line of a report (a fresh one or one read back).
+fn summary_of(image: String, r: &serde_json::Value, seconds: f64, reused: bool) -> ImageSummary {
+    let verdict = r["verdict"].as_str().unwrap_or_default().to_string();
+    // A report without a readable verdict is no result: an error.
+    let code = parse_verdict(&verdict).map_or(3, exit_code);
+    // Each standard's verdict over its clauses, by the image's own rule.
+    let mut by_standard: BTreeMap<String, Vec<Verdict>> = BTreeMap::new();
+    for q in r["requirements"].as_array().into_iter().flatten() {
+        if let (Some(s), Some(v)) = (q["standard"].as_str(), q["verdict"].as_str().and_then(parse_verdict)) {
+            by_standard.entry(s.to_string()).or_default().push(v);
+        }
+    }
+    let standards = by_standard
+        .into_iter()
+        .map(|(s, vs)| (s, standards::overall(vs).as_str().to_string()))
+        .collect();
+    let findings = r["summary"]["findings"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0) as usize))
+        .collect();
+    ImageSummary {
+        image,
+        sha256: r["image"]["sha256"].as_str().unwrap_or_default().to_string(),
+        verdict: Some(verdict),
+        standards,
+        exit_code: code,
+        findings,
+        seconds,
+        reused,
+        error: None,
+    }
+}
+
+/// A report of an earlier run for this image and these rules, if any.
+fn reusable(path: &Path, sha256: &str, rules_digest: &str) -> Option<serde_json::Value> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    (v["image"]["sha256"] == sha256 && v["tool"]["rules_digest"] == rules_digest).then_some(v)
+}
+
+/// Scan one input and write its reports.
+fn one(scanner: &Scanner, input: &Input, out: &Path, opts: &BatchOptions) -> ImageSummary {
+    let image = input.relative.to_string_lossy().replace('\\', "/");
+    let failed = |sha256: String, e: String| ImageSummary {
+        image: image.clone(),
+        sha256,
+        verdict: None,
+        standards: BTreeMap::new(),
+        exit_code: 3,
+        findings: BTreeMap::new(),
+        seconds: 0.0,
+        reused: false,
+        error: Some(e),
+    };
+    let data = match crate::unpack::read_image(&input.path) {
+        Ok(d) => d,
+        Err(e) => return failed(String::new(), format!("cannot read {}: {e}", input.path.display())),
+    };
+    let sha256 = sha256_hex(&data);
+    let json_path = report_path(out, &input.relative, "json");
+    if let Some(old) = reusable(&json_path, &sha256, &scanner.rules().digest) {
+        return summary_of(image, &old, 0.0, true);
+    }
+    let name = input
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "image".into());
+    let started = Instant::now();
+    let report = match scanner.scan_bytes(data, &name) {
+        Ok(r) => r,
+        Err(e) => return failed(sha256, e.to_string()),
+    };
+    let seconds = (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
+    for format in &opts.extra_formats {
+        if *format == Format::Json {
+            continue;
+        }
+        let path = report_path(out, &input.relative, extension(*format));
+        if let Err(e) = write_atomically(&path, report::render(&report, *format).as_bytes()) {
+            return failed(sha256, e.to_string());
+        }
+    }
+    // JSON last: its presence is what a rerun trusts.
+    let json = report::json::render(&report);
+    if let Err(e) = write_atomically(&json_path, json.as_bytes()) {
+        return failed(sha256, e.to_string());
+    }
+    match serde_json::from_str::<serde_json::Value>(&json) {
+        Ok(v) => summary_of(image, &v, seconds, false),
+        Err(e) => failed(sha256, e.to_string()),
+    }
+}
+
+/// Scan `inputs` into `out`, then write and return the summary. Stops
+/// starting new images once `stop` is set.
+pub fn run(scanner: &Scanner, inputs: &[Input], out: &Path, opts: &BatchOptions, stop: &AtomicBool) -> Result<Summary> {
+    std::fs::create_dir_all(out).map_err(|source| Error::WriteOutput {
+        path: out.to_path_buf(),
+        source,
+    })?;
+    let mut images: Vec<ImageSummary> = inputs
+        .par_iter()
+        .filter_map(|input| (!stop.load(Ordering::SeqCst)).then(|| one(scanner, input, out, opts)))
+        .collect();
+    images.sort_by(|a, b| a.image.cmp(&b.image));
+    let summary = Summary {
+        schema: SUMMARY_SCHEMA.to_string(),
+        rules_digest: scanner.rules().digest.clone(),
+        shard: opts.shard.map(|s| format!("{}/{}", s.index, s.count)),
+        interrupted: stop.load(Ordering::SeqCst) && images.len() < inputs.len(),
+        exit_code: worst(images.iter().map(|i| i.exit_code)),
+        images,
+    };
+    write_summary(out, &summary)?;
+    Ok(summary)
+}
+
+fn write_summary(out: &Path, summary: &Summary) -> Result<()> {
+    let mut json = serde_json::to_string_pretty(summary).map_err(|e| Error::InputFormat {
+        path: out.join(SUMMARY_FILE),
+        message: e.to_string(),
+    })?;
+    json.push('\n');
+    write_atomically(&out.join(SUMMARY_FILE), json.as_bytes())
+}
+
+/// Read the summaries of several shard directories into one, written to
+/// `out`: every image once (the first directory that has it wins), the
+/// worst exit code. Shards scanned with different rules are refused.
+pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary> {
+    let mut merged: BTreeMap<String, ImageSummary> = BTreeMap::new();
+    let mut digest: Option<String> = None;
+    let mut interrupted = false;
+    for dir in dirs {
+        let path = dir.join(SUMMARY_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|source| Error::ReadInput {
+            path: path.clone(),
+            source,
+        })?;
+        let s: Summary = serde_json::from_str(&text).map_err(|e| Error::InputFormat {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        if s.schema != SUMMARY_SCHEMA {
+            return Err(Error::InputFormat {
+                path,
+                message: format!("schema {} is not {SUMMARY_SCHEMA}", s.schema),
+            });
+        }
+        match &digest {
+            Some(d) if *d != s.rules_digest => {
+                return Err(Error::InputFormat {
+                    path,
+                    message: format!(
+                        "rules digest {} differs from {d}: shards used different rules",
+                        s.rules_digest
+                    ),
+                });
+            }
+            _ => digest = Some(s.rules_digest.clone()),
+        }
+        interrupted |= s.interrupted;
+        for i in s.images {
+            merged.entry(i.image.clone()).or_insert(i);
+        }
+    }
+    let images: Vec<ImageSummary> = merged.into_values().collect();
+    let summary = Summary {
+        schema: SUMMARY_SCHEMA.to_string(),
+        rules_digest: digest.unwrap_or_default(),
+        shard: None,
+        interrupted,
+        exit_code: worst(images.iter().map(|i| i.exit_code)),
+        images,
+    };
+    write_summary(out, &summary)?;
+    Ok(summary)
+}
+
+/// The summary as a table for a terminal.
+pub fn table(summary: &Summary) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<13} {:>4} {:>8} {:>5}  image",
+        "verdict", "exit", "findings", "sec"
+    );
+    for i in &summary.images {
+        let findings: usize = i.findings.values().sum();
+        let _ = writeln!(
+            out,
+            "{:<13} {:>4} {:>8} {:>5.1}  {}{}{}",
+            i.verdict.as_deref().unwrap_or("ERROR"),
+            i.exit_code,
+            findings,
+            i.seconds,
+            i.image,
+            if i.reused { " (reused)" } else { "" },
+            i.error.as_ref().map(|e| format!(": {e}")).unwrap_or_default()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{} image(s), exit code {}{}",
+        summary.images.len(),
+        summary.exit_code,
+        if summary.interrupted { ", interrupted" } else { "" }
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_split_the_sorted_inputs_exactly_once() {
+        let inputs: Vec<Input> = (0..10)
+            .map(|i| Input {
+                relative: PathBuf::from(format!("img{i:02}.bin")),
+                path: PathBuf::from(format!("/in/img{i:02}.bin")),
+            })
+            .collect();
+        let mut seen = Vec::new();
+        for k in 0..3 {
+            let shard: Shard = format!("{k}/3").parse().unwrap();
+            seen.extend(select(inputs.clone(), Some(shard)));
+        }
+        seen.sort();
+        assert_eq!(seen, inputs);
+        assert!("3/3".parse::<Shard>().is_err());
+        assert!("1/0".parse::<Shard>().is_err());
+        assert!("x".parse::<Shard>().is_err());
+    }
+
+    #[test]
+    fn manifest_paths_stay_inside_the_output() {
+        assert_eq!(confined(Path::new("../../etc/passwd")), PathBuf::from("etc/passwd"));
+        assert_eq!(confined(Path::new("/abs/./x.bin")), PathBuf::from("abs/x.bin"));
+    }
+
+    #[test]
+    fn the_worst_exit_code_wins() {
+        assert_eq!(worst([0, 2, 0]), 2);
+        assert_eq!(worst([2, 1, 0]), 1);
+        assert_eq!(worst([1, 3]), 3);
+        assert_eq!(worst([]), 0);
+    }
+}
