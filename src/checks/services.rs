@@ -452,39 +452,35 @@ fn host_keys(inv: &Inventory, g: &BootGraph, findings: &mut Vec<Finding>, gaps: 
             let path = format!("{prefix}{dir}/{name}");
             let origin = Origin::Filesystem(g.filesystem);
             let index = inv.files.iter().position(|f| f.origin == origin && f.path == path);
-            let parsed: Vec<(Option<usize>, Option<u64>, String, &str, String)> = index
+            let mut parsed: Vec<HostKey> = index
                 .map(|i| {
                     inv.keys
                         .private_keys
                         .iter()
                         .filter(|k| k.at.file == i)
-                        .map(|k| {
+                        .map(|k| HostKey {
+                            line: k.at.line,
                             // A text key is cited by its line, a binary one by its offset.
-                            let offset = k.at.line.is_none().then_some(k.at.offset);
-                            (
-                                k.at.line,
-                                offset,
-                                k.key.describe(),
-                                k.format.as_str(),
-                                k.fingerprint.clone(),
-                            )
+                            offset: k.at.line.is_none().then_some(k.at.offset),
+                            what: k.key.describe(),
+                            format: k.format.clone(),
+                            fingerprint: k.fingerprint.clone(),
                         })
                         .collect()
                 })
                 .unwrap_or_default();
-            let parsed = if parsed.is_empty() {
+            if parsed.is_empty() {
                 // dropbear's format has no marker to find it by in any file,
                 // so it is read here, from the file the name points at. The
                 // key is the whole file: offset 0 is where its evidence starts.
-                ssh::dropbear_private(data)
-                    .map(|k| {
-                        let fingerprint = fingerprint_of(k.spki.as_deref().unwrap_or(data));
-                        vec![(None, Some(0), k.info.describe(), "dropbear", fingerprint)]
-                    })
-                    .unwrap_or_default()
-            } else {
-                parsed
-            };
+                parsed.extend(ssh::dropbear_private(data).map(|k| HostKey {
+                    line: None,
+                    offset: Some(0),
+                    what: k.info.describe(),
+                    format: "dropbear".into(),
+                    fingerprint: fingerprint_of(k.spki.as_deref().unwrap_or(data)),
+                }));
+            }
             if parsed.is_empty() {
                 if looks_like_key(inv, index, data) {
                     gaps.push(format!(
@@ -493,7 +489,14 @@ fn host_keys(inv: &Inventory, g: &BootGraph, findings: &mut Vec<Finding>, gaps: 
                 }
                 continue;
             }
-            for (line, offset, what, format, fingerprint) in parsed {
+            for HostKey {
+                line,
+                offset,
+                what,
+                format,
+                fingerprint,
+            } in parsed
+            {
                 let weak = if matches!(kind, "dss" | "dsa") || what.starts_with("DSA") {
                     "; DSA host keys are also obsolete"
                 } else {
@@ -519,6 +522,16 @@ fn host_keys(inv: &Inventory, g: &BootGraph, findings: &mut Vec<Finding>, gaps: 
             }
         }
     }
+}
+
+/// A private key read from a host-key file: where it is, what it is, and
+/// its fingerprint (`sha256:` over the public key when it can be derived).
+struct HostKey {
+    line: Option<usize>,
+    offset: Option<u64>,
+    what: String,
+    format: String,
+    fingerprint: String,
 }
 
 /// Whether a host-key file that did not parse still looks like key
