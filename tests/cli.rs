@@ -94,12 +94,111 @@ fn the_report_is_the_same_with_one_thread_or_many() {
     assert_eq!(code, 3, "{err}");
 }
 
+/// The verdict of one clause in a JSON report.
+fn clause_verdict(report: &serde_json::Value, standard: &str, clause: &str) -> String {
+    report["requirements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["standard"] == standard && q["clause"] == clause)
+        .map(|q| q["verdict"].as_str().unwrap().to_string())
+        .unwrap()
+}
+
+/// Scan `image` with `--format json` and the given `--fail-on` (none: the
+/// default): the exit code and the report.
+fn scan_json(dir: &std::path::Path, image: &str, fail_on: Option<&str>) -> (i32, serde_json::Value) {
+    let out = dir.join(format!("{}.json", fail_on.unwrap_or("default")));
+    let mut args = vec!["scan", image, "--format", "json", "-o", out.to_str().unwrap()];
+    if let Some(s) = fail_on {
+        args.extend(["--fail-on", s]);
+    }
+    let (code, _, err) = fwcert(&args);
+    let report = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap_or_else(|e| panic!("{e}: {err}"));
+    (code, report)
+}
+
 #[test]
 fn fail_on_threshold_changes_the_verdict() {
-    // The sample's findings are critical and medium: above critical there is nothing to fail on
-    // except the critical one, so it still fails; the exit code follows the verdict.
-    let (code, _, _) = fwcert(&["scan", "samples/camera-default-root.bin", "--fail-on", "critical"]);
-    assert_eq!(code, 1);
+    use fwcert::samples::{Entry, minimal_elf, squashfs};
+    let dir = tempfile::tempdir().unwrap();
+
+    // An image whose only finding is high: rcS starts telnetd (FW-SVC-001).
+    let telnetd = minimal_elf(b"");
+    let entries = [
+        Entry::Dir {
+            path: "etc",
+            mode: 0o755,
+        },
+        Entry::Dir {
+            path: "etc/init.d",
+            mode: 0o755,
+        },
+        Entry::Dir {
+            path: "usr",
+            mode: 0o755,
+        },
+        Entry::Dir {
+            path: "usr/sbin",
+            mode: 0o755,
+        },
+        Entry::File {
+            path: "etc/inittab",
+            mode: 0o644,
+            data: b"::sysinit:/etc/init.d/rcS\n".to_vec(),
+        },
+        Entry::File {
+            path: "etc/init.d/rcS",
+            mode: 0o755,
+            data: b"#!/bin/sh\ntelnetd &\n".to_vec(),
+        },
+        Entry::File {
+            path: "usr/sbin/telnetd",
+            mode: 0o755,
+            data: telnetd,
+        },
+    ];
+    let image = dir.path().join("telnet-only.bin");
+    std::fs::write(
+        &image,
+        squashfs(&entries, &fwcert::unpack::formats::squashfs::GZIP_CODEC),
+    )
+    .unwrap();
+    let image = image.to_str().unwrap();
+
+    // Default threshold (low): the high finding fails the clause on unused
+    // interfaces, so the image FAILs with exit code 1.
+    let (code, low) = scan_json(dir.path(), image, None);
+    let ids: Vec<&str> = low["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["FW-SVC-001"]);
+    assert_eq!(low["findings"][0]["severity"], "high");
+    assert_eq!((code, low["verdict"].as_str()), (1, Some("FAIL")));
+    assert_eq!(clause_verdict(&low, "etsi-en-303-645", "5.6-1"), "FAIL");
+
+    // --fail-on critical: the same finding is still reported but no longer
+    // counts, so that clause is not FAIL, and neither is the image: nothing
+    // else decides it, so it is INCONCLUSIVE with exit code 2.
+    let (code, critical) = scan_json(dir.path(), image, Some("critical"));
+    assert_eq!(critical["findings"].as_array().unwrap().len(), 1);
+    assert_eq!((code, critical["verdict"].as_str()), (2, Some("INCONCLUSIVE")));
+    assert_eq!(clause_verdict(&critical, "etsi-en-303-645", "5.6-1"), "INCONCLUSIVE");
+
+    // The bundled sample has critical findings, so it FAILs at either
+    // threshold, but the clause decided only by its medium finding
+    // (FW-CRED-004, MD5-crypt) changes.
+    let sample = "samples/camera-default-root.bin";
+    let (code, low) = scan_json(dir.path(), sample, None);
+    assert_eq!((code, low["verdict"].as_str()), (1, Some("FAIL")));
+    assert_eq!(clause_verdict(&low, "etsi-en-303-645", "5.1-3"), "FAIL");
+    let (code, critical) = scan_json(dir.path(), sample, Some("critical"));
+    assert_eq!((code, critical["verdict"].as_str()), (1, Some("FAIL")));
+    assert_eq!(clause_verdict(&critical, "etsi-en-303-645", "5.1-1"), "FAIL");
+    assert_eq!(clause_verdict(&critical, "etsi-en-303-645", "5.1-3"), "INCONCLUSIVE");
 }
 
 #[test]

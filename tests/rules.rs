@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use fwcert::checks::rule::{Expect, Fixture};
+use fwcert::checks::rule::{Expect, ExpectedFinding, Fixture};
 use fwcert::samples::{Entry, fake_busybox, minimal_elf, squashfs};
 use fwcert::unpack::formats::squashfs::GZIP_CODEC;
 use std::sync::Arc;
@@ -48,6 +48,53 @@ fn image_for(fx: &Fixture) -> Vec<u8> {
     squashfs(&entries, &GZIP_CODEC)
 }
 
+/// Scan a fixture's image as the fixture says (with a lab's YARA rules for
+/// FW-YARA-000's).
+fn scan_fixture(rules: &Arc<Rules>, fx: &Fixture) -> fwcert::Report {
+    let img = image_for(fx);
+    // A fixture's crackable hash falls to an IoT default within
+    // milliseconds; an uncrackable SHA-512-crypt one would try all
+    // 10,000 common passwords (seconds each in a debug build). Running
+    // out of budget is a coverage gap, which no fixture's rule depends on.
+    let mut opts = ScanOptions::default();
+    opts.checks.crack_time = std::time::Duration::from_secs(2);
+    let rules = if fx.yara.is_empty() {
+        rules.clone()
+    } else {
+        let custom: Vec<(String, String)> = fx.yara.iter().map(|(n, s)| (n.clone(), s.clone())).collect();
+        Arc::new(Rules::with_custom_yara(&custom).unwrap())
+    };
+    Scanner::new(rules, opts)
+        .unwrap()
+        .scan_bytes(img.into(), &fx.name)
+        .unwrap()
+}
+
+/// Every finding a fail fixture gives, of its rule or any other, says
+/// where in its file the evidence is: a line or a byte offset.
+#[test]
+fn every_finding_of_a_fail_fixture_has_a_line_or_an_offset() {
+    let rules = Arc::new(Rules::embedded().unwrap());
+    let mut missing = Vec::new();
+    let mut seen = 0;
+    for rule in rules.checks.rules.values() {
+        for fx in rule.fixtures.iter().filter(|f| f.expect == Expect::Fail) {
+            for f in scan_fixture(&rules, fx).findings {
+                seen += 1;
+                if f.line.is_none() && f.offset.is_none() {
+                    missing.push(format!("{} fixture {}: {} at {}", rule.id, fx.name, f.id, f.path));
+                }
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "findings without a location:\n{}",
+        missing.join("\n")
+    );
+    assert!(seen >= 100, "only {seen} findings");
+}
+
 #[test]
 fn every_rule_fixture_gives_its_expected_result() {
     let rules = Arc::new(Rules::embedded().unwrap());
@@ -55,26 +102,7 @@ fn every_rule_fixture_gives_its_expected_result() {
     let mut wrong = Vec::new();
     for rule in rules.checks.rules.values() {
         for fx in &rule.fixtures {
-            let img = image_for(fx);
-            // A fixture's crackable hash falls to an IoT default within
-            // milliseconds; an uncrackable SHA-512-crypt one would try all
-            // 10,000 common passwords (seconds each in a debug build). Running
-            // out of budget is a coverage gap, which no fixture's rule depends on.
-            let mut opts = ScanOptions::default();
-            opts.checks.crack_time = std::time::Duration::from_secs(2);
-            let r = if fx.yara.is_empty() {
-                Scanner::new(rules.clone(), opts)
-                    .unwrap()
-                    .scan_bytes(img.into(), &fx.name)
-                    .unwrap()
-            } else {
-                let custom: Vec<(String, String)> = fx.yara.iter().map(|(n, s)| (n.clone(), s.clone())).collect();
-                let with_lab_rules = Arc::new(Rules::with_custom_yara(&custom).unwrap());
-                Scanner::new(with_lab_rules, opts)
-                    .unwrap()
-                    .scan_bytes(img.into(), &fx.name)
-                    .unwrap()
-            };
+            let r = scan_fixture(&rules, fx);
             let fired = r.findings.iter().any(|f| f.id == rule.id);
             match fx.expect {
                 Expect::Fail if !fired => wrong.push(format!("{} fixture {} should fire", rule.id, fx.name)),
@@ -83,6 +111,29 @@ fn every_rule_fixture_gives_its_expected_result() {
                     rule.id, fx.name, r.findings
                 )),
                 _ => {}
+            }
+            if fx.expect == Expect::Fail {
+                // Where the rule's findings are, exactly: the same files at
+                // the same lines or offsets, no more and no fewer.
+                let mut got: Vec<ExpectedFinding> = r
+                    .findings
+                    .iter()
+                    .filter(|f| f.id == rule.id)
+                    .map(|f| ExpectedFinding {
+                        path: f.path.clone(),
+                        line: f.line,
+                        offset: f.offset,
+                    })
+                    .collect();
+                got.sort();
+                let mut want = fx.findings.clone();
+                want.sort();
+                if got != want {
+                    wrong.push(format!(
+                        "{} fixture {}: findings at {got:?}, the fixture expects {want:?}",
+                        rule.id, fx.name
+                    ));
+                }
             }
             ran += 1;
         }
@@ -133,6 +184,41 @@ fn rule_set_meta() {
             "{} has a fail fixture",
             r.id
         );
+        // A fail fixture says where its findings are; a pass fixture has none.
+        for fx in &r.fixtures {
+            match fx.expect {
+                Expect::Fail => assert!(
+                    !fx.findings.is_empty(),
+                    "{} fixture {} lists its expected findings ([[fixture.finding]])",
+                    r.id,
+                    fx.name
+                ),
+                Expect::Pass => assert!(
+                    fx.findings.is_empty(),
+                    "{} pass fixture {} expects no finding",
+                    r.id,
+                    fx.name
+                ),
+            }
+            for e in &fx.findings {
+                assert!(
+                    e.line.is_some() != e.offset.is_some(),
+                    "{} fixture {}: {} has a line or an offset, not both",
+                    r.id,
+                    fx.name,
+                    e.path
+                );
+                assert!(
+                    fx.files.contains_key(&e.path)
+                        || fx.elf.contains_key(&e.path)
+                        || fx.busybox.as_ref().is_some_and(|b| b.path == e.path),
+                    "{} fixture {}: {} is one of the fixture's files",
+                    r.id,
+                    fx.name,
+                    e.path
+                );
+            }
+        }
         // A lab's YARA rules declare their controls in their own meta.
         assert!(
             !r.controls.is_empty() || r.id == fwcert::checks::yara::CUSTOM_RULE,
@@ -432,4 +518,47 @@ fn yara_findings_carry_evidence_and_redactable_secrets() {
     assert_eq!(red.fingerprint, plain.fingerprint);
     assert_eq!(red.secret_fingerprint, plain.secret_fingerprint);
     assert!(plain.secret_fingerprint.is_some());
+}
+
+/// FW-SVC-011 calls a file a host key only once it parses as one: the
+/// finding carries the key's fingerprint (the same as FW-SECRET-001's for
+/// the same key), and a file shaped like a key that does not parse is a
+/// coverage gap of the services family, not a finding; a note is nothing.
+#[test]
+fn host_keys_are_parsed_before_they_are_reported() {
+    let rules = Arc::new(Rules::embedded().unwrap());
+    let fixture = |name: &str| {
+        rules.checks.rules["FW-SVC-011"]
+            .fixtures
+            .iter()
+            .find(|f| f.name == name)
+            .unwrap()
+            .clone()
+    };
+    let r = scan_fixture(&rules, &fixture("shipped-openssh-key"));
+    let host = r.findings.iter().find(|f| f.id == "FW-SVC-011").unwrap();
+    let secret = r.findings.iter().find(|f| f.id == "FW-SECRET-001").unwrap();
+    assert!(
+        host.secret_fingerprint
+            .as_deref()
+            .is_some_and(|s| s.starts_with("sha256:"))
+    );
+    assert_eq!(host.secret_fingerprint, secret.secret_fingerprint);
+    assert!(host.evidence.contains("Ed25519"), "{}", host.evidence);
+
+    let r = scan_fixture(&rules, &fixture("shipped-dropbear-key"));
+    let host = r.findings.iter().find(|f| f.id == "FW-SVC-011").unwrap();
+    assert!(host.secret_fingerprint.is_some());
+    assert!(
+        host.evidence.contains("RSA") && host.evidence.contains("dropbear"),
+        "{}",
+        host.evidence
+    );
+
+    let r = scan_fixture(&rules, &fixture("named-like-a-key-but-not-one"));
+    let services = r.checks.iter().find(|c| c.family == "services").unwrap();
+    assert!(!services.complete);
+    let gaps: Vec<&String> = services.reasons.iter().filter(|g| g.contains("host key")).collect();
+    assert_eq!(gaps.len(), 1, "{:?}", services.reasons);
+    assert!(gaps[0].contains("/etc/dropbear/dropbear_rsa_host_key"), "{}", gaps[0]);
 }

@@ -261,14 +261,19 @@ fn debug_cgi(inv: &Inventory, g: &BootGraph, findings: &mut Vec<Finding>) {
         let (stem, ext) = base.rsplit_once('.').unwrap_or((base.as_str(), ""));
         let handler = dev.contains("/cgi-bin/") || matches!(ext, "cgi" | "sh" | "asp" | "php" | "lua" | "pl");
         if handler && let Some(w) = CGI_WORDS.iter().find(|w| stem.contains(**w)) {
-            findings.push(at_file(
+            let mut f = at_file(
                 inv,
                 g,
                 path,
                 None,
                 rules::FW_DEBUG_006,
                 format!("web handler `{}` is named for {w} use", basename(dev)),
-            ));
+            );
+            // The handler is found by its name, not by anything in it (it may
+            // be a script or a binary): the evidence is the whole file, so the
+            // finding points at its start, offset 0.
+            f.offset = Some(0);
+            findings.push(f);
         }
     }
 }

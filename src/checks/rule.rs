@@ -130,6 +130,29 @@ pub struct Fixture {
     /// name → source (fixtures of FW-YARA-000).
     #[serde(default)]
     pub yara: BTreeMap<String, String>,
+    /// Where the rule's findings must be, for an `expect = "fail"` fixture
+    /// (`[[fixture.finding]]`): the fixture harness compares them with the
+    /// findings exactly, so a fixture proves the location a report gives,
+    /// not only that the rule fired. `tests/rules.rs` requires at least one
+    /// for every fail fixture.
+    #[serde(default, rename = "finding")]
+    pub findings: Vec<ExpectedFinding>,
+}
+
+/// One finding a fail fixture expects: the file, and the line (text
+/// evidence) or byte offset (binary evidence) in it. Each value was checked
+/// by hand against the fixture's own files, never copied from a scan.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedFinding {
+    /// Absolute path in the fixture filesystem.
+    pub path: String,
+    /// 1-based line.
+    #[serde(default)]
+    pub line: Option<usize>,
+    /// Byte offset in the file.
+    #[serde(default)]
+    pub offset: Option<u64>,
 }
 
 /// A generated BusyBox binary for a fixture (see `samples::fake_busybox`).

@@ -12,9 +12,11 @@
 use memchr::memmem;
 
 use super::starts::{applet_unknown, at_file, at_start, flag_value, graph_gaps, is_shell, read_text, running, tree};
-use super::{Context, FamilyResult, Finding};
-use crate::inventory::Inventory;
+use super::{Context, FamilyResult, Finding, Secret};
+use crate::hash::fingerprint_of;
 use crate::inventory::boot::{BootGraph, ServiceStart, basename};
+use crate::inventory::keys::ssh;
+use crate::inventory::{Inventory, Origin};
 use crate::rules;
 use crate::unpack::tree::NodeKind;
 
@@ -167,7 +169,7 @@ pub fn check(cx: &Context) -> FamilyResult {
         }
     }
     for g in &inv.boot {
-        host_keys(inv, g, &mut findings);
+        host_keys(inv, g, &mut findings, &mut gaps);
         stream_auth(inv, g, &mut findings);
     }
     FamilyResult { findings, gaps }
@@ -422,7 +424,15 @@ fn sshd(inv: &Inventory, g: &BootGraph, s: &ServiceStart, findings: &mut Vec<Fin
 }
 
 /// FW-SVC-011: private SSH host keys shipped in the image.
-fn host_keys(inv: &Inventory, g: &BootGraph, findings: &mut Vec<Finding>) {
+///
+/// A file is called a key only once it parses as one ("parse the key
+/// before calling it one"): the inventory's key readers (PEM, OpenSSH,
+/// PuTTY, DER; [`keys::discover`](crate::inventory::keys::discover)) or,
+/// for dropbear's own binary format, [`ssh::dropbear_private`]. A file named
+/// like a host key that looks like key material but does not parse is a
+/// coverage gap (it may be a key in a form fwcert does not read); one that
+/// does not even look like key material (a placeholder note) is nothing.
+fn host_keys(inv: &Inventory, g: &BootGraph, findings: &mut Vec<Finding>, gaps: &mut Vec<String>) {
     let Some(tree) = tree(inv, g) else {
         return;
     };
@@ -439,25 +449,103 @@ fn host_keys(inv: &Inventory, g: &BootGraph, findings: &mut Vec<Finding>) {
                 .trim_start_matches("ssh_host_")
                 .trim_end_matches("_host_key")
                 .trim_end_matches("_key");
-            let weak = if matches!(kind, "dss" | "dsa") {
-                "; DSA host keys are also obsolete"
-            } else {
-                ""
-            };
             let path = format!("{prefix}{dir}/{name}");
-            findings.push(at_file(
-                inv,
-                g,
-                &path,
-                None,
-                rules::FW_SVC_011,
-                format!(
-                    "private {kind} SSH host key ({} bytes) ships in the image, so every unit has the same key{weak}",
-                    data.len()
-                ),
-            ));
+            let origin = Origin::Filesystem(g.filesystem);
+            let index = inv.files.iter().position(|f| f.origin == origin && f.path == path);
+            let mut parsed: Vec<HostKey> = index
+                .map(|i| {
+                    inv.keys
+                        .private_keys
+                        .iter()
+                        .filter(|k| k.at.file == i)
+                        .map(|k| HostKey {
+                            line: k.at.line,
+                            // A text key is cited by its line, a binary one by its offset.
+                            offset: k.at.line.is_none().then_some(k.at.offset),
+                            what: k.key.describe(),
+                            format: k.format.clone(),
+                            fingerprint: k.fingerprint.clone(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            if parsed.is_empty() {
+                // dropbear's format has no marker to find it by in any file,
+                // so it is read here, from the file the name points at. The
+                // key is the whole file: offset 0 is where its evidence starts.
+                parsed.extend(ssh::dropbear_private(data).map(|k| HostKey {
+                    line: None,
+                    offset: Some(0),
+                    what: k.info.describe(),
+                    format: "dropbear".into(),
+                    fingerprint: fingerprint_of(k.spki.as_deref().unwrap_or(data)),
+                }));
+            }
+            if parsed.is_empty() {
+                if looks_like_key(inv, index, data) {
+                    gaps.push(format!(
+                        "{path}: named as an SSH host key and shaped like key material, but it does not parse as a key; whether the image ships a host key there is unknown"
+                    ));
+                }
+                continue;
+            }
+            for HostKey {
+                line,
+                offset,
+                what,
+                format,
+                fingerprint,
+            } in parsed
+            {
+                let weak = if matches!(kind, "dss" | "dsa") || what.starts_with("DSA") {
+                    "; DSA host keys are also obsolete"
+                } else {
+                    ""
+                };
+                let mut f = at_file(
+                    inv,
+                    g,
+                    &path,
+                    line,
+                    rules::FW_SVC_011,
+                    format!(
+                        "private {kind} SSH host key ({what}, {format}, {} bytes) ships in the image, so every unit has the same key{weak}",
+                        data.len()
+                    ),
+                );
+                f.offset = offset;
+                f.secret = Some(Secret {
+                    value: None,
+                    fingerprint,
+                });
+                findings.push(f);
+            }
         }
     }
+}
+
+/// A private key read from a host-key file: where it is, what it is, and
+/// its fingerprint (`sha256:` over the public key when it can be derived).
+struct HostKey {
+    line: Option<usize>,
+    offset: Option<u64>,
+    what: String,
+    format: String,
+    fingerprint: String,
+}
+
+/// Whether a host-key file that did not parse still looks like key
+/// material: the key readers saw a key marker in it, or it starts like an
+/// SSH wire-format key (a length-prefixed `ssh-…` or `ecdsa-…` type name).
+fn looks_like_key(inv: &Inventory, index: Option<usize>, data: &[u8]) -> bool {
+    let marked = index.is_some_and(|i| {
+        let k = &inv.keys;
+        k.look_alikes.iter().chain(&k.unopened).any(|l| l.at.file == i)
+    });
+    let wire = data.len() > 8
+        && data[..4] == [0, 0, 0, data[3]]
+        && (data[4..].starts_with(b"ssh-") || data[4..].starts_with(b"ecdsa-"));
+    marked || wire || memmem::find(data, b"PRIVATE KEY").is_some()
 }
 
 /// FW-SVC-012: RTSP or ONVIF authentication switched off in a config file.

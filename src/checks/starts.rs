@@ -6,14 +6,17 @@ use crate::inventory::Inventory;
 use crate::inventory::boot::{BootGraph, Condition, SHELLS, ServiceStart, basename};
 use crate::unpack::tree::FsTree;
 
-/// A finding located at the line that starts `s`.
+/// A finding located at the line that starts `s`. A start without a line
+/// is a program's built-in default (BusyBox init without an inittab): no
+/// line of any file says it, the program itself does, so the finding points
+/// at the start of that binary, offset 0.
 pub fn at_start(inv: &Inventory, g: &BootGraph, s: &ServiceStart, rule: &str, what: String) -> Finding {
     Finding {
         rule: rule.to_string(),
         path: s.script.clone(),
         container: g.container.clone(),
         line: s.line,
-        offset: None,
+        offset: s.line.is_none().then_some(0),
         evidence: format!("{what}; {}", describe(s)),
         sha256: inv.file(g.filesystem, &s.script).map(|f| f.sha256.clone()),
         custom: None,

@@ -157,7 +157,22 @@ pub fn family_page(rules: &Rules, family: &str) -> String {
         }
         let _ = writeln!(out, "\n### Fixtures\n");
         for fx in &r.fixtures {
-            let _ = writeln!(out, "- `{}`: expect {:?}", fx.name, fx.expect);
+            // A fail fixture also says where its findings are.
+            let at: Vec<String> = fx
+                .findings
+                .iter()
+                .map(|e| match (e.line, e.offset) {
+                    (Some(l), _) => format!("`{}:{l}`", e.path),
+                    (None, Some(o)) => format!("`{}` offset {o}", e.path),
+                    (None, None) => format!("`{}`", e.path),
+                })
+                .collect();
+            let at = if at.is_empty() {
+                String::new()
+            } else {
+                format!(", at {}", at.join(", "))
+            };
+            let _ = writeln!(out, "- `{}`: expect {:?}{at}", fx.name, fx.expect);
         }
         let _ = writeln!(out, "\n### Clauses it feeds\n");
         let mut any = false;

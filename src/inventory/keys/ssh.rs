@@ -278,6 +278,61 @@ pub fn openssh_private(body: &[u8]) -> Option<OpenSshKey> {
     })
 }
 
+/// Parse a dropbear private key file (what `dropbearkey` writes to
+/// `/etc/dropbear/dropbear_*_host_key`): the public key in its wire form
+/// followed by the private fields, with nothing after them (dropbear
+/// `signkey.c`: RSA `e n d p q`, DSS `p q g y x`, ECDSA `curve Q d`,
+/// Ed25519 one string of the 32-byte seed and the 32-byte public key).
+///
+/// Only the structure is checked (no arithmetic on the numbers), which is
+/// what tells a key from a file that is merely named like one. The SPKI is
+/// that of the public half, so the fingerprint matches the same key in any
+/// other form.
+pub fn dropbear_private(data: &[u8]) -> Option<ParsedKey> {
+    let mut w = Wire::new(data);
+    let kind = w.string()?;
+    let private_fields = match kind {
+        b"ssh-ed25519" => {
+            let both = w.string()?;
+            if both.len() != 64 || !w.rest().is_empty() {
+                return None;
+            }
+            return Some(ParsedKey {
+                info: KeyInfo::sized("Ed25519", 256),
+                spki: Some(pkcs::spki_edwards(pkcs::ED25519, &both[32..])),
+            });
+        }
+        b"ssh-rsa" => {
+            w.mpint()?; // e
+            w.mpint()?; // n
+            3 // d p q
+        }
+        b"ssh-dss" => {
+            for _ in 0..4 {
+                w.mpint()?; // p q g y
+            }
+            1 // x
+        }
+        k if k.starts_with(b"ecdsa-sha2-") => {
+            w.string()?; // curve
+            w.string()?; // Q
+            1 // d
+        }
+        _ => return None,
+    };
+    let public_len = data.len() - w.rest().len();
+    for _ in 0..private_fields {
+        if w.mpint()?.is_empty() {
+            return None;
+        }
+    }
+    if !w.rest().is_empty() {
+        return None;
+    }
+    let (_, parsed) = public_blob(data.get(..public_len)?)?;
+    Some(parsed)
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -326,6 +381,51 @@ pub(crate) mod tests {
         // Same public key, same SPKI whatever the protection.
         assert_eq!(k.parsed.spki, e.parsed.spki);
         assert!(openssh_private(b"openssh-key-v1\0\0\0\0\x04none").is_none());
+    }
+
+    /// A dropbear RSA key file as `dropbearkey` lays it out.
+    pub fn dropbear_rsa(n: &[u8], private: &[&[u8]]) -> Vec<u8> {
+        let mut b = Vec::new();
+        string(&mut b, b"ssh-rsa");
+        string(&mut b, &[1, 0, 1]);
+        string(&mut b, n);
+        for p in private {
+            string(&mut b, p);
+        }
+        b
+    }
+
+    #[test]
+    fn dropbear_keys_parse_by_structure() {
+        let n = [0x41u8; 40];
+        let k = dropbear_private(&dropbear_rsa(&n, &[b"d", b"p", b"q"])).unwrap();
+        assert_eq!(k.info, KeyInfo::sized("RSA", 319));
+        // Same public key as the `ssh-rsa` line of the same modulus.
+        let mut public = Vec::new();
+        string(&mut public, b"ssh-rsa");
+        string(&mut public, &[1, 0, 1]);
+        string(&mut public, &n);
+        assert_eq!(k.spki, public_blob(&public).unwrap().1.spki);
+        // A public key alone, a missing or empty private field, trailing
+        // bytes: not a private key.
+        assert!(dropbear_private(&public).is_none());
+        assert!(dropbear_private(&dropbear_rsa(&n, &[b"d", b"p"])).is_none());
+        assert!(dropbear_private(&dropbear_rsa(&n, &[b"d", b"", b"q"])).is_none());
+        let mut trailing = dropbear_rsa(&n, &[b"d", b"p", b"q"]);
+        trailing.push(0);
+        assert!(dropbear_private(&trailing).is_none());
+        assert!(dropbear_private(b"\0\0\0\x07ssh-rsa\0\0\0\x03\x01\0\x01fixture-key-material").is_none());
+        let mut ed = Vec::new();
+        string(&mut ed, b"ssh-ed25519");
+        let mut both = vec![7u8; 32];
+        both.extend_from_slice(&[9u8; 32]);
+        string(&mut ed, &both);
+        let k = dropbear_private(&ed).unwrap();
+        assert_eq!(k.spki, public_blob(&ed25519_blob([9; 32])).unwrap().1.spki);
+        // Every truncation is rejected without a panic.
+        for cut in 0..ed.len() {
+            assert!(dropbear_private(&ed[..cut]).is_none());
+        }
     }
 
     #[test]
