@@ -22,6 +22,7 @@ pub mod materialize;
 pub mod tree;
 
 use std::collections::BTreeMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::OnceLock;
 
 use aho_corasick::AhoCorasick;
@@ -318,6 +319,16 @@ fn split_padding(bytes: &[u8], base: usize) -> Vec<(usize, usize, bool)> {
     out
 }
 
+/// Run an extractor with a panic inside it (its own code or a crate it
+/// calls) turned into a corrupt-container error that names the format.
+fn contained<T>(format: &str, extract: impl FnOnce() -> Result<T, ExtractError>) -> Result<T, ExtractError> {
+    catch_unwind(AssertUnwindSafe(extract)).unwrap_or_else(|_| {
+        Err(ExtractError::Corrupt(format!(
+            "the {format} reader failed on malformed input (contained panic)"
+        )))
+    })
+}
+
 struct Engine {
     progress: Progress,
     budget: Budget,
@@ -522,7 +533,10 @@ impl Engine {
     ) -> Option<usize> {
         let format = &FORMATS[fi];
         let data = &blob[pos..end];
-        let parsed: Parsed = (format.parse)(data).ok()?;
+        // Formats read hostile bytes, some through other crates: a panic in
+        // any of them is contained here, for every format at once. A parser
+        // that panics has not recognised its format.
+        let parsed: Parsed = catch_unwind(AssertUnwindSafe(|| (format.parse)(data))).ok()?.ok()?;
         let chain = parent.child(label, pos as u64, format.name);
         self.progress.container(&chain, self.budget.bytes_used());
         let declared = parsed.len.map(|l| l as usize);
@@ -551,7 +565,7 @@ impl Engine {
             source: blob.clone(),
             budget: &mut self.budget,
         };
-        let result = (format.extract)(region, &parsed, &mut ctx);
+        let result = contained(format.name, || (format.extract)(region, &parsed, &mut ctx));
         let (children, extent) = match result {
             Ok(x) => {
                 let extent = declared
@@ -817,6 +831,21 @@ mod tests {
         // With no container, the whole image is searched instead.
         let none = unpack(vec![0x42u8; 100].into(), "x.bin", &UnpackOptions::default());
         assert!(none.unclaimed.is_none());
+    }
+
+    #[test]
+    fn a_panicking_extractor_is_a_failed_container_not_a_crash() {
+        let r: Result<(), ExtractError> = contained("squashfs", || {
+            let bytes: &[u8] = &[];
+            // What a dependency does on a malformed input it did not expect.
+            let _ = bytes[std::hint::black_box(3)];
+            Ok(())
+        });
+        match r {
+            Err(ExtractError::Corrupt(m)) => assert!(m.contains("squashfs reader failed"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(contained("x", || Ok::<_, ExtractError>(7)), Ok(7)));
     }
 
     #[test]
