@@ -171,9 +171,21 @@ fn batch(args: BatchArgs) -> anyhow::Result<i32> {
 }
 
 fn unpack(args: UnpackArgs) -> anyhow::Result<ExitCode> {
-    set_jobs(&args.jobs)?;
     let data =
         fwcert::unpack::read_image(&args.image).with_context(|| format!("cannot read {}", args.image.display()))?;
+    // With an output directory, the process confines itself to it before
+    // anything is decoded and before the worker threads start.
+    let confinement = match &args.output {
+        Some(dir) => {
+            if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
+                bail!("{} exists and is not empty", dir.display());
+            }
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            Some(fwcert::unpack::sandbox::confine_to(dir))
+        }
+        None => None,
+    };
+    set_jobs(&args.jobs)?;
     let name = args
         .image
         .file_name()
@@ -188,12 +200,10 @@ fn unpack(args: UnpackArgs) -> anyhow::Result<ExitCode> {
     drop(status);
     let mut out = std::io::stdout().lock();
     out.write_all(listing::unpack_listing(&u).as_bytes())?;
-    if let Some(dir) = &args.output {
-        if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
-            bail!("{} exists and is not empty", dir.display());
-        }
+    if let (Some(dir), Some(confinement)) = (&args.output, &confinement) {
         let written = fwcert::unpack::materialize::write_all(&u, dir)?;
         writeln!(out, "wrote {} files under {}", written.len(), dir.display())?;
+        writeln!(out, "{}", confinement.describe())?;
     }
     Ok(if u.complete() {
         ExitCode::Pass

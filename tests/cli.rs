@@ -218,6 +218,13 @@ fn unpack_lists_containers_and_writes_files_confined() {
     assert!(shadow.starts_with("root:$1$"));
     let link = std::fs::read_link(out_dir.join("fs-00/bin/sh")).unwrap();
     assert_eq!(link.to_str(), Some("busybox"));
+    // The listing says whether the kernel confined the writes.
+    assert!(
+        out.lines().any(|l| l.starts_with("landlock: on (")
+            || l.starts_with("landlock: partly on (")
+            || l.starts_with("landlock: off (")),
+        "{out}"
+    );
     // A second unpack into the same, now non-empty, directory is refused.
     let (code, _, err) = fwcert(&[
         "unpack",

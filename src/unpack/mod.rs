@@ -19,6 +19,7 @@ pub mod decode;
 pub mod format;
 pub mod formats;
 pub mod materialize;
+pub mod sandbox;
 pub mod tree;
 
 use std::collections::BTreeMap;
