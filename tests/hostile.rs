@@ -441,3 +441,43 @@ fn raw_flash_dump_partitions_are_found_between_padding() {
     assert_eq!((code.kind, code.size), (GapKind::Unidentified, 0x8000));
     assert!(u.complete(), "{:?}", u.incompleteness());
 }
+
+/// The readers that have fuzz targets of their own (`fuzz/fuzz_targets/
+/// reader_*.rs`) survive a deterministic stream of noisy inputs built from
+/// pieces of what they read, as a quick stand-in for the fuzzer in CI.
+#[test]
+fn readers_survive_noisy_input() {
+    let pieces: &[&[u8]] = &[
+        b"root:$1$abc$def:0:0::/root:/bin/sh\n",
+        b"FLSH\x10\0\0\0",
+        b"http_passwd=admin\0",
+        b"key = \"value\"\n[section]\n",
+        b"if [ -x /bin/telnetd ]; then telnetd -l /bin/sh & fi\n",
+        b"case $1 in start) x;; esac\n",
+        b"<<EOF\n",
+        b"-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----\n",
+        b"\x30\x82\xff\xff\x02\x01",
+        b"\0\0\xff'\"`$(",
+    ];
+    let mut x: u32 = 99;
+    for _ in 0..2000 {
+        let mut data = Vec::new();
+        for _ in 0..12 {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            let piece = pieces[(x >> 16) as usize % pieces.len()];
+            let cut = (x as usize >> 3) % (piece.len() + 1);
+            data.extend_from_slice(&piece[..cut]);
+        }
+        let text = String::from_utf8_lossy(&data);
+        let _ = fwcert::inventory::nvram::entries(&data);
+        let _ = fwcert::inventory::config::parse(&text);
+        let _ = fwcert::inventory::accounts::parse_passwd("/etc/passwd", &text);
+        let _ = fwcert::inventory::accounts::parse_shadow("/etc/shadow", &text);
+        let _ = fwcert::inventory::accounts::parse_user_hash("/etc/htpasswd", &text, true);
+        let _ = fwcert::inventory::accounts::scan_records("/bin/x", &data);
+        let _ = fwcert::inventory::boot::shell::parse(&text);
+        let _ = fwcert::inventory::keys::pem::scan(&data);
+        let _ = fwcert::inventory::keys::x509::parse(&data);
+        let _ = fwcert::inventory::keys::pkcs::rsa_private(&data);
+    }
+}
