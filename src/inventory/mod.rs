@@ -14,6 +14,7 @@ pub mod keys;
 pub mod nvram;
 pub mod stores;
 pub mod text;
+pub mod version;
 
 use rayon::prelude::*;
 
