@@ -36,7 +36,7 @@ use crate::hash::parts_id;
 use crate::inventory::Inventory;
 use crate::unpack::Chain;
 use dictionary::Dictionary;
-use rule::{Category, Rule, Severity};
+use rule::{Category, Rule, RuleStatus, Severity};
 
 /// One check family: its name (the `family` of its rules, and the folder
 /// `checks/<name>/` that holds them) and its entry point.
@@ -240,6 +240,10 @@ pub struct CheckedFinding {
     /// Stable hash of what identifies the finding (16 hex digits);
     /// clause verdicts cite it.
     pub fingerprint: String,
+    /// The rule has `status = "preview"`: a heuristic whose findings are
+    /// reported for review but never FAIL a clause (the standards stage
+    /// reads this; the report shows it).
+    pub preview: bool,
 }
 
 /// Whether a family could analyse everything it needed.
@@ -357,6 +361,7 @@ fn resolve(f: Finding, rules: &RuleSet) -> Result<CheckedFinding> {
         severity,
         controls,
         fingerprint,
+        preview: rule.status == RuleStatus::Preview,
         finding: f,
     })
 }

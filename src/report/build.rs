@@ -90,6 +90,7 @@ fn findings_section(checked: &[CheckedFinding], redact: bool) -> Vec<FindingOut>
                 secret_fingerprint: f.secret.as_ref().map(|s| s.fingerprint.clone()),
                 controls: c.controls.clone(),
                 custom_rule: f.custom.as_ref().map(|c| c.rule.clone()),
+                preview: c.preview,
             }
         })
         .collect();
