@@ -387,3 +387,41 @@ fn shell_note(a: &Account) -> String {
         _ => String::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::inventory::config::{ValueContext, is_placeholder, is_role_template};
+
+    /// Every password and user name of the default-credential dictionary is
+    /// something a device really ships, so none may be dismissed as a
+    /// placeholder where a login is expected. The empty password is the
+    /// one exception: an empty configuration value means "not set" (an
+    /// empty password field of an account store is FW-CRED-001's).
+    #[test]
+    fn no_dictionary_entry_is_a_placeholder_in_a_login_context() {
+        let rules = crate::rules::Rules::embedded().unwrap();
+        let d = &rules.checks.dictionary;
+        let values = d
+            .credentials
+            .iter()
+            .flat_map(|c| [c.user.as_str(), c.password.as_str()])
+            .chain(d.passwords.iter().map(|p| p.password.as_str()))
+            .filter(|v| !v.is_empty());
+        for c in &d.credentials {
+            assert!(!is_role_template(&c.user, &c.password), "{}:{}", c.user, c.password);
+        }
+        assert!(is_role_template("user", "password"));
+        let mut n = 0;
+        for v in values {
+            n += 1;
+            assert!(!is_placeholder(v, ValueContext::Login), "dictionary entry `{v}`");
+        }
+        assert!(n > 100, "the dictionary was read ({n} values)");
+        for v in ["888888", "666666", "0000", "1111"] {
+            assert!(
+                d.credentials.iter().any(|c| c.password == v),
+                "{v} is a dictionary password"
+            );
+        }
+    }
+}

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 use super::accounts::{self, Account, Password};
-use super::config::{self, ConfigFile, KvEntry};
+use super::config::{self, ConfigFile, KvEntry, ValueContext};
 use super::keys::ssh::{self, AuthorizedKey};
 use super::text::is_text;
 use super::{FileEntry, Origin};
@@ -314,7 +314,10 @@ fn config_accounts(path: &str, entries: &[KvEntry]) -> Vec<Account> {
         if is_wifi_key(&e.key) {
             continue; // Wi-Fi keys are secrets rules' business (FW-SECRET-013)
         }
-        if config::is_placeholder(&e.value) || e.value.starts_with('/') || is_setting_word(&e.value) {
+        if config::is_placeholder(&e.value, ValueContext::Login)
+            || e.value.starts_with('/')
+            || is_setting_word(&e.value)
+        {
             continue;
         }
         let user = entries
@@ -322,7 +325,10 @@ fn config_accounts(path: &str, entries: &[KvEntry]) -> Vec<Account> {
             .filter(|u| u.section == e.section && u.line != e.line)
             .find(|u| word_before(&u.key, USER_WORDS).as_deref() == Some(prefix.as_str()))
             .map(|u| u.value.clone())
-            .filter(|v| !v.is_empty() && !config::is_placeholder(v));
+            .filter(|v| !v.is_empty() && !config::is_placeholder(v, ValueContext::Login));
+        if user.as_deref().is_some_and(|u| config::is_role_template(u, &e.value)) {
+            continue;
+        }
         let password = match accounts::HashKind::of(&e.value) {
             accounts::HashKind::Unknown => Password::Plaintext(e.value.clone()),
             _ => Password::Hash(e.value.clone()),
@@ -365,6 +371,32 @@ mod tests {
         let ns = config::parse("passwd: compat\nshadow: files\n");
         assert!(config_accounts("/etc/nsswitch.conf", &ns).is_empty());
         assert!(config_accounts("/etc/x.conf", &config::parse("use_password=yes\n")).is_empty());
+    }
+
+    #[test]
+    fn camera_defaults_in_configs_are_passwords_and_masks_are_not() {
+        let e = config::parse(concat!(
+            "[dahua]\nusername=888888\npassword=888888\n",
+            "[pin]\nuser=admin\npass=0000\n",
+            "[masked]\nuser=admin\npass=********\n",
+            "[tmpl]\nuser=admin\npass=${ADMIN_PW}\n",
+            "[hashed]\nuser=root\npass=$1$GTN.gpri$DlSyKvZKMR9A9Uj9e9wR3/\n",
+        ));
+        let got: Vec<(String, Password)> = config_accounts("/etc/default.cfg", &e)
+            .into_iter()
+            .map(|a| (a.user, a.password))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("888888".to_string(), Password::Plaintext("888888".into())),
+                ("admin".to_string(), Password::Plaintext("0000".into())),
+                (
+                    "root".to_string(),
+                    Password::Hash("$1$GTN.gpri$DlSyKvZKMR9A9Uj9e9wR3/".into())
+                ),
+            ]
+        );
     }
 
     #[test]
