@@ -17,6 +17,7 @@ use super::crack::{self, Job, Outcome};
 use super::{Context, FamilyResult, Finding, RuleSet, SECRET_SLOT, Secret, binaries};
 use crate::hash::fingerprint_of;
 use crate::inventory::accounts::{Account, HashKind, Password};
+use crate::inventory::stores::AccountFile;
 use crate::inventory::{AccountStore, Inventory, StoreKind};
 use crate::rules;
 
@@ -96,23 +97,7 @@ pub fn check(cx: &Context) -> FamilyResult {
         gaps: Vec::new(),
     };
     let stores = &inv.account_stores;
-    if !stores
-        .iter()
-        .any(|s| s.kind == StoreKind::System && !s.accounts.is_empty())
-    {
-        let mut why = "no /etc/passwd or /etc/shadow was found in any filesystem".to_string();
-        let unresolved: Vec<&str> = stores
-            .iter()
-            .flat_map(|s| s.unresolved.iter().map(String::as_str))
-            .collect();
-        if !unresolved.is_empty() {
-            why = format!(
-                "{} link(s) to files the image does not contain (generated at boot?)",
-                unresolved.join(", ")
-            );
-        }
-        cx.gaps.push(why);
-    }
+    cx.gaps.extend(account_file_gaps(stores));
 
     // Unique hashes to crack, each with every account that uses it.
     let mut by_hash: BTreeMap<&str, Vec<(&AccountStore, &Account)>> = BTreeMap::new();
@@ -250,6 +235,80 @@ pub fn check(cx: &Context) -> FamilyResult {
         findings: cx.out,
         gaps: cx.gaps,
     }
+}
+
+/// Why the accounts of a root filesystem could not all be checked, one
+/// gap per root filesystem: no account files at all, account files that
+/// are links the image cannot follow, or a passwd that defers passwords to
+/// a shadow file (`root:x:…`) that is missing, has no entry for them or is
+/// a link into run-time storage. Each is a gap, never a silent pass.
+fn account_file_gaps(stores: &[AccountStore]) -> Vec<String> {
+    let system: Vec<&AccountStore> = stores.iter().filter(|s| s.kind == StoreKind::System).collect();
+    if system.is_empty() {
+        return vec!["no /etc/passwd or /etc/shadow was found in any filesystem".to_string()];
+    }
+    system.into_iter().filter_map(root_gap).collect()
+}
+
+/// The gap of one root filesystem's account files, if any.
+fn root_gap(s: &AccountStore) -> Option<String> {
+    let at = format!("{} (root filesystem {})", s.container, s.path);
+    if s.accounts.is_empty() {
+        return Some(if s.unresolved.is_empty() {
+            format!("{at}: no /etc/passwd, /etc/shadow or /etc/master.passwd: its accounts are unknown")
+        } else {
+            format!(
+                "{at}: {} link(s) to files the image does not contain (generated at boot?)",
+                s.unresolved.join(", ")
+            )
+        });
+    }
+    if s.deferred.is_empty() {
+        return None;
+    }
+    let pending: Vec<&str> = s
+        .deferred
+        .iter()
+        .filter(|u| {
+            s.accounts
+                .iter()
+                .any(|a| &a.user == *u && a.password == Password::Unresolved)
+        })
+        .map(String::as_str)
+        .collect();
+    let (path, state) = s.files.iter().find(|(p, _)| p.ends_with("/etc/shadow"))?;
+    let why = match state {
+        AccountFile::Link { target, resolved } if state.is_runtime_link() => {
+            if *resolved {
+                format!(
+                    "{path} is a link to {target} in run-time storage: the copy in the image was read, \
+                     but the device reads what is written there at boot"
+                )
+            } else {
+                format!("{path} is a link to {target}, which is only written at run time")
+            }
+        }
+        _ if pending.is_empty() => return None,
+        AccountFile::Missing => format!("there is no {path}"),
+        AccountFile::Link {
+            target,
+            resolved: false,
+        } => {
+            format!("{path} is a link to {target}, which the image does not contain (generated at boot?)")
+        }
+        AccountFile::NotAFile => format!("{path} is not a regular file"),
+        AccountFile::Read | AccountFile::Link { .. } => format!("{path} has no entry for them"),
+    };
+    let users = if pending.is_empty() {
+        s.deferred.iter().map(String::as_str).collect()
+    } else {
+        pending
+    };
+    let users: Vec<String> = users.iter().map(|u| format!("`{u}`")).collect();
+    Some(format!(
+        "{at}: /etc/passwd keeps the password of {} in the shadow file (`x`), but {why}: not checked",
+        users.join(", ")
+    ))
 }
 
 /// Rules about the account itself rather than its password.
@@ -390,7 +449,97 @@ fn shell_note(a: &Account) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::account_file_gaps;
+    use crate::inventory::Inventory;
+    use crate::inventory::boot::testutil::fs;
     use crate::inventory::config::{ValueContext, is_placeholder, is_role_template};
+    use crate::unpack::{Chain, Unpacked};
+
+    fn unpacked(filesystems: Vec<crate::unpack::Filesystem>) -> Unpacked {
+        let filesystems = filesystems
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut f)| {
+                f.chain = Chain::image("fw.bin").child("", 0x1000 * i as u64, "squashfs");
+                f
+            })
+            .collect();
+        Unpacked {
+            image_name: "fw.bin".into(),
+            image: bytes::Bytes::new(),
+            containers: Vec::new(),
+            gaps: Vec::new(),
+            filesystems,
+            payloads: Vec::new(),
+            incidents: Vec::new(),
+        }
+    }
+
+    const ROOT_X: &[u8] = b"root:x:0:0:root:/root:/bin/sh\ndaemon:x:1:1::/:/sbin/nologin\n";
+    const SH: &[u8] = b"\x7fELF";
+
+    /// `root:x:` with no usable shadow is a gap of *that* root filesystem,
+    /// even when another root filesystem of the image is complete.
+    #[test]
+    fn a_deferred_root_password_is_a_gap_per_root_filesystem() {
+        let complete = fs(
+            &[
+                ("/etc/passwd", ROOT_X),
+                ("/etc/shadow", b"root:$1$abc$def:1:0:99999:7:::\n"),
+                ("/bin/sh", SH),
+            ],
+            &[],
+        );
+        let no_shadow = fs(&[("/etc/passwd", ROOT_X), ("/bin/sh", SH)], &[]);
+        let tmp_link = fs(
+            &[("/etc/passwd", ROOT_X), ("/bin/sh", SH)],
+            &[("/etc/shadow", "/tmp/shadow")],
+        );
+        // A link into /var that the image does hold: read, but the device
+        // reads whatever is generated there at boot.
+        let var_link = fs(
+            &[
+                ("/etc/passwd", ROOT_X),
+                ("/var/etc/shadow", b"root:$1$abc$def:1:0:99999:7:::\n"),
+                ("/bin/sh", SH),
+            ],
+            &[("/etc/shadow", "../var/etc/shadow")],
+        );
+        // A second root nested in the complete tree's archive, without shadow.
+        let nested = fs(
+            &[
+                ("/etc/passwd", ROOT_X),
+                ("/etc/shadow", b"root:!:1:0:99999:7:::\n"),
+                ("/bin/sh", SH),
+                ("/rootfs-b/etc/passwd", ROOT_X),
+                ("/rootfs-b/bin/sh", SH),
+            ],
+            &[],
+        );
+        let u = unpacked(vec![complete, no_shadow, tmp_link, var_link, nested]);
+        let inv = Inventory::build(&u);
+        let gaps = account_file_gaps(&inv.account_stores);
+        let want = [
+            "fw.bin@0x1000:squashfs (root filesystem /): /etc/passwd keeps the password of `root` \
+             in the shadow file (`x`), but there is no /etc/shadow: not checked",
+            "fw.bin@0x2000:squashfs (root filesystem /): /etc/passwd keeps the password of `root` \
+             in the shadow file (`x`), but /etc/shadow is a link to /tmp/shadow, which is only written at run time: \
+             not checked",
+            "fw.bin@0x3000:squashfs (root filesystem /): /etc/passwd keeps the password of `root` \
+             in the shadow file (`x`), but /etc/shadow is a link to ../var/etc/shadow in run-time storage: the copy \
+             in the image was read, but the device reads what is written there at boot: not checked",
+            "fw.bin@0x4000:squashfs (root filesystem /rootfs-b): /etc/passwd keeps the password of \
+             `root` in the shadow file (`x`), but there is no /rootfs-b/etc/shadow: not checked",
+        ];
+        assert_eq!(gaps, want);
+        // No system store at all: the one global gap.
+        let web_only = unpacked(vec![fs(&[("/www/index.html", b"hi")], &[])]);
+        let inv_empty = Inventory::build(&web_only);
+        assert_eq!(
+            account_file_gaps(&inv_empty.account_stores),
+            ["no /etc/passwd or /etc/shadow was found in any filesystem"]
+        );
+    }
 
     /// Every password and user name of the default-credential dictionary is
     /// something a device really ships, so none may be dismissed as a

@@ -76,6 +76,44 @@ pub struct AccountStore {
     /// Account files that exist only as links to paths the image does not
     /// contain (typically generated at boot into /tmp or /var).
     pub unresolved: Vec<String>,
+    /// [`StoreKind::System`]: each account file (`<root>/etc/passwd`,
+    /// `…/shadow`, `…/master.passwd`) and what the image holds for it, so
+    /// that the checks can say why an account's password is unknown.
+    pub files: Vec<(String, AccountFile)>,
+    /// [`StoreKind::System`]: users who can log in (UID 0 or a login
+    /// shell) and whose passwd entry defers the password to the shadow
+    /// file (`root:x:…`).
+    pub deferred: Vec<String>,
+}
+
+/// What a root filesystem holds at one account file's path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountFile {
+    /// Nothing.
+    Missing,
+    /// A regular file (possibly reached through links), read.
+    Read,
+    /// A link to `target`; `resolved` when the image holds the file it
+    /// leads to (which was then read).
+    Link { target: String, resolved: bool },
+    /// Something else (a directory, a device): not read.
+    NotAFile,
+}
+
+impl AccountFile {
+    /// Whether a link leads to storage that is only filled at run time
+    /// (`/var`, `/tmp`, `/run`, `/dev/shm`, often a tmpfs): what the image
+    /// holds there, if anything, is not what the device reads.
+    pub fn is_runtime_link(&self) -> bool {
+        let AccountFile::Link { target, .. } = self else {
+            return false;
+        };
+        let t = target.trim_start_matches("../").trim_start_matches("./");
+        let t = t.strip_prefix('/').unwrap_or(t);
+        ["var/", "tmp/", "run/", "dev/shm/", "mnt/"]
+            .iter()
+            .any(|p| t.starts_with(p))
+    }
 }
 
 impl AccountStore {
@@ -88,6 +126,8 @@ impl AccountStore {
             accounts: Vec::new(),
             authorized_keys: Vec::new(),
             unresolved: Vec::new(),
+            files: Vec::new(),
+            deferred: Vec::new(),
         }
     }
 }
@@ -177,20 +217,34 @@ fn system_store(fs: usize, f: &Filesystem, prefix: &str, claimed: &mut BTreeSet<
     );
     let mut read = |name: &'static str| -> Option<(String, String)> {
         let path = format!("{prefix}{name}");
-        let node = f.tree.get(&path)?;
-        match f.tree.resolve(&path) {
-            Some((real, n)) => {
-                claimed.insert((fs, real.to_string()));
-                n.data()
-                    .map(|d| (real.to_string(), String::from_utf8_lossy(d).to_string()))
-            }
-            None => {
-                if matches!(node.kind, NodeKind::Symlink(_)) {
+        let Some(node) = f.tree.get(&path) else {
+            s.files.push((path, AccountFile::Missing));
+            return None;
+        };
+        let link = match &node.kind {
+            NodeKind::Symlink(t) => Some(t.clone()),
+            _ => None,
+        };
+        let found = f.tree.resolve_in(&path, prefix).and_then(|(real, n)| {
+            claimed.insert((fs, real.to_string()));
+            n.data()
+                .map(|d| (real.to_string(), String::from_utf8_lossy(d).to_string()))
+        });
+        let state = match link {
+            Some(target) => {
+                if found.is_none() {
                     s.unresolved.push(path.clone());
                 }
-                None
+                AccountFile::Link {
+                    target,
+                    resolved: found.is_some(),
+                }
             }
-        }
+            None if found.is_some() => AccountFile::Read,
+            None => AccountFile::NotAFile,
+        };
+        s.files.push((path, state));
+        found
     };
     let passwd = read("/etc/passwd");
     let shadow = read("/etc/shadow");
@@ -199,6 +253,13 @@ fn system_store(fs: usize, f: &Filesystem, prefix: &str, claimed: &mut BTreeSet<
         o.as_ref().map(|(p, t)| (p.as_str(), t.as_str()))
     }
     s.accounts = accounts::parse_system(pair(&passwd), pair(&shadow), pair(&master));
+    if let Some((path, text)) = &passwd {
+        s.deferred = accounts::parse_passwd(path, text)
+            .into_iter()
+            .filter(|a| a.password == Password::Unresolved && (a.uid == Some(0) || a.has_login_shell()))
+            .map(|a| a.user)
+            .collect();
+    }
     s
 }
 
