@@ -98,6 +98,7 @@ pub fn check(cx: &Context) -> FamilyResult {
     };
     let stores = &inv.account_stores;
     cx.gaps.extend(account_file_gaps(stores));
+    cx.gaps.extend(super::unread_configs(inv));
 
     // Unique hashes to crack, each with every account that uses it.
     let mut by_hash: BTreeMap<&str, Vec<(&AccountStore, &Account)>> = BTreeMap::new();
@@ -539,6 +540,67 @@ mod tests {
             account_file_gaps(&inv_empty.account_stores),
             ["no /etc/passwd or /etc/shadow was found in any filesystem"]
         );
+    }
+
+    /// A GBK configuration is decoded and its password reported; a
+    /// configuration over the size cap and a binary one named as
+    /// configuration are gaps of both families that read configuration.
+    #[test]
+    fn legacy_encoded_configs_are_read_and_unreadable_ones_are_gaps() {
+        let (gbk, _, _) = encoding_rs::GBK.encode("[用户]\n用户名说明=管理员\nadmin_user=admin\nadmin_pwd=888888\n");
+        let mut big = b"# generated\n".repeat(100_000);
+        big.extend_from_slice(b"api_token=q8Zr2LmX0pT7vNc4Ws9K\n");
+        let nvram = b"FLSH\x10\x00\0http_username=admin\0http_passwd=666666\0\xff\xff";
+        let u = unpacked(vec![fs(
+            &[
+                ("/etc/passwd", b"root:!:0:0::/root:/bin/sh\n"),
+                ("/bin/sh", SH),
+                ("/etc/web.ini", &gbk),
+                ("/etc/big.conf", &big),
+                ("/etc/blob.cfg", b"\x01\x02\x03\xff"),
+                ("/dev/nvram.default", nvram),
+                ("/www/default.png", b"\x89PNG\r\n\x1a\n\0\0"),
+            ],
+            &[],
+        )]);
+        let inv = Inventory::build(&u);
+        let rules = crate::rules::Rules::embedded().unwrap();
+        let opts = crate::checks::CheckOptions {
+            crack_time: std::time::Duration::from_secs(5),
+            ..Default::default()
+        };
+        let r = crate::checks::run(&inv, &rules.checks, &opts).unwrap();
+        let plaintext: Vec<(&str, Option<usize>)> = r
+            .findings
+            .iter()
+            .filter(|f| f.finding.rule == crate::rules::FW_CRED_012)
+            .map(|f| (f.finding.path.as_str(), f.finding.line))
+            .collect();
+        assert_eq!(plaintext, [("/dev/nvram.default", Some(4)), ("/etc/web.ini", Some(4))]);
+        let gaps = |family: &str| {
+            r.coverage
+                .iter()
+                .find(|c| c.family == family)
+                .map(|c| c.gaps.clone())
+                .unwrap_or_default()
+        };
+        for family in ["credentials", "secrets"] {
+            let g = gaps(family);
+            let mentions = |p: &str| g.iter().filter(|x| x.starts_with(p)).count();
+            assert_eq!(
+                mentions(
+                    "/etc/big.conf in fw.bin@0x0:squashfs: configuration file not analysed: 1200031 bytes, over the 1 MiB cap"
+                ),
+                1,
+                "{family}: {g:?}"
+            );
+            assert_eq!(
+                mentions("/etc/blob.cfg in fw.bin@0x0:squashfs: configuration file not analysed: binary content"),
+                1,
+                "{family}: {g:?}"
+            );
+            assert_eq!(mentions("/www/default.png"), 0, "{family}: {g:?}");
+        }
     }
 
     /// Every password and user name of the default-credential dictionary is

@@ -171,6 +171,25 @@ impl RuleSet {
     }
 }
 
+/// Configuration files the inventory could not read (over the size cap,
+/// or binary although named as configuration), as coverage gaps: the
+/// passwords and secrets they may hold were not looked for. Both the
+/// `credentials` and the `secrets` family read configuration entries, so
+/// both report them.
+pub(crate) fn unread_configs(inv: &Inventory) -> Vec<String> {
+    inv.configs
+        .iter()
+        .filter_map(|c| {
+            let why = c.unread.as_ref()?;
+            let f = inv.files.get(c.file)?;
+            Some(format!(
+                "{} in {}: configuration file not analysed: {why}",
+                f.path, f.container
+            ))
+        })
+        .collect()
+}
+
 /// Whether `name` is a family a rule may belong to.
 fn is_family(name: &str) -> bool {
     name == yara::CUSTOM_FAMILY || FAMILIES.iter().any(|f| f.name == name)

@@ -18,53 +18,118 @@ pub struct KvEntry {
     pub section: Option<String>,
 }
 
-/// The entries of one configuration file.
+/// The entries of one configuration file, or why it could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigFile {
     /// Index into the inventory's files.
     pub file: usize,
     pub entries: Vec<KvEntry>,
+    /// Set when the file was not analysed (then `entries` is empty): the
+    /// `credentials` and `secrets` families report it as a coverage gap.
+    pub unread: Option<Unread>,
+    /// The encoding the file was read in, when not UTF-8 (`GB18030`,
+    /// `windows-1252`), and whether it was NUL-separated records.
+    pub encoding: Option<&'static str>,
 }
 
-/// Parse every configuration file of every filesystem.
+/// Why a configuration file was not analysed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unread {
+    #[error("{size} bytes, over the {cap} MiB cap for configuration files", cap = MAX_CONFIG >> 20)]
+    TooLarge { size: usize },
+    #[error(transparent)]
+    NotText(#[from] super::text::NotText),
+}
+
+/// Parse every configuration file of every filesystem. A file that cannot
+/// be read is kept with its reason, never dropped: over the size cap, or
+/// binary although its name or place says it is configuration. Programs
+/// (`/sbin/ifconfig`, `/usr/sbin/nvram`) and binary files matched by a
+/// loose name only (`/www/default.png`) are not configuration.
 pub fn discover(files: &[super::FileEntry]) -> Vec<ConfigFile> {
     files
         .iter()
         .enumerate()
         .filter(|(_, f)| matches!(f.origin, super::Origin::Filesystem(_)) && is_config_path(&f.path))
-        .filter_map(|(i, f)| {
-            let entries = parse_file(f.data)?;
-            (!entries.is_empty()).then_some(ConfigFile { file: i, entries })
+        .filter_map(|(i, f)| match read_file(f.data) {
+            Ok((entries, encoding)) => (!entries.is_empty()).then_some(ConfigFile {
+                file: i,
+                entries,
+                unread: None,
+                encoding,
+            }),
+            Err(_) if f.elf.is_some() => None,
+            Err(Unread::NotText(_)) if !is_named_config(&f.path) => None,
+            Err(Unread::TooLarge { .. }) if !is_named_config(&f.path) && !super::text::is_text(f.data) => None,
+            Err(why) => Some(ConfigFile {
+                file: i,
+                entries: Vec::new(),
+                unread: Some(why),
+                encoding: None,
+            }),
         })
         .collect()
 }
 
-/// Files larger than this are not treated as configuration.
+/// Files larger than this are not parsed (a coverage gap): configuration
+/// is small, and a larger file named like one is usually a data file.
 const MAX_CONFIG: usize = 1 << 20;
+
+/// Configuration extensions: a file with one is configuration by name.
+const CONFIG_EXTENSIONS: &[&str] = &[
+    "conf",
+    "cfg",
+    "ini",
+    "config",
+    "cnf",
+    "properties",
+    "env",
+    "json",
+    "xml",
+    "yaml",
+    "yml",
+    "default",
+];
+
+fn name_and_ext(path: &str) -> (String, String) {
+    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    let ext = name.rsplit_once('.').map(|(_, e)| e.to_string()).unwrap_or_default();
+    (name, ext)
+}
 
 /// Whether `path` names a configuration file by its name or place.
 pub fn is_config_path(path: &str) -> bool {
-    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
-    let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
-    if matches!(
-        ext,
-        "conf" | "cfg" | "ini" | "config" | "cnf" | "properties" | "env" | "json" | "xml" | "yaml" | "yml" | "default"
-    ) {
-        return true;
-    }
-    if name.contains("nvram") || name.starts_with("default") || name.contains("_cfg") || name.contains("config") {
-        return true;
-    }
-    // OpenWrt UCI files have no extension.
-    path.contains("/etc/config/")
+    let (name, _) = name_and_ext(path);
+    is_named_config(path) || name.starts_with("default") || name.contains("_cfg") || name.contains("config")
 }
 
-/// Parse `text` if it is small enough; `None` for anything that is not text.
-pub fn parse_file(data: &[u8]) -> Option<Vec<KvEntry>> {
-    if data.len() > MAX_CONFIG || !super::text::is_text(data) {
-        return None;
+/// Whether `path` is certainly configuration: a configuration extension,
+/// an NVRAM file, or an OpenWrt UCI file (which has no extension). A
+/// binary file named so is a gap; one that [`is_config_path`] only
+/// guesses at from a loose name is not.
+pub fn is_named_config(path: &str) -> bool {
+    let (name, ext) = name_and_ext(path);
+    CONFIG_EXTENSIONS.contains(&ext.as_str()) || name.contains("nvram") || path.contains("/etc/config/")
+}
+
+/// Parse `data` if it is small enough and text in some encoding (see
+/// [`super::text::decode`]); the encoding is returned when not UTF-8.
+pub fn read_file(data: &[u8]) -> Result<(Vec<KvEntry>, Option<&'static str>), Unread> {
+    if data.len() > MAX_CONFIG {
+        return Err(Unread::TooLarge { size: data.len() });
     }
-    Some(parse(&String::from_utf8_lossy(data)))
+    let d = super::text::decode(data)?;
+    let encoding = match (d.encoding, d.nul_separated) {
+        ("UTF-8", false) => None,
+        ("UTF-8", true) => Some("NUL-separated records"),
+        (e, false) => Some(e),
+        (e, true) => Some(if e == "GB18030" {
+            "GB18030, NUL-separated records"
+        } else {
+            "windows-1252, NUL-separated records"
+        }),
+    };
+    Ok((parse(&d.text), encoding))
 }
 
 fn is_key(s: &str) -> bool {
@@ -360,7 +425,10 @@ mod tests {
             "/a/b.conf",
         ] {
             assert!(is_config_path(p), "{p}");
+            assert!(is_named_config(p), "{p}");
         }
+        // Matched by a loose name only: not reported when binary.
+        assert!(is_config_path("/www/images/default.png") && !is_named_config("/www/images/default.png"));
         for p in ["/bin/busybox", "/etc/passwd", "/www/index.html"] {
             assert!(!is_config_path(p), "{p}");
         }

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::accounts::{self, Account, Password};
 use super::config::{self, ConfigFile, KvEntry, ValueContext};
 use super::keys::ssh::{self, AuthorizedKey};
-use super::text::is_text;
+use super::text::decode;
 use super::{FileEntry, Origin};
 use crate::unpack::tree::NodeKind;
 use crate::unpack::{Chain, Filesystem, Unpacked};
@@ -174,7 +174,9 @@ pub fn discover(u: &Unpacked, files: &[FileEntry], configs: &[ConfigFile]) -> Ve
             );
             if let Some(kind) = kind {
                 let mut s = AccountStore::new(file.origin, &file.container, kind, &file.path);
-                let text = String::from_utf8_lossy(file.data);
+                let text = decode(file.data)
+                    .map(|d| d.text)
+                    .unwrap_or_else(|_| String::from_utf8_lossy(file.data));
                 match kind {
                     StoreKind::Passwd => s.accounts = accounts::parse_passwd(&file.path, &text),
                     StoreKind::Shadow => s.accounts = accounts::parse_shadow(&file.path, &text),
@@ -265,12 +267,16 @@ fn system_store(fs: usize, f: &Filesystem, prefix: &str, claimed: &mut BTreeSet<
 
 /// The store kind a file's name (and, for ambiguous names, its shape)
 /// gives it.
+///
+/// Account files are small text, in any encoding [`decode`] reads (a
+/// Latin-1 GECOS field does not make a passwd binary); anything else is
+/// searched by content.
 fn named_kind(path: &str, data: &[u8], mosquitto_ref: bool) -> Option<StoreKind> {
+    kind_by_name(path, data, mosquitto_ref).filter(|_| data.len() <= 4 << 20 && decode(data).is_ok())
+}
+
+fn kind_by_name(path: &str, data: &[u8], mosquitto_ref: bool) -> Option<StoreKind> {
     let name = path.rsplit('/').next().unwrap_or(path);
-    // Account files are small text; anything else is searched by content.
-    if !is_text(data) || data.len() > 4 << 20 {
-        return None;
-    }
     if name == "authorized_keys" || name == "authorized_keys2" {
         return Some(StoreKind::AuthorizedKeys);
     }
