@@ -37,7 +37,9 @@ pub struct Decoded<'a> {
 /// Why a file could not be read as text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NotText {
-    #[error("binary content (not text in UTF-8, GB18030 or Latin-1, nor NUL-separated records)")]
+    #[error(
+        "binary content: not text in UTF-8, GB18030 or Latin-1, nor NUL-separated records (encrypted, compressed or a binary format?)"
+    )]
     Binary,
 }
 
