@@ -256,7 +256,9 @@ fn root_gap(s: &AccountStore) -> Option<String> {
     let at = format!("{} (root filesystem {})", s.container, s.path);
     if s.accounts.is_empty() {
         return Some(if s.unresolved.is_empty() {
-            format!("{at}: no /etc/passwd, /etc/shadow or /etc/master.passwd: its accounts are unknown")
+            format!(
+                "{at}: no account in /etc/passwd, /etc/shadow or /etc/master.passwd (missing or empty): its accounts are unknown"
+            )
         } else {
             format!(
                 "{at}: {} link(s) to files the image does not contain (generated at boot?)",
@@ -517,7 +519,9 @@ mod tests {
             ],
             &[],
         );
-        let u = unpacked(vec![complete, no_shadow, tmp_link, var_link, nested]);
+        // A root filesystem without account files at all.
+        let no_accounts = fs(&[("/etc/hosts", b"127.0.0.1 localhost\n"), ("/bin/sh", SH)], &[]);
+        let u = unpacked(vec![complete, no_shadow, tmp_link, var_link, nested, no_accounts]);
         let inv = Inventory::build(&u);
         let gaps = account_file_gaps(&inv.account_stores);
         let want = [
@@ -531,6 +535,8 @@ mod tests {
              in the image was read, but the device reads what is written there at boot: not checked",
             "fw.bin@0x4000:squashfs (root filesystem /rootfs-b): /etc/passwd keeps the password of \
              `root` in the shadow file (`x`), but there is no /rootfs-b/etc/shadow: not checked",
+            "fw.bin@0x5000:squashfs (root filesystem /): no account in /etc/passwd, /etc/shadow or \
+             /etc/master.passwd (missing or empty): its accounts are unknown",
         ];
         assert_eq!(gaps, want);
         // No system store at all: the one global gap.

@@ -27,9 +27,6 @@ pub struct ConfigFile {
     /// Set when the file was not analysed (then `entries` is empty): the
     /// `credentials` and `secrets` families report it as a coverage gap.
     pub unread: Option<Unread>,
-    /// The encoding the file was read in, when not UTF-8 (`GB18030`,
-    /// `windows-1252`), and whether it was NUL-separated records.
-    pub encoding: Option<&'static str>,
 }
 
 /// Why a configuration file was not analysed.
@@ -52,11 +49,10 @@ pub fn discover(files: &[super::FileEntry]) -> Vec<ConfigFile> {
         .enumerate()
         .filter(|(_, f)| matches!(f.origin, super::Origin::Filesystem(_)) && is_config_path(&f.path))
         .filter_map(|(i, f)| match read_file(f.data) {
-            Ok((entries, encoding)) => (!entries.is_empty()).then_some(ConfigFile {
+            Ok(entries) => (!entries.is_empty()).then_some(ConfigFile {
                 file: i,
                 entries,
                 unread: None,
-                encoding,
             }),
             Err(_) if f.elf.is_some() => None,
             Err(Unread::NotText(_)) if !is_named_config(&f.path) => None,
@@ -65,7 +61,6 @@ pub fn discover(files: &[super::FileEntry]) -> Vec<ConfigFile> {
                 file: i,
                 entries: Vec::new(),
                 unread: Some(why),
-                encoding: None,
             }),
         })
         .collect()
@@ -113,23 +108,12 @@ pub fn is_named_config(path: &str) -> bool {
 }
 
 /// Parse `data` if it is small enough and text in some encoding (see
-/// [`super::text::decode`]); the encoding is returned when not UTF-8.
-pub fn read_file(data: &[u8]) -> Result<(Vec<KvEntry>, Option<&'static str>), Unread> {
+/// [`super::text::decode`]).
+pub fn read_file(data: &[u8]) -> Result<Vec<KvEntry>, Unread> {
     if data.len() > MAX_CONFIG {
         return Err(Unread::TooLarge { size: data.len() });
     }
-    let d = super::text::decode(data)?;
-    let encoding = match (d.encoding, d.nul_separated) {
-        ("UTF-8", false) => None,
-        ("UTF-8", true) => Some("NUL-separated records"),
-        (e, false) => Some(e),
-        (e, true) => Some(if e == "GB18030" {
-            "GB18030, NUL-separated records"
-        } else {
-            "windows-1252, NUL-separated records"
-        }),
-    };
-    Ok((parse(&d.text), encoding))
+    Ok(parse(&super::text::decode(data)?.text))
 }
 
 fn is_key(s: &str) -> bool {
