@@ -36,3 +36,13 @@ fn rules_list_explain_and_profiles() {
     insta::assert_snapshot!("rules-profiles", rules_view::profiles(&rules));
     assert_eq!(rules_view::explain(&rules, "FW-NOPE-001"), None);
 }
+
+#[test]
+fn rules_explain_says_a_preview_rule_decides_no_verdict() {
+    let rules = Rules::embedded().unwrap();
+    for r in rules.checks.rules.values() {
+        let text = rules_view::explain(&rules, &r.id).unwrap();
+        let preview = r.status == fwcert::checks::rule::RuleStatus::Preview;
+        assert_eq!(text.contains("decide no verdict"), preview, "{}", r.id);
+    }
+}

@@ -17,6 +17,7 @@ use super::crack::{self, Job, Outcome};
 use super::{Context, FamilyResult, Finding, RuleSet, SECRET_SLOT, Secret, binaries};
 use crate::hash::fingerprint_of;
 use crate::inventory::accounts::{Account, HashKind, Password};
+use crate::inventory::stores::AccountFile;
 use crate::inventory::{AccountStore, Inventory, StoreKind};
 use crate::rules;
 
@@ -96,23 +97,8 @@ pub fn check(cx: &Context) -> FamilyResult {
         gaps: Vec::new(),
     };
     let stores = &inv.account_stores;
-    if !stores
-        .iter()
-        .any(|s| s.kind == StoreKind::System && !s.accounts.is_empty())
-    {
-        let mut why = "no /etc/passwd or /etc/shadow was found in any filesystem".to_string();
-        let unresolved: Vec<&str> = stores
-            .iter()
-            .flat_map(|s| s.unresolved.iter().map(String::as_str))
-            .collect();
-        if !unresolved.is_empty() {
-            why = format!(
-                "{} link(s) to files the image does not contain (generated at boot?)",
-                unresolved.join(", ")
-            );
-        }
-        cx.gaps.push(why);
-    }
+    cx.gaps.extend(account_file_gaps(stores));
+    cx.gaps.extend(super::unread_configs(inv));
 
     // Unique hashes to crack, each with every account that uses it.
     let mut by_hash: BTreeMap<&str, Vec<(&AccountStore, &Account)>> = BTreeMap::new();
@@ -252,6 +238,82 @@ pub fn check(cx: &Context) -> FamilyResult {
     }
 }
 
+/// Why the accounts of a root filesystem could not all be checked, one
+/// gap per root filesystem: no account files at all, account files that
+/// are links the image cannot follow, or a passwd that defers passwords to
+/// a shadow file (`root:x:…`) that is missing, has no entry for them or is
+/// a link into run-time storage. Each is a gap, never a silent pass.
+fn account_file_gaps(stores: &[AccountStore]) -> Vec<String> {
+    let system: Vec<&AccountStore> = stores.iter().filter(|s| s.kind == StoreKind::System).collect();
+    if system.is_empty() {
+        return vec!["no /etc/passwd or /etc/shadow was found in any filesystem".to_string()];
+    }
+    system.into_iter().filter_map(root_gap).collect()
+}
+
+/// The gap of one root filesystem's account files, if any.
+fn root_gap(s: &AccountStore) -> Option<String> {
+    let at = format!("{} (root filesystem {})", s.container, s.path);
+    if s.accounts.is_empty() {
+        return Some(if s.unresolved.is_empty() {
+            format!(
+                "{at}: no account in /etc/passwd, /etc/shadow or /etc/master.passwd (missing or empty): its accounts are unknown"
+            )
+        } else {
+            format!(
+                "{at}: {} link(s) to files the image does not contain (generated at boot?)",
+                s.unresolved.join(", ")
+            )
+        });
+    }
+    if s.deferred.is_empty() {
+        return None;
+    }
+    let pending: Vec<&str> = s
+        .deferred
+        .iter()
+        .filter(|u| {
+            s.accounts
+                .iter()
+                .any(|a| &a.user == *u && a.password == Password::Unresolved)
+        })
+        .map(String::as_str)
+        .collect();
+    let (path, state) = s.files.iter().find(|(p, _)| p.ends_with("/etc/shadow"))?;
+    let why = match state {
+        AccountFile::Link { target, resolved } if state.is_runtime_link() => {
+            if *resolved {
+                format!(
+                    "{path} is a link to {target} in run-time storage: the copy in the image was read, \
+                     but the device reads what is written there at boot"
+                )
+            } else {
+                format!("{path} is a link to {target}, which is only written at run time")
+            }
+        }
+        _ if pending.is_empty() => return None,
+        AccountFile::Missing => format!("there is no {path}"),
+        AccountFile::Link {
+            target,
+            resolved: false,
+        } => {
+            format!("{path} is a link to {target}, which the image does not contain (generated at boot?)")
+        }
+        AccountFile::NotAFile => format!("{path} is not a regular file"),
+        AccountFile::Read | AccountFile::Link { .. } => format!("{path} has no entry for them"),
+    };
+    let users = if pending.is_empty() {
+        s.deferred.iter().map(String::as_str).collect()
+    } else {
+        pending
+    };
+    let users: Vec<String> = users.iter().map(|u| format!("`{u}`")).collect();
+    Some(format!(
+        "{at}: /etc/passwd keeps the password of {} in the shadow file (`x`), but {why}: not checked",
+        users.join(", ")
+    ))
+}
+
 /// Rules about the account itself rather than its password.
 fn structural(cx: &mut Ctx, store: &AccountStore, a: &Account) {
     let system = store.kind.is_system_like();
@@ -385,5 +447,199 @@ fn shell_note(a: &Account) -> String {
     match &a.shell {
         Some(s) if !s.is_empty() => format!(" and login shell {s}"),
         _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::account_file_gaps;
+    use crate::inventory::Inventory;
+    use crate::inventory::boot::testutil::fs;
+    use crate::inventory::config::{ValueContext, is_placeholder, is_role_template};
+    use crate::unpack::{Chain, Unpacked};
+
+    fn unpacked(filesystems: Vec<crate::unpack::Filesystem>) -> Unpacked {
+        let filesystems = filesystems
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut f)| {
+                f.chain = Chain::image("fw.bin").child("", 0x1000 * i as u64, "squashfs");
+                f
+            })
+            .collect();
+        Unpacked {
+            image_name: "fw.bin".into(),
+            image: bytes::Bytes::new(),
+            containers: Vec::new(),
+            gaps: Vec::new(),
+            filesystems,
+            payloads: Vec::new(),
+            incidents: Vec::new(),
+            unclaimed: None,
+        }
+    }
+
+    const ROOT_X: &[u8] = b"root:x:0:0:root:/root:/bin/sh\ndaemon:x:1:1::/:/sbin/nologin\n";
+    const SH: &[u8] = b"\x7fELF";
+
+    /// `root:x:` with no usable shadow is a gap of *that* root filesystem,
+    /// even when another root filesystem of the image is complete.
+    #[test]
+    fn a_deferred_root_password_is_a_gap_per_root_filesystem() {
+        let complete = fs(
+            &[
+                ("/etc/passwd", ROOT_X),
+                ("/etc/shadow", b"root:$1$abc$def:1:0:99999:7:::\n"),
+                ("/bin/sh", SH),
+            ],
+            &[],
+        );
+        let no_shadow = fs(&[("/etc/passwd", ROOT_X), ("/bin/sh", SH)], &[]);
+        let tmp_link = fs(
+            &[("/etc/passwd", ROOT_X), ("/bin/sh", SH)],
+            &[("/etc/shadow", "/tmp/shadow")],
+        );
+        // A link into /var that the image does hold: read, but the device
+        // reads whatever is generated there at boot.
+        let var_link = fs(
+            &[
+                ("/etc/passwd", ROOT_X),
+                ("/var/etc/shadow", b"root:$1$abc$def:1:0:99999:7:::\n"),
+                ("/bin/sh", SH),
+            ],
+            &[("/etc/shadow", "../var/etc/shadow")],
+        );
+        // A second root nested in the complete tree's archive, without shadow.
+        let nested = fs(
+            &[
+                ("/etc/passwd", ROOT_X),
+                ("/etc/shadow", b"root:!:1:0:99999:7:::\n"),
+                ("/bin/sh", SH),
+                ("/rootfs-b/etc/passwd", ROOT_X),
+                ("/rootfs-b/bin/sh", SH),
+            ],
+            &[],
+        );
+        // A root filesystem without account files at all.
+        let no_accounts = fs(&[("/etc/hosts", b"127.0.0.1 localhost\n"), ("/bin/sh", SH)], &[]);
+        let u = unpacked(vec![complete, no_shadow, tmp_link, var_link, nested, no_accounts]);
+        let inv = Inventory::build(&u);
+        let gaps = account_file_gaps(&inv.account_stores);
+        let want = [
+            "fw.bin@0x1000:squashfs (root filesystem /): /etc/passwd keeps the password of `root` \
+             in the shadow file (`x`), but there is no /etc/shadow: not checked",
+            "fw.bin@0x2000:squashfs (root filesystem /): /etc/passwd keeps the password of `root` \
+             in the shadow file (`x`), but /etc/shadow is a link to /tmp/shadow, which is only written at run time: \
+             not checked",
+            "fw.bin@0x3000:squashfs (root filesystem /): /etc/passwd keeps the password of `root` \
+             in the shadow file (`x`), but /etc/shadow is a link to ../var/etc/shadow in run-time storage: the copy \
+             in the image was read, but the device reads what is written there at boot: not checked",
+            "fw.bin@0x4000:squashfs (root filesystem /rootfs-b): /etc/passwd keeps the password of \
+             `root` in the shadow file (`x`), but there is no /rootfs-b/etc/shadow: not checked",
+            "fw.bin@0x5000:squashfs (root filesystem /): no account in /etc/passwd, /etc/shadow or \
+             /etc/master.passwd (missing or empty): its accounts are unknown",
+        ];
+        assert_eq!(gaps, want);
+        // No system store at all: the one global gap.
+        let web_only = unpacked(vec![fs(&[("/www/index.html", b"hi")], &[])]);
+        let inv_empty = Inventory::build(&web_only);
+        assert_eq!(
+            account_file_gaps(&inv_empty.account_stores),
+            ["no /etc/passwd or /etc/shadow was found in any filesystem"]
+        );
+    }
+
+    /// A GBK configuration is decoded and its password reported; a
+    /// configuration over the size cap and a binary one named as
+    /// configuration are gaps of both families that read configuration.
+    #[test]
+    fn legacy_encoded_configs_are_read_and_unreadable_ones_are_gaps() {
+        let (gbk, _, _) = encoding_rs::GBK.encode("[用户]\n用户名说明=管理员\nadmin_user=admin\nadmin_pwd=888888\n");
+        let mut big = b"# generated\n".repeat(100_000);
+        big.extend_from_slice(b"api_token=q8Zr2LmX0pT7vNc4Ws9K\n");
+        let nvram = b"FLSH\x10\x00\0http_username=admin\0http_passwd=666666\0\xff\xff";
+        let u = unpacked(vec![fs(
+            &[
+                ("/etc/passwd", b"root:!:0:0::/root:/bin/sh\n"),
+                ("/bin/sh", SH),
+                ("/etc/web.ini", &gbk),
+                ("/etc/big.conf", &big),
+                ("/etc/blob.cfg", b"\x01\x02\x03\xff"),
+                ("/dev/nvram.default", nvram),
+                ("/www/default.png", b"\x89PNG\r\n\x1a\n\0\0"),
+            ],
+            &[],
+        )]);
+        let inv = Inventory::build(&u);
+        let rules = crate::rules::Rules::embedded().unwrap();
+        let opts = crate::checks::CheckOptions {
+            crack_time: std::time::Duration::from_secs(5),
+            ..Default::default()
+        };
+        let r = crate::checks::run(&inv, &rules.checks, &opts).unwrap();
+        let plaintext: Vec<(&str, Option<usize>)> = r
+            .findings
+            .iter()
+            .filter(|f| f.finding.rule == crate::rules::FW_CRED_012)
+            .map(|f| (f.finding.path.as_str(), f.finding.line))
+            .collect();
+        assert_eq!(plaintext, [("/dev/nvram.default", Some(4)), ("/etc/web.ini", Some(4))]);
+        let gaps = |family: &str| {
+            r.coverage
+                .iter()
+                .find(|c| c.family == family)
+                .map(|c| c.gaps.clone())
+                .unwrap_or_default()
+        };
+        for family in ["credentials", "secrets"] {
+            let g = gaps(family);
+            let mentions = |p: &str| g.iter().filter(|x| x.starts_with(p)).count();
+            assert_eq!(
+                mentions(
+                    "/etc/big.conf in fw.bin@0x0:squashfs: configuration file not analysed: 1200031 bytes, over the 1 MiB cap"
+                ),
+                1,
+                "{family}: {g:?}"
+            );
+            assert_eq!(
+                mentions("/etc/blob.cfg in fw.bin@0x0:squashfs: configuration file not analysed: binary content"),
+                1,
+                "{family}: {g:?}"
+            );
+            assert_eq!(mentions("/www/default.png"), 0, "{family}: {g:?}");
+        }
+    }
+
+    /// Every password and user name of the default-credential dictionary is
+    /// something a device really ships, so none may be dismissed as a
+    /// placeholder where a login is expected. The empty password is the
+    /// one exception: an empty configuration value means "not set" (an
+    /// empty password field of an account store is FW-CRED-001's).
+    #[test]
+    fn no_dictionary_entry_is_a_placeholder_in_a_login_context() {
+        let rules = crate::rules::Rules::embedded().unwrap();
+        let d = &rules.checks.dictionary;
+        let values = d
+            .credentials
+            .iter()
+            .flat_map(|c| [c.user.as_str(), c.password.as_str()])
+            .chain(d.passwords.iter().map(|p| p.password.as_str()))
+            .filter(|v| !v.is_empty());
+        for c in &d.credentials {
+            assert!(!is_role_template(&c.user, &c.password), "{}:{}", c.user, c.password);
+        }
+        assert!(is_role_template("user", "password"));
+        let mut n = 0;
+        for v in values {
+            n += 1;
+            assert!(!is_placeholder(v, ValueContext::Login), "dictionary entry `{v}`");
+        }
+        assert!(n > 100, "the dictionary was read ({n} values)");
+        for v in ["888888", "666666", "0000", "1111"] {
+            assert!(
+                d.credentials.iter().any(|c| c.password == v),
+                "{v} is a dictionary password"
+            );
+        }
     }
 }

@@ -36,7 +36,7 @@ use crate::hash::parts_id;
 use crate::inventory::Inventory;
 use crate::unpack::Chain;
 use dictionary::Dictionary;
-use rule::{Category, Rule, Severity};
+use rule::{Category, Rule, RuleStatus, Severity};
 
 /// One check family: its name (the `family` of its rules, and the folder
 /// `checks/<name>/` that holds them) and its entry point.
@@ -171,6 +171,25 @@ impl RuleSet {
     }
 }
 
+/// Configuration files the inventory could not read (over the size cap,
+/// or binary although named as configuration), as coverage gaps: the
+/// passwords and secrets they may hold were not looked for. Both the
+/// `credentials` and the `secrets` family read configuration entries, so
+/// both report them.
+pub(crate) fn unread_configs(inv: &Inventory) -> Vec<String> {
+    inv.configs
+        .iter()
+        .filter_map(|c| {
+            let why = c.unread.as_ref()?;
+            let f = inv.files.get(c.file)?;
+            Some(format!(
+                "{} in {}: configuration file not analysed: {why}",
+                f.path, f.container
+            ))
+        })
+        .collect()
+}
+
 /// Whether `name` is a family a rule may belong to.
 fn is_family(name: &str) -> bool {
     name == yara::CUSTOM_FAMILY || FAMILIES.iter().any(|f| f.name == name)
@@ -240,6 +259,10 @@ pub struct CheckedFinding {
     /// Stable hash of what identifies the finding (16 hex digits);
     /// clause verdicts cite it.
     pub fingerprint: String,
+    /// The rule has `status = "preview"`: a heuristic whose findings are
+    /// reported for review but never FAIL a clause (the standards stage
+    /// reads this; the report shows it).
+    pub preview: bool,
 }
 
 /// Whether a family could analyse everything it needed.
@@ -357,6 +380,7 @@ fn resolve(f: Finding, rules: &RuleSet) -> Result<CheckedFinding> {
         severity,
         controls,
         fingerprint,
+        preview: rule.status == RuleStatus::Preview,
         finding: f,
     })
 }

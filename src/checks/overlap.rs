@@ -149,6 +149,7 @@ mod tests {
             severity: Severity::High,
             controls: Vec::new(),
             fingerprint: format!("{rule}{path}{value}"),
+            preview: false,
         }
     }
 

@@ -18,7 +18,7 @@ use regex::bytes::{Regex, RegexBuilder};
 use super::rule::{FileScope, Pattern, PatternTarget, Require, Rule};
 use super::{Finding, SECRET_SLOT, Secret};
 use crate::hash::fingerprint_of;
-use crate::inventory::config::is_placeholder;
+use crate::inventory::config::{ValueContext, is_placeholder, is_role_template};
 use crate::inventory::text::is_text;
 use crate::inventory::{Inventory, scanned_by_content};
 
@@ -87,9 +87,22 @@ pub fn entropy(s: &[u8]) -> f64 {
         .sum()
 }
 
-fn passes(req: Require, secret: &str) -> bool {
+/// What a content pattern's secret is: a login's password when the
+/// pattern also captures a user (`user:pass` in a chpasswd line or a URL),
+/// otherwise a machine secret.
+fn content_context(c: &Compiled) -> ValueContext {
+    if c.pattern.user.is_some() {
+        ValueContext::Login
+    } else {
+        ValueContext::Secret
+    }
+}
+
+/// Whether `secret` meets `req`; `cx` says what the secret is (a login's
+/// password or a machine secret), which decides what a placeholder is.
+fn passes(req: Require, secret: &str, cx: ValueContext) -> bool {
     match req {
-        Require::NotPlaceholder => !is_placeholder(secret) && !secret.to_ascii_lowercase().contains("example"),
+        Require::NotPlaceholder => !is_placeholder(secret, cx) && !secret.to_ascii_lowercase().contains("example"),
         Require::HighEntropy => {
             let b = secret.as_bytes();
             b.len() >= 16
@@ -172,8 +185,14 @@ pub fn run(inv: &Inventory, compiled: &[Compiled]) -> Vec<Finding> {
                 let group = |g: &Option<String>| g.as_deref().and_then(|n| caps.name(n));
                 let secret = group(&c.pattern.secret);
                 let secret_text = secret.map(|s| String::from_utf8_lossy(s.as_bytes()).to_string());
+                let user = group(&c.pattern.user)
+                    .map(|u| String::from_utf8_lossy(u.as_bytes()).to_string())
+                    .unwrap_or_default();
                 if let Some(s) = &secret_text
-                    && !c.pattern.require.iter().all(|r| passes(*r, s))
+                    && !c.pattern.require.iter().all(|r| {
+                        passes(*r, s, content_context(c))
+                            && !(*r == Require::NotPlaceholder && is_role_template(&user, s))
+                    })
                 {
                     continue;
                 }
@@ -183,9 +202,6 @@ pub fn run(inv: &Inventory, compiled: &[Compiled]) -> Vec<Finding> {
                 if !seen.insert((c.rule.clone(), fi, key)) {
                     continue;
                 }
-                let user = group(&c.pattern.user)
-                    .map(|u| String::from_utf8_lossy(u.as_bytes()).to_string())
-                    .unwrap_or_default();
                 let span = secret.map(|s| (s.start() - m.start(), s.end() - m.start()));
                 let line = line_at(m.start());
                 out.push(Finding {
@@ -221,7 +237,11 @@ pub fn run(inv: &Inventory, compiled: &[Compiled]) -> Vec<Finding> {
                     if !c.re.is_match(k)
                         || c.not_key.as_ref().is_some_and(|n| n.is_match(k))
                         || c.value.as_ref().is_some_and(|r| !r.is_match(v.as_bytes()))
-                        || !c.pattern.require.iter().all(|r| passes(*r, v))
+                        || !c
+                            .pattern
+                            .require
+                            .iter()
+                            .all(|r| passes(*r, v, ValueContext::of_key(&e.key)))
                         || !seen.insert((c.rule.clone(), cf.file, v.to_string()))
                     {
                         continue;
@@ -253,20 +273,26 @@ mod tests {
 
     #[test]
     fn requirements() {
-        assert!(passes(Require::HighEntropy, "q8Zr2LmX0pT7vNc4Ws9K"));
-        assert!(!passes(Require::HighEntropy, "aaaaaaaaaaaaaaaa1111"));
-        assert!(!passes(Require::HighEntropy, "short1"));
-        assert!(passes(Require::WpaPsk, "hunter22"));
-        assert!(!passes(Require::WpaPsk, "short"));
-        assert!(passes(Require::WpaPsk, &"ab".repeat(32)));
+        use ValueContext::{Login, Secret as S};
+        assert!(passes(Require::HighEntropy, "q8Zr2LmX0pT7vNc4Ws9K", S));
+        assert!(!passes(Require::HighEntropy, "aaaaaaaaaaaaaaaa1111", S));
+        assert!(!passes(Require::HighEntropy, "short1", S));
+        assert!(passes(Require::WpaPsk, "hunter22", Login));
+        assert!(!passes(Require::WpaPsk, "short", Login));
+        assert!(passes(Require::WpaPsk, &"ab".repeat(32), Login));
         let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
         assert!(passes(
             Require::Jwt,
-            &format!("{header}.eyJzdWIiOiIxIn0.c2lnbmF0dXJlc2lnbmF0dXJl")
+            &format!("{header}.eyJzdWIiOiIxIn0.c2lnbmF0dXJlc2lnbmF0dXJl"),
+            S
         ));
-        assert!(!passes(Require::Jwt, "eyJub3Rqc29u.eyJ4.sig"));
-        assert!(!passes(Require::NotPlaceholder, "AKIAIOSFODNN7EXAMPLE"));
-        assert!(passes(Require::NotPlaceholder, "admin"));
+        assert!(!passes(Require::Jwt, "eyJub3Rqc29u.eyJ4.sig", S));
+        assert!(!passes(Require::NotPlaceholder, "AKIAIOSFODNN7EXAMPLE", S));
+        assert!(passes(Require::NotPlaceholder, "admin", S));
+        // `echo 'root:888888' | chpasswd` sets a real camera default; a
+        // token of eights is a dummy.
+        assert!(passes(Require::NotPlaceholder, "888888", Login));
+        assert!(!passes(Require::NotPlaceholder, "888888", S));
     }
 
     #[test]

@@ -93,6 +93,7 @@ pub fn check(cx: &Context) -> FamilyResult {
         .unopened
         .iter()
         .map(|u| format!("{}: {} {}", inv.files[u.at.file].path, u.marker, u.why))
+        .chain(super::unread_configs(inv))
         .collect();
     FamilyResult { findings: out, gaps }
 }

@@ -199,7 +199,11 @@ fn nvram_blocks(u: &Unpacked, files: &[FileEntry], text_configs: &[config::Confi
         .filter(|(i, f)| scanned_by_content(u, f) && f.elf.is_none() && !text_configs.iter().any(|c| c.file == *i))
         .filter_map(|(i, f)| {
             let entries = nvram::entries(f.data);
-            (!entries.is_empty()).then_some(config::ConfigFile { file: i, entries })
+            (!entries.is_empty()).then_some(config::ConfigFile {
+                file: i,
+                entries,
+                unread: None,
+            })
         })
         .collect()
 }

@@ -8,9 +8,9 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 use super::accounts::{self, Account, Password};
-use super::config::{self, ConfigFile, KvEntry};
+use super::config::{self, ConfigFile, KvEntry, ValueContext};
 use super::keys::ssh::{self, AuthorizedKey};
-use super::text::is_text;
+use super::text::decode;
 use super::{FileEntry, Origin};
 use crate::unpack::tree::NodeKind;
 use crate::unpack::{Chain, Filesystem, Unpacked};
@@ -76,6 +76,44 @@ pub struct AccountStore {
     /// Account files that exist only as links to paths the image does not
     /// contain (typically generated at boot into /tmp or /var).
     pub unresolved: Vec<String>,
+    /// [`StoreKind::System`]: each account file (`<root>/etc/passwd`,
+    /// `…/shadow`, `…/master.passwd`) and what the image holds for it, so
+    /// that the checks can say why an account's password is unknown.
+    pub files: Vec<(String, AccountFile)>,
+    /// [`StoreKind::System`]: users who can log in (UID 0 or a login
+    /// shell) and whose passwd entry defers the password to the shadow
+    /// file (`root:x:…`).
+    pub deferred: Vec<String>,
+}
+
+/// What a root filesystem holds at one account file's path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountFile {
+    /// Nothing.
+    Missing,
+    /// A regular file (possibly reached through links), read.
+    Read,
+    /// A link to `target`; `resolved` when the image holds the file it
+    /// leads to (which was then read).
+    Link { target: String, resolved: bool },
+    /// Something else (a directory, a device): not read.
+    NotAFile,
+}
+
+impl AccountFile {
+    /// Whether a link leads to storage that is only filled at run time
+    /// (`/var`, `/tmp`, `/run`, `/dev/shm`, often a tmpfs): what the image
+    /// holds there, if anything, is not what the device reads.
+    pub fn is_runtime_link(&self) -> bool {
+        let AccountFile::Link { target, .. } = self else {
+            return false;
+        };
+        let t = target.trim_start_matches("../").trim_start_matches("./");
+        let t = t.strip_prefix('/').unwrap_or(t);
+        ["var/", "tmp/", "run/", "dev/shm/", "mnt/"]
+            .iter()
+            .any(|p| t.starts_with(p))
+    }
 }
 
 impl AccountStore {
@@ -88,6 +126,8 @@ impl AccountStore {
             accounts: Vec::new(),
             authorized_keys: Vec::new(),
             unresolved: Vec::new(),
+            files: Vec::new(),
+            deferred: Vec::new(),
         }
     }
 }
@@ -134,7 +174,9 @@ pub fn discover(u: &Unpacked, files: &[FileEntry], configs: &[ConfigFile]) -> Ve
             );
             if let Some(kind) = kind {
                 let mut s = AccountStore::new(file.origin, &file.container, kind, &file.path);
-                let text = String::from_utf8_lossy(file.data);
+                let text = decode(file.data)
+                    .map(|d| d.text)
+                    .unwrap_or_else(|_| String::from_utf8_lossy(file.data));
                 match kind {
                     StoreKind::Passwd => s.accounts = accounts::parse_passwd(&file.path, &text),
                     StoreKind::Shadow => s.accounts = accounts::parse_shadow(&file.path, &text),
@@ -180,20 +222,34 @@ fn system_store(fs: usize, f: &Filesystem, prefix: &str, claimed: &mut BTreeSet<
     );
     let mut read = |name: &'static str| -> Option<(String, String)> {
         let path = format!("{prefix}{name}");
-        let node = f.tree.get(&path)?;
-        match f.tree.resolve(&path) {
-            Some((real, n)) => {
-                claimed.insert((fs, real.to_string()));
-                n.data()
-                    .map(|d| (real.to_string(), String::from_utf8_lossy(d).to_string()))
-            }
-            None => {
-                if matches!(node.kind, NodeKind::Symlink(_)) {
+        let Some(node) = f.tree.get(&path) else {
+            s.files.push((path, AccountFile::Missing));
+            return None;
+        };
+        let link = match &node.kind {
+            NodeKind::Symlink(t) => Some(t.clone()),
+            _ => None,
+        };
+        let found = f.tree.resolve_in(&path, prefix).and_then(|(real, n)| {
+            claimed.insert((fs, real.to_string()));
+            n.data()
+                .map(|d| (real.to_string(), String::from_utf8_lossy(d).to_string()))
+        });
+        let state = match link {
+            Some(target) => {
+                if found.is_none() {
                     s.unresolved.push(path.clone());
                 }
-                None
+                AccountFile::Link {
+                    target,
+                    resolved: found.is_some(),
+                }
             }
-        }
+            None if found.is_some() => AccountFile::Read,
+            None => AccountFile::NotAFile,
+        };
+        s.files.push((path, state));
+        found
     };
     let passwd = read("/etc/passwd");
     let shadow = read("/etc/shadow");
@@ -202,17 +258,28 @@ fn system_store(fs: usize, f: &Filesystem, prefix: &str, claimed: &mut BTreeSet<
         o.as_ref().map(|(p, t)| (p.as_str(), t.as_str()))
     }
     s.accounts = accounts::parse_system(pair(&passwd), pair(&shadow), pair(&master));
+    if let Some((path, text)) = &passwd {
+        s.deferred = accounts::parse_passwd(path, text)
+            .into_iter()
+            .filter(|a| a.password == Password::Unresolved && (a.uid == Some(0) || a.has_login_shell()))
+            .map(|a| a.user)
+            .collect();
+    }
     s
 }
 
 /// The store kind a file's name (and, for ambiguous names, its shape)
 /// gives it.
+///
+/// Account files are small text, in any encoding [`decode`] reads (a
+/// Latin-1 GECOS field does not make a passwd binary); anything else is
+/// searched by content.
 fn named_kind(path: &str, data: &[u8], mosquitto_ref: bool) -> Option<StoreKind> {
+    kind_by_name(path, data, mosquitto_ref).filter(|_| data.len() <= 4 << 20 && decode(data).is_ok())
+}
+
+fn kind_by_name(path: &str, data: &[u8], mosquitto_ref: bool) -> Option<StoreKind> {
     let name = path.rsplit('/').next().unwrap_or(path);
-    // Account files are small text; anything else is searched by content.
-    if !is_text(data) || data.len() > 4 << 20 {
-        return None;
-    }
     if name == "authorized_keys" || name == "authorized_keys2" {
         return Some(StoreKind::AuthorizedKeys);
     }
@@ -317,7 +384,10 @@ fn config_accounts(path: &str, entries: &[KvEntry]) -> Vec<Account> {
         if is_wifi_key(&e.key) {
             continue; // Wi-Fi keys are secrets rules' business (FW-SECRET-013)
         }
-        if config::is_placeholder(&e.value) || e.value.starts_with('/') || is_setting_word(&e.value) {
+        if config::is_placeholder(&e.value, ValueContext::Login)
+            || e.value.starts_with('/')
+            || is_setting_word(&e.value)
+        {
             continue;
         }
         let user = entries
@@ -325,7 +395,10 @@ fn config_accounts(path: &str, entries: &[KvEntry]) -> Vec<Account> {
             .filter(|u| u.section == e.section && (u.line, u.offset) != (e.line, e.offset))
             .find(|u| word_before(&u.key, USER_WORDS).as_deref() == Some(prefix.as_str()))
             .map(|u| u.value.clone())
-            .filter(|v| !v.is_empty() && !config::is_placeholder(v));
+            .filter(|v| !v.is_empty() && !config::is_placeholder(v, ValueContext::Login));
+        if user.as_deref().is_some_and(|u| config::is_role_template(u, &e.value)) {
+            continue;
+        }
         let password = match accounts::HashKind::of(&e.value) {
             accounts::HashKind::Unknown => Password::Plaintext(e.value.clone()),
             _ => Password::Hash(e.value.clone()),
@@ -368,6 +441,32 @@ mod tests {
         let ns = config::parse("passwd: compat\nshadow: files\n");
         assert!(config_accounts("/etc/nsswitch.conf", &ns).is_empty());
         assert!(config_accounts("/etc/x.conf", &config::parse("use_password=yes\n")).is_empty());
+    }
+
+    #[test]
+    fn camera_defaults_in_configs_are_passwords_and_masks_are_not() {
+        let e = config::parse(concat!(
+            "[dahua]\nusername=888888\npassword=888888\n",
+            "[pin]\nuser=admin\npass=0000\n",
+            "[masked]\nuser=admin\npass=********\n",
+            "[tmpl]\nuser=admin\npass=${ADMIN_PW}\n",
+            "[hashed]\nuser=root\npass=$1$GTN.gpri$DlSyKvZKMR9A9Uj9e9wR3/\n",
+        ));
+        let got: Vec<(String, Password)> = config_accounts("/etc/default.cfg", &e)
+            .into_iter()
+            .map(|a| (a.user, a.password))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("888888".to_string(), Password::Plaintext("888888".into())),
+                ("admin".to_string(), Password::Plaintext("0000".into())),
+                (
+                    "root".to_string(),
+                    Password::Hash("$1$GTN.gpri$DlSyKvZKMR9A9Uj9e9wR3/".into())
+                ),
+            ]
+        );
     }
 
     #[test]

@@ -90,6 +90,7 @@ fn findings_section(checked: &[CheckedFinding], redact: bool) -> Vec<FindingOut>
                 secret_fingerprint: f.secret.as_ref().map(|s| s.fingerprint.clone()),
                 controls: c.controls.clone(),
                 custom_rule: f.custom.as_ref().map(|c| c.rule.clone()),
+                preview: c.preview,
             }
         })
         .collect();
@@ -339,4 +340,37 @@ fn boot_section(inv: &Inventory) -> BootSection {
             .then_with(|| (&a.path, a.offset).cmp(&(&b.path, b.offset)))
     });
     BootSection { graphs, uboot }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::Finding;
+    use crate::checks::rule::Category;
+
+    fn checked(preview: bool) -> CheckedFinding {
+        CheckedFinding {
+            finding: Finding {
+                rule: crate::rules::FW_CRED_014.into(),
+                path: "/usr/bin/x".into(),
+                ..Finding::default()
+            },
+            name: "n".into(),
+            family: "credentials".into(),
+            category: Category::Credentials,
+            title: "t".into(),
+            severity: Severity::High,
+            controls: Vec::new(),
+            fingerprint: "f".into(),
+            preview,
+        }
+    }
+
+    /// A preview finding says so in the JSON; a stable one has no field.
+    #[test]
+    fn preview_findings_are_marked() {
+        let json = |preview| serde_json::to_value(&findings_section(&[checked(preview)], false)[0]).unwrap();
+        assert_eq!(json(true)["preview"], serde_json::Value::Bool(true));
+        assert!(json(false).get("preview").is_none());
+    }
 }

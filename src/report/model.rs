@@ -143,6 +143,10 @@ pub struct FindingOut {
     /// finding (`scan --yara`); absent for fwcert's rules.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_rule: Option<String>,
+    /// `true` when the rule is a preview heuristic: reported for review,
+    /// it fails no requirement. Absent for stable rules.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub preview: bool,
 }
 
 /// What `--redact-secrets` writes instead of a secret.

@@ -40,7 +40,11 @@ fn clauses_of<'r>(rules: &'r Rules, control: &str) -> Vec<(&'r str, &'r str, &'r
 fn status_note(r: &Rule) -> &'static str {
     match r.status {
         RuleStatus::Stable => "stable",
-        RuleStatus::Preview => "preview: a heuristic whose findings are reported for review",
+        RuleStatus::Preview => {
+            "preview: a heuristic whose findings are reported for review but decide no verdict \
+             (until the conformance model lands they never FAIL a clause; a clause they bear on \
+             is INCONCLUSIVE instead of PASS)"
+        }
         RuleStatus::Deprecated => "deprecated: kept so that old reports stay readable",
         RuleStatus::Removed => "removed: never fires; the ID is not reused",
     }
@@ -60,6 +64,9 @@ pub fn explain(rules: &Rules, id: &str) -> Option<String> {
         r.title,
         r.title_zh
     );
+    if r.status != RuleStatus::Stable {
+        let _ = writeln!(out, "Status: {}\n", status_note(r));
+    }
     let _ = writeln!(
         out,
         "What it does\n  {}\n\nWhy it matters\n  {}\n\nExample\n  {}\n\nFix\n  {}\n",

@@ -58,9 +58,14 @@ pub fn render(r: &Report) -> String {
             .as_ref()
             .map(|c| format!(" (custom: {c})"))
             .unwrap_or_default();
+        let preview = if f.preview {
+            " (preview: reported for review, fails no requirement)"
+        } else {
+            ""
+        };
         let _ = writeln!(
             s,
-            "  {} {} [{}] {}{custom}",
+            "  {} {} [{}] {}{custom}{preview}",
             f.severity.as_str().to_uppercase(),
             f.id,
             f.rule,

@@ -10,11 +10,15 @@
 //! those rules could look:
 //!
 //! 1. not testable from firmware → NOT-TESTABLE;
-//! 2. a finding at or above the fail threshold → FAIL (decisive even when
-//!    the unpack was partial: the violation is there);
+//! 2. a finding of a stable rule at or above the fail threshold → FAIL
+//!    (decisive even when the unpack was partial: the violation is there);
 //! 3. a family that feeds the clause has no automated check yet, could not
-//!    analyse everything, or the unpack was incomplete → INCONCLUSIVE, with
-//!    the reasons;
+//!    analyse everything, or the unpack was incomplete, or a finding of a
+//!    *preview* rule (a heuristic, `status = "preview"`) at or above the
+//!    threshold bears on the clause → INCONCLUSIVE, with the reasons. A
+//!    preview finding never fails a clause (it may be a false positive
+//!    until the conformance model lands), but neither may the clause pass
+//!    over it unreviewed: that would be failing open;
 //! 4. the clause is only partly decidable from firmware → INCONCLUSIVE
 //!    ("no violation found; needs other evidence");
 //! 5. otherwise PASS.
@@ -209,7 +213,10 @@ pub struct FamilyState {
 pub struct Evidence<'a> {
     pub fingerprint: &'a str,
     pub controls: &'a [String],
+    /// At or above the fail threshold (and above info).
     pub counts: bool,
+    /// From a preview rule: it can make a clause INCONCLUSIVE, never FAIL.
+    pub preview: bool,
 }
 
 /// One clause's verdict with its reasons and the findings behind it.
@@ -217,6 +224,8 @@ pub struct Evidence<'a> {
 pub struct Decision {
     pub verdict: Verdict,
     pub reasons: Vec<String>,
+    /// Fingerprints of the findings behind a FAIL, or of the preview
+    /// findings that keep the clause INCONCLUSIVE.
     pub findings: Vec<String>,
 }
 
@@ -265,6 +274,7 @@ impl Catalog {
                 fingerprint: &f.fingerprint,
                 controls: &f.controls,
                 counts: f.severity >= a.fail_on && f.severity > Severity::Info,
+                preview: f.preview,
             })
             .collect();
         let mut clauses = Vec::new();
@@ -304,13 +314,17 @@ pub fn decide(
             findings: Vec::new(),
         };
     }
-    let mut hits: Vec<String> = findings
-        .iter()
-        .filter(|f| f.counts && f.controls.iter().any(|c| req.controls.contains(c)))
-        .map(|f| f.fingerprint.to_string())
-        .collect();
-    hits.sort();
-    hits.dedup();
+    let bearing = |preview: bool| -> Vec<String> {
+        let mut hits: Vec<String> = findings
+            .iter()
+            .filter(|f| f.counts && f.preview == preview && f.controls.iter().any(|c| req.controls.contains(c)))
+            .map(|f| f.fingerprint.to_string())
+            .collect();
+        hits.sort();
+        hits.dedup();
+        hits
+    };
+    let hits = bearing(false);
     if !hits.is_empty() {
         return Decision {
             verdict: Verdict::Fail,
@@ -318,7 +332,14 @@ pub fn decide(
             findings: hits,
         };
     }
+    let previews = bearing(true);
     let mut reasons = BTreeSet::new();
+    if !previews.is_empty() {
+        reasons.insert(format!(
+            "{} finding(s) of preview rules need review: heuristics report findings but decide no verdict",
+            previews.len()
+        ));
+    }
     let needed: BTreeSet<&str> = req
         .controls
         .iter()
@@ -353,7 +374,7 @@ pub fn decide(
             Verdict::Inconclusive
         },
         reasons: reasons.into_iter().collect(),
-        findings: Vec::new(),
+        findings: previews,
     }
 }
 
@@ -447,6 +468,7 @@ verified = true
             fingerprint: "abc",
             controls: &ctl,
             counts: true,
+            preview: false,
         }];
         let d = decide(&s.requirements[0], &c, &f, &families(&[]), &["partial".into()]);
         assert_eq!(d.verdict, Verdict::Fail, "a finding fails even when unpack is partial");
@@ -466,6 +488,7 @@ verified = true
             fingerprint: "abc",
             controls: &ctl,
             counts: false,
+            preview: false,
         }];
         assert_eq!(
             decide(&s.requirements[0], &c, &below, &families(&[]), &[]).verdict,
@@ -483,7 +506,47 @@ verified = true
             severity,
             controls: vec![control.to_string()],
             fingerprint: format!("fp-{}", severity.as_str()),
+            preview: false,
         }
+    }
+
+    #[test]
+    fn a_preview_finding_alone_never_fails_its_clause() {
+        let c = catalog();
+        let selected = vec!["s".to_string()];
+        let coverage = [Coverage {
+            family: "credentials",
+            gaps: Vec::new(),
+        }];
+        let verdict = |findings: &[CheckedFinding]| {
+            let v = c.evaluate(
+                &selected,
+                &Assessment {
+                    findings,
+                    coverage: &coverage,
+                    unpack_gaps: &[],
+                    fail_on: Severity::Low,
+                },
+            );
+            (v.overall, v.clauses[0].decision.clone())
+        };
+        let mut preview = checked(Severity::Critical, "C1");
+        preview.preview = true;
+        let stable = checked(Severity::High, "C1");
+        // A preview finding alone: not FAIL, and not PASS over an
+        // unreviewed heuristic hit either; it is cited.
+        let (overall, d) = verdict(std::slice::from_ref(&preview));
+        assert_eq!((overall, d.verdict), (Verdict::Inconclusive, Verdict::Inconclusive));
+        assert_eq!(d.findings, ["fp-critical"]);
+        assert!(d.reasons[0].contains("preview"), "{:?}", d.reasons);
+        // A stable one fails the clause, and only it is cited.
+        let (overall, d) = verdict(&[preview.clone(), stable]);
+        assert_eq!((overall, d.verdict), (Verdict::Fail, Verdict::Fail));
+        assert_eq!(d.findings, ["fp-high"]);
+        // Below the threshold, a preview finding is as silent as any other.
+        let mut info = checked(Severity::Info, "C1");
+        info.preview = true;
+        assert_eq!(verdict(&[info]).1.verdict, Verdict::Pass);
     }
 
     #[test]
