@@ -97,7 +97,13 @@ fn name_and_ext(path: &str) -> (String, String) {
 /// Whether `path` names a configuration file by its name or place.
 pub fn is_config_path(path: &str) -> bool {
     let (name, _) = name_and_ext(path);
-    is_named_config(path) || name.starts_with("default") || name.contains("_cfg") || name.contains("config")
+    // `_default`: Ralink/MediaTek SDKs ship their Wi-Fi and system defaults
+    // as `key=value` text in files such as `RT2860_default_vlan`.
+    is_named_config(path)
+        || name.starts_with("default")
+        || name.contains("_default")
+        || name.contains("_cfg")
+        || name.contains("config")
 }
 
 /// Whether `path` is certainly configuration: a configuration extension,
@@ -418,6 +424,7 @@ mod tests {
         }
         // Matched by a loose name only: not reported when binary.
         assert!(is_config_path("/www/images/default.png") && !is_named_config("/www/images/default.png"));
+        assert!(is_config_path("/etc_ro/Wireless/RT2860AP/RT2860_default_vlan"));
         for p in ["/bin/busybox", "/etc/passwd", "/www/index.html"] {
             assert!(!is_config_path(p), "{p}");
         }

@@ -23,6 +23,7 @@ pub mod kernel;
 pub mod lz4;
 pub mod lzma;
 pub mod lzop;
+pub mod realtek_mib;
 pub mod romfs;
 pub mod sevenz;
 pub mod squashfs;
@@ -76,6 +77,7 @@ pub static FORMATS: &[Format] = &[
     sevenz::FORMAT,
     hikvision::FORMAT,
     arcadyan::FORMAT,
+    realtek_mib::FORMAT,
     unsupported::FORMAT_DLINK_SHRS,
     unsupported::FORMAT_DLINK_ENCRPTED_IMG,
 ];
