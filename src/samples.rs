@@ -70,9 +70,34 @@ pub fn fake_busybox(version: &str, applets: &[&str]) -> Vec<u8> {
 
 /// One file to put in a sample filesystem.
 pub enum Entry<'a> {
-    File { path: &'a str, mode: u16, data: Vec<u8> },
-    Dir { path: &'a str, mode: u16 },
-    Link { path: &'a str, target: &'a str },
+    File {
+        path: &'a str,
+        mode: u16,
+        data: Vec<u8>,
+    },
+    Dir {
+        path: &'a str,
+        mode: u16,
+    },
+    Link {
+        path: &'a str,
+        target: &'a str,
+    },
+    /// A file with an owner other than root.
+    OwnedFile {
+        path: &'a str,
+        mode: u16,
+        uid: u32,
+        gid: u32,
+        data: Vec<u8>,
+    },
+    /// A directory with an owner other than root.
+    OwnedDir {
+        path: &'a str,
+        mode: u16,
+        uid: u32,
+        gid: u32,
+    },
 }
 
 /// Build a SquashFS 4 image with the given compressor codec.
@@ -94,6 +119,18 @@ pub fn squashfs(entries: &[Entry], codec: &'static squashfs::Codec) -> Vec<u8> {
                 w.push_file(Cursor::new(data.clone()), path, NodeHeader::new(*mode, 0, 0, EPOCH))
             }
             Entry::Link { path, target } => w.push_symlink(target, path, NodeHeader::new(0o777, 0, 0, EPOCH)),
+            Entry::OwnedFile {
+                path,
+                mode,
+                uid,
+                gid,
+                data,
+            } => w.push_file(
+                Cursor::new(data.clone()),
+                path,
+                NodeHeader::new(*mode, *uid, *gid, EPOCH),
+            ),
+            Entry::OwnedDir { path, mode, uid, gid } => w.push_dir_all(path, NodeHeader::new(*mode, *uid, *gid, EPOCH)),
         };
         if let Err(err) = r {
             panic!("sample entry is invalid: {err}");

@@ -253,3 +253,26 @@ fn tplink_wr841n_report_is_the_same_on_one_thread_and_on_several() {
     assert!(one.contains("FW-CRED-002"));
     assert_eq!(one, json(3));
 }
+
+/// TP-Link WR841N ships `/etc/shadow` as `-rwxr-xr-x root/root` (checked
+/// with `unsquashfs -lls` on the SquashFS at 0x120200): readable by every
+/// user. Nothing else of its root filesystem breaks the permission rules:
+/// no setuid program, nothing world-writable, everything owned by root.
+#[test]
+fn tplink_wr841n_shadow_is_readable_by_all() {
+    let Some(path) = corpus("firmware/tplink-wr841n-v10-3.16.9-150310.bin") else {
+        return;
+    };
+    let r = scan_path(&path, &ScanOptions::default()).unwrap();
+    let perms: Vec<(&str, &str, Option<u64>)> = r
+        .findings
+        .iter()
+        .filter(|f| f.check == "permissions")
+        .map(|f| (f.id.as_str(), f.path.as_str(), f.offset))
+        .collect();
+    assert_eq!(perms, [("FW-PERM-003", "/etc/shadow", Some(0))]);
+    let shadow = r.findings.iter().find(|f| f.id == "FW-PERM-003").unwrap();
+    assert!(shadow.evidence.contains("mode 0755"), "{}", shadow.evidence);
+    let coverage = r.checks.iter().find(|c| c.family == "permissions").unwrap();
+    assert!(coverage.complete, "{:?}", coverage.reasons);
+}

@@ -31,12 +31,50 @@ fn image_for(fx: &Fixture) -> Vec<u8> {
             dirs.insert(d.to_string());
         }
     }
-    let mut entries: Vec<Entry> = dirs.iter().map(|d| Entry::Dir { path: d, mode: 0o755 }).collect();
+    // A fixture's own modes and owners (permissions rules), else defaults.
+    let mode = |p: &str, default: u16| {
+        fx.modes
+            .get(&format!("/{p}"))
+            .map(|m| u16::from_str_radix(m, 8).expect("fixture modes are octal"))
+            .unwrap_or(default)
+    };
+    let owner = |p: &str| {
+        fx.owners.get(&format!("/{p}")).map(|o| {
+            let (u, g) = o.split_once(':').expect("fixture owners are uid:gid");
+            (u.parse::<u32>().expect("uid"), g.parse::<u32>().expect("gid"))
+        })
+    };
+    let mut entries: Vec<Entry> = dirs
+        .iter()
+        .map(|d| match owner(d) {
+            Some((uid, gid)) => Entry::OwnedDir {
+                path: d,
+                mode: mode(d, 0o755),
+                uid,
+                gid,
+            },
+            None => Entry::Dir {
+                path: d,
+                mode: mode(d, 0o755),
+            },
+        })
+        .collect();
     for (p, c) in &files {
-        entries.push(Entry::File {
-            path: p.trim_start_matches('/'),
-            mode: if c.starts_with(b"\x7fELF") { 0o755 } else { 0o644 },
-            data: c.clone(),
+        let path = p.trim_start_matches('/');
+        let mode = mode(path, if c.starts_with(b"\x7fELF") { 0o755 } else { 0o644 });
+        entries.push(match owner(path) {
+            Some((uid, gid)) => Entry::OwnedFile {
+                path,
+                mode,
+                uid,
+                gid,
+                data: c.clone(),
+            },
+            None => Entry::File {
+                path,
+                mode,
+                data: c.clone(),
+            },
         });
     }
     for (p, t) in links {
@@ -211,8 +249,10 @@ fn rule_set_meta() {
                 assert!(
                     fx.files.contains_key(&e.path)
                         || fx.elf.contains_key(&e.path)
-                        || fx.busybox.as_ref().is_some_and(|b| b.path == e.path),
-                    "{} fixture {}: {} is one of the fixture's files",
+                        || fx.busybox.as_ref().is_some_and(|b| b.path == e.path)
+                        || fx.modes.contains_key(&e.path)
+                        || fx.owners.contains_key(&e.path),
+                    "{} fixture {}: {} is one of the fixture's files (or a directory it sets a mode or owner of)",
                     r.id,
                     fx.name,
                     e.path

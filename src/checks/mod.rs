@@ -20,6 +20,7 @@ pub(crate) mod debug;
 pub mod dictionary;
 pub(crate) mod overlap;
 pub mod patterns;
+pub(crate) mod permissions;
 pub mod rule;
 pub(crate) mod secrets;
 pub(crate) mod services;
@@ -55,6 +56,10 @@ pub const FAMILIES: &[Family] = &[
     Family {
         name: "debug",
         check: debug::check,
+    },
+    Family {
+        name: "permissions",
+        check: permissions::check,
     },
     Family {
         name: "secrets",

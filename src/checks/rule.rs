@@ -130,6 +130,14 @@ pub struct Fixture {
     /// name → source (fixtures of FW-YARA-000).
     #[serde(default)]
     pub yara: BTreeMap<String, String>,
+    /// Permission bits of files or directories, as octal text (`"4755"`):
+    /// absolute path → mode. Without one, ELF files get 0755, other files
+    /// 0644 and directories 0755.
+    #[serde(default)]
+    pub modes: BTreeMap<String, String>,
+    /// Owners, as `"uid:gid"`: absolute path → owner. Without one, root.
+    #[serde(default)]
+    pub owners: BTreeMap<String, String>,
     /// Where the rule's findings must be, for an `expect = "fail"` fixture
     /// (`[[fixture.finding]]`): the fixture harness compares them with the
     /// findings exactly, so a fixture proves the location a report gives,
