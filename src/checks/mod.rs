@@ -16,6 +16,7 @@
 pub(crate) mod binaries;
 pub mod crack;
 pub(crate) mod credentials;
+pub(crate) mod crypto;
 pub(crate) mod debug;
 pub mod dictionary;
 pub(crate) mod overlap;
@@ -52,6 +53,10 @@ pub const FAMILIES: &[Family] = &[
     Family {
         name: "credentials",
         check: credentials::check,
+    },
+    Family {
+        name: "crypto",
+        check: crypto::check,
     },
     Family {
         name: "debug",
