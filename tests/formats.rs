@@ -169,15 +169,27 @@ fn sarif_validates_against_the_sarif_2_1_0_schema() {
 
 #[test]
 fn sarif_of_an_awkward_path_still_validates() {
-    // Names with spaces, `#`, `%` and non-ASCII bytes, and a finding with no
-    // line or offset: still one valid URI reference, still schema-valid.
+    // Names with spaces, `#`, `%` and non-ASCII bytes, a finding with no
+    // line or offset, one with an offset: still schema-valid.
     let mut r = report("camera-default-root.bin");
     let f = r.findings.first_mut().expect("the sample has findings");
     f.path = "/www/my page#1%/配置.cgi".into();
     f.line = None;
     f.offset = None;
+    // And binary evidence: a byte offset instead of a line.
+    let g = r.findings.get_mut(1).expect("the sample has two findings");
+    g.line = None;
+    g.offset = Some(0x1234);
     let log = sarif::render(&r);
     assert!(log.contains("www/my%20page%231%25/%E9%85%8D%E7%BD%AE.cgi"), "{log}");
+    let v = sarif::build(&r);
+    let region = |i: usize| {
+        v["runs"][0]["results"][i]["locations"][0]["physicalLocation"]
+            .get("region")
+            .cloned()
+    };
+    assert_eq!(region(0), None);
+    assert_eq!(region(1), Some(serde_json::json!({ "byteOffset": 0x1234 })));
     python(VALIDATE_SARIF, &log, "jsonschema");
 }
 
@@ -309,4 +321,18 @@ fn markdown_counts_match_the_report() {
         }
         assert!(md.contains("<details>") && md.trim_end().ends_with("</details>"));
     }
+}
+
+#[test]
+fn the_schema_check_rejects_a_broken_log() {
+    // The validation above means something only if it can fail.
+    let r = report("camera-default-root.bin");
+    let mut log = sarif::build(&r);
+    log["runs"][0]["results"][0]["level"] = "fatal".into();
+    log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] = 0.into();
+    let script = VALIDATE_SARIF.replace("if errors:\n    sys.exit(1)", "print(len(errors))\nsys.exit(0)");
+    let Some(out) = python(&script, &log.to_string(), "jsonschema") else {
+        return;
+    };
+    assert_eq!(out.lines().next(), Some("2"), "{out}");
 }

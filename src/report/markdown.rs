@@ -131,12 +131,14 @@ pub fn shorten(s: &str, max: usize) -> String {
 /// Escapes text for a Markdown table cell or list item: every ASCII
 /// punctuation character Markdown gives a meaning to is backslash-escaped
 /// (so `|` cannot split a cell, and `<`, `[`, `` ` `` cannot start HTML, a
-/// link or a code span), and line breaks become spaces.
+/// link or a code span, and `$` cannot start GitHub's math), and line
+/// breaks become spaces.
 pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
-            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '<' | '>' | '(' | ')' | '#' | '|' | '!' | '~' | '&' => {
+            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '<' | '>' | '(' | ')' | '#' | '|' | '!' | '~' | '&'
+            | '$' => {
                 out.push('\\');
                 out.push(c);
             }
@@ -165,5 +167,6 @@ mod tests {
         assert_eq!(esc("<img src=x>"), "\\<img src=x\\>");
         assert_eq!(esc("[x](y)\nz"), "\\[x\\]\\(y\\) z");
         assert_eq!(esc("`sh`"), "\\`sh\\`");
+        assert_eq!(esc("$1$ab$"), "\\$1\\$ab\\$");
     }
 }

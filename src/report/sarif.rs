@@ -5,7 +5,7 @@
 //! and the percent-encoding of a path into a URI reference.
 //!
 //! Deterministic: rules are sorted by ID, results follow the report's
-//! finding order, and object keys are written sorted.
+//! finding order, and object keys are written in a fixed order.
 
 use std::collections::BTreeMap;
 
