@@ -254,10 +254,7 @@ fn report_path(out: &Path, relative: &Path, ext: &str) -> PathBuf {
 }
 
 fn extension(format: Format) -> &'static str {
-    match format {
-        Format::Json => "json",
-        Format::Text => "txt",
-    }
+    format.extension()
 }
 
 /// A verdict as the JSON report spells it.

@@ -2,9 +2,12 @@
 
 pub mod build;
 pub mod json;
+pub mod junit;
 pub mod listing;
+pub mod markdown;
 pub mod model;
 pub mod rules_view;
+pub mod sarif;
 pub mod text;
 
 pub use model::Report;
@@ -14,17 +17,44 @@ pub use model::Report;
 pub enum Format {
     Json,
     Text,
+    /// SARIF 2.1.0 for code-scanning services ([`sarif`]).
+    Sarif,
+    /// JUnit XML for CI test reports ([`junit`]).
+    Junit,
+    /// A Markdown merge-request summary ([`markdown`]).
+    Markdown,
 }
 
 impl Format {
+    /// The usual file extension of a report in this format (`batch` names
+    /// its extra reports with it).
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Text => "txt",
+            Format::Sarif => "sarif",
+            Format::Junit => "junit.xml",
+            Format::Markdown => "md",
+        }
+    }
+
     /// Every format.
-    pub const ALL: [Format; 2] = [Format::Json, Format::Text];
+    pub const ALL: [Format; 5] = [
+        Format::Json,
+        Format::Text,
+        Format::Sarif,
+        Format::Junit,
+        Format::Markdown,
+    ];
 
     /// The format's name on the command line.
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Json => "json",
             Format::Text => "text",
+            Format::Sarif => "sarif",
+            Format::Junit => "junit",
+            Format::Markdown => "markdown",
         }
     }
 }
@@ -50,5 +80,8 @@ pub fn render(report: &Report, format: Format) -> String {
     match format {
         Format::Json => json::render(report),
         Format::Text => text::render(report),
+        Format::Sarif => sarif::render(report),
+        Format::Junit => junit::render(report),
+        Format::Markdown => markdown::render(report),
     }
 }

@@ -1,0 +1,172 @@
+//! Markdown view: a short merge-request summary (GitHub/GitLab flavoured).
+//! The verdict, the requirement and finding counts, a findings table, and
+//! the unpack completeness and coverage gaps in one collapsed section. Text
+//! from the image (paths, evidence) is escaped, so it cannot add markup,
+//! links or HTML to the comment.
+
+use std::fmt::Write;
+
+use super::model::{FindingOut, Report, Verdict};
+use crate::checks::rule::Severity;
+
+/// Evidence longer than this many characters is cut, with `…`.
+pub const EVIDENCE_CHARS: usize = 100;
+
+pub fn render(r: &Report) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "## fwcert: {} — {}", r.verdict.as_str(), esc(&r.image.name));
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "Profile `{}` · fwcert {} · rules `{}` · image SHA-256 `{}` ({} bytes)",
+        r.profile.replace('`', "'"),
+        r.tool.version,
+        r.tool.rules_digest.get(..16).unwrap_or(&r.tool.rules_digest),
+        r.image.sha256,
+        r.image.size
+    );
+    let _ = writeln!(s);
+
+    let verdicts = [
+        Verdict::Fail,
+        Verdict::Inconclusive,
+        Verdict::Pass,
+        Verdict::NotTestable,
+    ];
+    let _ = writeln!(s, "| requirements | {} |", verdicts.map(Verdict::as_str).join(" | "));
+    let _ = writeln!(s, "|---|{}", "---:|".repeat(verdicts.len()));
+    let row: Vec<String> = verdicts
+        .iter()
+        .map(|v| r.summary.requirements.get(v.as_str()).copied().unwrap_or(0).to_string())
+        .collect();
+    let _ = writeln!(s, "| clauses | {} |", row.join(" | "));
+    let _ = writeln!(s);
+
+    let severities: Vec<Severity> = Severity::ALL.iter().rev().copied().collect();
+    let names: Vec<&str> = severities.iter().map(|v| v.as_str()).collect();
+    let _ = writeln!(s, "| findings | {} |", names.join(" | "));
+    let _ = writeln!(s, "|---|{}", "---:|".repeat(names.len()));
+    let row: Vec<String> = names
+        .iter()
+        .map(|n| r.summary.findings.get(n).copied().unwrap_or(0).to_string())
+        .collect();
+    let _ = writeln!(s, "| count | {} |", row.join(" | "));
+    let _ = writeln!(s);
+
+    let _ = writeln!(s, "### Findings ({})", r.findings.len());
+    let _ = writeln!(s);
+    if r.findings.is_empty() {
+        let _ = writeln!(s, "None.");
+    } else {
+        let _ = writeln!(s, "| severity | id | location | evidence |");
+        let _ = writeln!(s, "|---|---|---|---|");
+        for f in &r.findings {
+            let preview = if f.preview { " (preview)" } else { "" };
+            let _ = writeln!(
+                s,
+                "| {} | {}{preview} | {} | {} |",
+                f.severity.as_str(),
+                esc(&f.id),
+                esc(&location(f)),
+                esc(&shorten(&f.evidence, EVIDENCE_CHARS))
+            );
+        }
+    }
+    let _ = writeln!(s);
+
+    let gaps: usize = r.unpack.reasons.len() + r.checks.iter().map(|c| c.reasons.len()).sum::<usize>();
+    let _ = writeln!(s, "<details>");
+    let _ = writeln!(
+        s,
+        "<summary>Unpack {}, {} file{} in {} filesystem{}; {} coverage gap{}</summary>",
+        if r.unpack.complete { "complete" } else { "INCOMPLETE" },
+        r.unpack.files,
+        plural(r.unpack.files),
+        r.unpack.filesystems.len(),
+        plural(r.unpack.filesystems.len()),
+        gaps,
+        plural(gaps)
+    );
+    let _ = writeln!(s);
+    if r.unpack.reasons.is_empty() {
+        let _ = writeln!(s, "- unpack: complete");
+    }
+    for reason in &r.unpack.reasons {
+        let _ = writeln!(s, "- unpack: {}", esc(reason));
+    }
+    for c in &r.checks {
+        if c.reasons.is_empty() {
+            let _ = writeln!(s, "- {}: complete", c.family);
+        }
+        for reason in &c.reasons {
+            let _ = writeln!(s, "- {}: {}", c.family, esc(reason));
+        }
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(s, "</details>");
+    s
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// `path:line`, `path@0xoffset` or the bare path.
+fn location(f: &FindingOut) -> String {
+    match (f.line, f.offset) {
+        (Some(l), _) => format!("{}:{l}", f.path),
+        (None, Some(o)) => format!("{}@{o:#x}", f.path),
+        _ => f.path.clone(),
+    }
+}
+
+/// The first `max` characters of `s` (whole characters), with `…` when cut.
+pub fn shorten(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", s[..at].trim_end()),
+        None => s.to_string(),
+    }
+}
+
+/// Escapes text for a Markdown table cell or list item: every ASCII
+/// punctuation character Markdown gives a meaning to is backslash-escaped
+/// (so `|` cannot split a cell, and `<`, `[`, `` ` `` cannot start HTML, a
+/// link or a code span, and `$` cannot start GitHub's math), and line
+/// breaks become spaces.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '<' | '>' | '(' | ')' | '#' | '|' | '!' | '~' | '&'
+            | '$' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if c.is_control() => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shortening_keeps_whole_characters() {
+        assert_eq!(shorten("abc", 3), "abc");
+        assert_eq!(shorten("abcd", 3), "abc…");
+        assert_eq!(shorten("密码是什么", 2), "密码…");
+    }
+
+    #[test]
+    fn escaping_neutralises_markup() {
+        assert_eq!(esc("a|b"), "a\\|b");
+        assert_eq!(esc("<img src=x>"), "\\<img src=x\\>");
+        assert_eq!(esc("[x](y)\nz"), "\\[x\\]\\(y\\) z");
+        assert_eq!(esc("`sh`"), "\\`sh\\`");
+        assert_eq!(esc("$1$ab$"), "\\$1\\$ab\\$");
+    }
+}

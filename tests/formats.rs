@@ -1,0 +1,338 @@
+//! The SARIF, JUnit XML and Markdown views: snapshots on both bundled
+//! samples, SARIF validated against the official SARIF 2.1.0 schema
+//! (`tests/data/sarif-schema-2.1.0.json`) and JUnit parsed as XML, both with
+//! Python when it is available (each test says when it skips), and the
+//! counts of each view checked against the report.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use fwcert::report::{Format, Report, junit, markdown, sarif};
+use fwcert::{ScanOptions, Verdict, scan_bytes};
+
+const SAMPLES: [&str; 2] = ["camera-default-root.bin", "camera-hardened.bin"];
+
+fn report(name: &str) -> Report {
+    let opts = ScanOptions {
+        profile: "baseline".into(),
+        ..ScanOptions::default()
+    };
+    let bytes = fwcert::samples::named(name).expect("sample exists");
+    scan_bytes(bytes.into(), name, &opts).expect("sample scans")
+}
+
+/// Runs `python3 -c script` with `input` on stdin; `None` (with the reason
+/// printed) when Python or a module the script imports is missing.
+fn python(script: &str, input: &str, needs: &str) -> Option<String> {
+    let probe = Command::new("python3")
+        .args(["-c", &format!("import {needs}")])
+        .output();
+    match probe {
+        Err(e) => {
+            eprintln!("skipped: python3 not runnable ({e})");
+            return None;
+        }
+        Ok(o) if !o.status.success() => {
+            eprintln!(
+                "skipped: python3 cannot import {needs} (`pip install {needs}`): {}",
+                String::from_utf8_lossy(&o.stderr).trim()
+            );
+            return None;
+        }
+        Ok(_) => {}
+    }
+    let mut child = Command::new("python3")
+        .args(["-c", script])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(input.as_bytes())
+        .expect("python3 reads its input");
+    let out = child.wait_with_output().expect("python3 finishes");
+    assert!(
+        out.status.success(),
+        "python3 failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn formats_are_named_on_the_command_line() {
+    for f in Format::ALL {
+        assert_eq!(f.as_str().parse::<Format>(), Ok(f));
+    }
+    assert_eq!("sarif".parse::<Format>(), Ok(Format::Sarif));
+    assert_eq!("junit".parse::<Format>(), Ok(Format::Junit));
+    assert_eq!("markdown".parse::<Format>(), Ok(Format::Markdown));
+}
+
+#[test]
+fn snapshots() {
+    for name in SAMPLES {
+        let r = report(name);
+        let stem = name.trim_end_matches(".bin");
+        insta::assert_snapshot!(format!("{stem}.sarif"), sarif::render(&r));
+        insta::assert_snapshot!(format!("{stem}.junit.xml"), junit::render(&r));
+        insta::assert_snapshot!(format!("{stem}.md"), markdown::render(&r));
+    }
+}
+
+#[test]
+fn renderers_are_deterministic() {
+    for name in SAMPLES {
+        for f in [Format::Sarif, Format::Junit, Format::Markdown] {
+            assert_eq!(
+                fwcert::report::render(&report(name), f),
+                fwcert::report::render(&report(name), f),
+                "{name} {f}"
+            );
+        }
+    }
+}
+
+#[test]
+fn sarif_carries_every_finding() {
+    for name in SAMPLES {
+        let r = report(name);
+        let log = sarif::build(&r);
+        let run = &log["runs"][0];
+        assert_eq!(run["tool"]["driver"]["name"], "fwcert");
+        assert_eq!(run["tool"]["driver"]["version"], r.tool.version);
+        let results = run["results"].as_array().expect("results");
+        assert_eq!(results.len(), r.findings.len(), "{name}");
+        let rules = run["tool"]["driver"]["rules"].as_array().expect("rules");
+        let mut ids: Vec<&str> = r.findings.iter().map(|f| f.id.as_str()).collect();
+        ids.sort();
+        ids.dedup();
+        let rule_ids: Vec<&str> = rules.iter().filter_map(|x| x["id"].as_str()).collect();
+        assert_eq!(rule_ids, ids, "one descriptor per rule with a finding");
+        for (res, f) in results.iter().zip(&r.findings) {
+            assert_eq!(res["ruleId"], f.id.as_str());
+            let i = res["ruleIndex"].as_u64().expect("ruleIndex") as usize;
+            assert_eq!(rules[i]["id"], f.id.as_str());
+            assert_eq!(res["level"], sarif::level(f.severity));
+            assert_eq!(res["message"]["text"], f.evidence.as_str());
+            assert_eq!(
+                res["partialFingerprints"][sarif::FINGERPRINT_KEY],
+                f.fingerprint.as_str()
+            );
+            let loc = &res["locations"][0]["physicalLocation"];
+            assert_eq!(loc["artifactLocation"]["uri"], sarif::uri(&f.path).as_str());
+            if let Some(l) = f.line {
+                assert_eq!(loc["region"]["startLine"], l);
+            }
+            if let Some(o) = f.offset {
+                assert_eq!(loc["region"]["byteOffset"], o);
+            }
+            assert_eq!(res["properties"]["containerChain"], f.container.to_string().as_str());
+            assert_eq!(res["properties"]["fileSha256"].as_str(), f.sha256.as_deref(), "{name}");
+            assert_eq!(
+                res["properties"]["secretFingerprint"].as_str(),
+                f.secret_fingerprint.as_deref()
+            );
+        }
+    }
+}
+
+/// Validates with Python's `jsonschema` (Draft 4, as the schema declares).
+const VALIDATE_SARIF: &str = r#"
+import json, sys, jsonschema
+schema = json.load(open("tests/data/sarif-schema-2.1.0.json", encoding="utf-8"))
+jsonschema.Draft4Validator.check_schema(schema)
+doc = json.load(sys.stdin)
+errors = sorted(jsonschema.Draft4Validator(schema).iter_errors(doc), key=lambda e: list(e.path))
+for e in errors:
+    print("/".join(map(str, e.path)), e.message, file=sys.stderr)
+if errors:
+    sys.exit(1)
+print(len(doc["runs"][0]["results"]))
+"#;
+
+#[test]
+fn sarif_validates_against_the_sarif_2_1_0_schema() {
+    for name in SAMPLES {
+        let r = report(name);
+        let Some(out) = python(VALIDATE_SARIF, &sarif::render(&r), "jsonschema") else {
+            return;
+        };
+        assert_eq!(out.trim(), r.findings.len().to_string(), "{name}");
+    }
+}
+
+#[test]
+fn sarif_of_an_awkward_path_still_validates() {
+    // Names with spaces, `#`, `%` and non-ASCII bytes, a finding with no
+    // line or offset, one with an offset: still schema-valid.
+    let mut r = report("camera-default-root.bin");
+    let f = r.findings.first_mut().expect("the sample has findings");
+    f.path = "/www/my page#1%/配置.cgi".into();
+    f.line = None;
+    f.offset = None;
+    // And binary evidence: a byte offset instead of a line.
+    let g = r.findings.get_mut(1).expect("the sample has two findings");
+    g.line = None;
+    g.offset = Some(0x1234);
+    let log = sarif::render(&r);
+    assert!(log.contains("www/my%20page%231%25/%E9%85%8D%E7%BD%AE.cgi"), "{log}");
+    let v = sarif::build(&r);
+    let region = |i: usize| {
+        v["runs"][0]["results"][i]["locations"][0]["physicalLocation"]
+            .get("region")
+            .cloned()
+    };
+    assert_eq!(region(0), None);
+    assert_eq!(region(1), Some(serde_json::json!({ "byteOffset": 0x1234 })));
+    python(VALIDATE_SARIF, &log, "jsonschema");
+}
+
+/// Parses the JUnit XML and prints the counts per suite and in total.
+const PARSE_JUNIT: &str = r#"
+import sys, json
+import xml.etree.ElementTree as ET
+root = ET.fromstring(sys.stdin.buffer.read())
+assert root.tag == "testsuites", root.tag
+out = {"total": {k: int(root.get(k)) for k in ("tests", "failures", "skipped", "errors")}, "suites": []}
+for s in root.findall("testsuite"):
+    cases = s.findall("testcase")
+    counted = {
+        "tests": len(cases),
+        "failures": sum(1 for c in cases if c.find("failure") is not None),
+        "skipped": sum(1 for c in cases if c.find("skipped") is not None),
+        "errors": 0,
+    }
+    declared = {k: int(s.get(k)) for k in ("tests", "failures", "skipped", "errors")}
+    assert counted == declared, (s.get("name"), counted, declared)
+    classes = sorted({c.get("classname") for c in cases})
+    skipped = [c.find("skipped").get("message") for c in cases if c.find("skipped") is not None]
+    out["suites"].append({"name": s.get("name"), "classes": classes, **counted, "skipped_messages": skipped})
+print(json.dumps(out))
+"#;
+
+#[test]
+fn junit_parses_and_its_counts_match_the_report() {
+    for name in SAMPLES {
+        let r = report(name);
+        let xml = junit::render(&r);
+        let fails = r.requirements.iter().filter(|q| q.verdict == Verdict::Fail).count();
+        let skipped = r
+            .requirements
+            .iter()
+            .filter(|q| matches!(q.verdict, Verdict::Inconclusive | Verdict::NotTestable))
+            .count();
+        assert_eq!(xml.matches("<testcase ").count(), r.requirements.len());
+        assert_eq!(xml.matches("<failure ").count(), fails);
+        assert_eq!(xml.matches("<skipped ").count(), skipped);
+        let Some(out) = python(PARSE_JUNIT, &xml, "xml.etree.ElementTree") else {
+            return;
+        };
+        let v: serde_json::Value = serde_json::from_str(&out).expect("python prints JSON");
+        assert_eq!(v["total"]["tests"], r.requirements.len(), "{name}");
+        assert_eq!(v["total"]["failures"], fails, "{name}");
+        assert_eq!(v["total"]["skipped"], skipped, "{name}");
+        let suites = v["suites"].as_array().expect("suites");
+        let mut standards: Vec<&str> = r.requirements.iter().map(|q| q.standard.as_str()).collect();
+        standards.dedup();
+        assert_eq!(suites.len(), standards.len());
+        for (s, id) in suites.iter().zip(standards) {
+            assert_eq!(s["classes"], serde_json::json!([id]));
+            let qs: Vec<_> = r.requirements.iter().filter(|q| q.standard == id).collect();
+            assert_eq!(s["tests"], qs.len());
+            assert_eq!(s["failures"], qs.iter().filter(|q| q.verdict == Verdict::Fail).count());
+            for m in s["skipped_messages"].as_array().expect("messages") {
+                let m = m.as_str().unwrap_or_default();
+                assert!(
+                    m.starts_with("INCONCLUSIVE: ") || m.starts_with("NOT-TESTABLE: "),
+                    "{m}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn junit_escapes_what_it_quotes() {
+    let mut r = report("camera-default-root.bin");
+    let fp = {
+        let f = r.findings.first_mut().expect("the sample has findings");
+        f.evidence = "password \"<&>\" ]]> \u{1}\u{7f} 'x'".into();
+        f.fingerprint.clone()
+    };
+    let q = r
+        .requirements
+        .iter_mut()
+        .find(|q| q.findings.contains(&fp))
+        .expect("a clause cites the finding");
+    q.title = "A & B <\"quoted\">\nnext".into();
+    let xml = junit::render(&r);
+    assert!(
+        xml.contains("password \"&lt;&amp;&gt;\" ]]&gt; \u{fffd}\u{7f} 'x'"),
+        "{xml}"
+    );
+    assert!(xml.contains("A &amp; B &lt;&quot;quoted&quot;&gt;&#10;next"), "{xml}");
+    python(PARSE_JUNIT, &xml, "xml.etree.ElementTree");
+}
+
+#[test]
+fn markdown_counts_match_the_report() {
+    for name in SAMPLES {
+        let r = report(name);
+        let md = markdown::render(&r);
+        assert!(md.starts_with(&format!("## fwcert: {} — ", r.verdict.as_str())));
+        assert!(md.contains(&format!("### Findings ({})", r.findings.len())));
+        let count = |k: &str| r.summary.requirements.get(k).copied().unwrap_or(0);
+        let clauses = format!(
+            "| clauses | {} | {} | {} | {} |",
+            count("FAIL"),
+            count("INCONCLUSIVE"),
+            count("PASS"),
+            count("NOT-TESTABLE")
+        );
+        assert!(md.contains(&clauses), "{name}: {clauses}");
+        let sev = |k: &str| r.summary.findings.get(k).copied().unwrap_or(0);
+        let counts = format!(
+            "| count | {} | {} | {} | {} | {} |",
+            sev("critical"),
+            sev("high"),
+            sev("medium"),
+            sev("low"),
+            sev("info")
+        );
+        assert!(md.contains(&counts), "{name}: {counts}");
+        // Two count tables (header and one row each), then one row per finding.
+        let rows = md
+            .lines()
+            .filter(|l| l.starts_with("| ") && !l.starts_with("| severity"))
+            .count();
+        assert_eq!(rows, 4 + r.findings.len(), "{name}");
+        for f in &r.findings {
+            assert!(
+                md.contains(&format!("| {} | {}", f.severity.as_str(), f.id)),
+                "{name}: {}",
+                f.id
+            );
+        }
+        assert!(md.contains("<details>") && md.trim_end().ends_with("</details>"));
+    }
+}
+
+#[test]
+fn the_schema_check_rejects_a_broken_log() {
+    // The validation above means something only if it can fail.
+    let r = report("camera-default-root.bin");
+    let mut log = sarif::build(&r);
+    log["runs"][0]["results"][0]["level"] = "fatal".into();
+    log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] = 0.into();
+    let script = VALIDATE_SARIF.replace("if errors:\n    sys.exit(1)", "print(len(errors))\nsys.exit(0)");
+    let Some(out) = python(&script, &log.to_string(), "jsonschema") else {
+        return;
+    };
+    assert_eq!(out.lines().next(), Some("2"), "{out}");
+}
