@@ -308,7 +308,15 @@ pub fn build_elf(spec: &ElfSpec) -> Vec<u8> {
             w.word(size);
             w.word(align);
         } else {
-            for v in [kind, off as u32, addr as u32, addr as u32, size as u32, size as u32, flags] {
+            for v in [
+                kind,
+                off as u32,
+                addr as u32,
+                addr as u32,
+                size as u32,
+                size as u32,
+                flags,
+            ] {
                 w.u32(v);
             }
             w.u32(align as u32);
@@ -409,6 +417,55 @@ pub fn build_elf(spec: &ElfSpec) -> Vec<u8> {
         sh(&mut w, shstr_at[2] as u32, 3, shstrtab_off, shstrtab.len(), 0, 0);
     }
     w.out
+}
+
+/// The ELF a rule fixture describes (`[fixture.elf_props."<path>"]`),
+/// carrying `text`; an unknown machine, stack or RELRO word is an error
+/// naming it.
+pub fn elf_from_props(p: &crate::checks::rule::ElfProps, text: &[u8]) -> Result<Vec<u8>, String> {
+    let machine = match p.machine.as_deref().unwrap_or("arm") {
+        "arm" => Machine::Arm,
+        "aarch64" => Machine::Aarch64,
+        "mips" => Machine::Mips,
+        "ppc" => Machine::Ppc,
+        "ppc64" => Machine::Ppc64,
+        "x86" => Machine::X86,
+        "x86-64" => Machine::X86_64,
+        m => return Err(format!("unknown machine `{m}`")),
+    };
+    let stack = match p.stack.as_deref().unwrap_or("rw") {
+        "rw" => Some(false),
+        "rwx" => Some(true),
+        "absent" => None,
+        s => return Err(format!("unknown stack `{s}` (rw, rwx, absent)")),
+    };
+    let (relro, bind_now) = match p.relro.as_deref().unwrap_or("none") {
+        "none" => (false, false),
+        "partial" => (true, false),
+        "full" => (true, true),
+        r => return Err(format!("unknown relro `{r}` (none, partial, full)")),
+    };
+    let interp = match machine {
+        Machine::Mips | Machine::Arm | Machine::Ppc => "/lib/ld-uClibc.so.0",
+        Machine::X86 => "/lib/ld-linux.so.2",
+        _ => "/lib/ld-linux.so.1",
+    };
+    Ok(build_elf(&ElfSpec {
+        machine,
+        big_endian: p.big_endian,
+        et_dyn: p.pie,
+        df_1_pie: p.pie,
+        stack,
+        interpreter: (p.pie || !p.imports.is_empty()).then(|| interp.to_string()),
+        relro,
+        bind_now,
+        rpath: p.rpath.clone(),
+        runpath: p.runpath.clone(),
+        imports: p.imports.clone(),
+        dynsym_in_table: true,
+        symtab: Vec::new(),
+        text: text.to_vec(),
+    }))
 }
 
 /// A BusyBox-like executable: the version banner and the applet names as

@@ -18,6 +18,7 @@ pub mod crack;
 pub(crate) mod credentials;
 pub(crate) mod debug;
 pub mod dictionary;
+pub(crate) mod hardening;
 pub(crate) mod overlap;
 pub mod patterns;
 pub mod rule;
@@ -55,6 +56,10 @@ pub const FAMILIES: &[Family] = &[
     Family {
         name: "debug",
         check: debug::check,
+    },
+    Family {
+        name: "hardening",
+        check: hardening::check,
     },
     Family {
         name: "secrets",

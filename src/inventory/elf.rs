@@ -249,7 +249,11 @@ pub fn facts(data: &[u8]) -> Option<ElfFacts> {
         bind |= n == "bind";
         serve |= matches!(n, "listen" | "accept" | "accept4" | "recvfrom" | "recvmsg");
     }
-    let stack_canary = if canary { Some(true) } else { any_symbol.then_some(false) };
+    let stack_canary = if canary {
+        Some(true)
+    } else {
+        any_symbol.then_some(false)
+    };
 
     let search_path_offset = elf.dynamic.as_ref().and_then(|d| {
         use goblin::elf::dynamic::{DT_RPATH, DT_RUNPATH};
@@ -382,7 +386,10 @@ mod tests {
             ..ElfSpec::default()
         };
         let f = facts(&build_elf(&lib)).unwrap();
-        assert!(!f.pie && !f.is_program(), "ET_DYN without interpreter or DF_1_PIE is a library");
+        assert!(
+            !f.pie && !f.is_program(),
+            "ET_DYN without interpreter or DF_1_PIE is a library"
+        );
         assert_eq!(f.relro, Relro::Partial);
         assert_eq!(f.stack_canary, Some(false));
         assert!(!f.server_calls);
