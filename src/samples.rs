@@ -102,6 +102,10 @@ pub struct ElfSpec {
     pub bind_now: bool,
     pub rpath: Option<String>,
     pub runpath: Option<String>,
+    /// DT_SONAME: names a shared library.
+    pub soname: Option<String>,
+    /// DT_DEBUG, which linkers give executables only.
+    pub dt_debug: bool,
     /// Undefined function symbols in `.dynsym` (names in `.dynstr`).
     pub imports: Vec<String>,
     /// False: the names of `imports` are in `.dynstr` but `.dynsym` holds
@@ -126,6 +130,8 @@ impl Default for ElfSpec {
             bind_now: false,
             rpath: None,
             runpath: None,
+            soname: None,
+            dt_debug: false,
             imports: Vec::new(),
             dynsym_in_table: true,
             symtab: Vec::new(),
@@ -206,6 +212,8 @@ pub fn build_elf(spec: &ElfSpec) -> Vec<u8> {
     let dynamic = !spec.imports.is_empty()
         || spec.rpath.is_some()
         || spec.runpath.is_some()
+        || spec.soname.is_some()
+        || spec.dt_debug
         || spec.bind_now
         || spec.df_1_pie
         || spec.interpreter.is_some();
@@ -224,7 +232,8 @@ pub fn build_elf(spec: &ElfSpec) -> Vec<u8> {
             .iter()
             .map(String::as_str)
             .chain(spec.rpath.as_deref())
-            .chain(spec.runpath.as_deref()),
+            .chain(spec.runpath.as_deref())
+            .chain(spec.soname.as_deref()),
     );
     let nimports = spec.imports.len();
     let dynsyms: Vec<usize> = if spec.dynsym_in_table {
@@ -252,6 +261,13 @@ pub fn build_elf(spec: &ElfSpec) -> Vec<u8> {
         }
         if spec.runpath.is_some() {
             dyns.push((29, dynstr_at[next] as u64)); // DT_RUNPATH
+            next += 1;
+        }
+        if spec.soname.is_some() {
+            dyns.push((14, dynstr_at[next] as u64)); // DT_SONAME
+        }
+        if spec.dt_debug {
+            dyns.push((21, 0)); // DT_DEBUG
         }
         if spec.bind_now {
             dyns.push((30, 0x8)); // DT_FLAGS: DF_BIND_NOW
@@ -461,6 +477,8 @@ pub fn elf_from_props(p: &crate::checks::rule::ElfProps, text: &[u8]) -> Result<
         bind_now,
         rpath: p.rpath.clone(),
         runpath: p.runpath.clone(),
+        soname: None,
+        dt_debug: p.pie,
         imports: p.imports.clone(),
         dynsym_in_table: true,
         symtab: Vec::new(),

@@ -121,6 +121,26 @@ fn tplink_wr841n_httpd_executable_stack_at_its_rcs_line() {
         .expect("hardening ran");
     assert!(hard.complete, "{:?}", hard.reasons);
 
+    // The per-filesystem counts, each also counted with readelf over the
+    // files `fwcert unpack -o` wrote: 79 ET_EXEC/ET_DYN files, 24 of them
+    // ET_EXEC programs and no PIE (uClibc's libnsl and libresolv carry
+    // PT_INTERP but no DT_DEBUG: libraries), every one with an executable
+    // stack (72 RWE, 7 without PT_GNU_STACK), no stack-protector or
+    // `__*_chk` symbol, 4 with GNU_RELRO and BIND_NOW, 2 with an RPATH,
+    // none with a `.symtab`.
+    let fs = &r.unpack.filesystems[0];
+    let h = &fs.hardening;
+    assert_eq!(
+        (h.elf, h.programs, h.pie, h.exec_stack, h.canary),
+        (79, 24, 0, 79, 0),
+        "{h:?}"
+    );
+    assert_eq!(
+        (h.relro_full, h.relro_partial, h.fortified, h.search_path, h.stripped),
+        (4, 0, 0, 2, 79),
+        "{h:?}"
+    );
+
     let exec = of(&r, "FW-HARD-001");
     assert_eq!(exec.len(), 1, "{exec:?}");
     let f = exec[0];

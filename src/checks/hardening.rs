@@ -376,6 +376,7 @@ mod tests {
         assert_eq!(missing_mitigations(&f).len(), 3);
         let f = facts(&build_elf(&ElfSpec {
             et_dyn: true,
+            dt_debug: true,
             interpreter: Some("/lib/ld.so".into()),
             relro: true,
             imports: vec!["__stack_chk_fail".into()],

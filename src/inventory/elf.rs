@@ -62,8 +62,9 @@ pub struct ElfFacts {
     pub exec_stack: bool,
     /// File offset of the PT_GNU_STACK program header (evidence location).
     pub stack_header_offset: Option<u64>,
-    /// A position-independent executable: ET_DYN with an interpreter, or
-    /// with DF_1_PIE. Shared libraries are neither PIE nor "no PIE".
+    /// A position-independent executable: ET_DYN with DF_1_PIE, or with an
+    /// interpreter and DT_DEBUG. Shared libraries are neither PIE nor
+    /// "no PIE".
     pub pie: bool,
     pub relro: Relro,
     pub bind_now: bool,
@@ -223,13 +224,20 @@ pub fn facts(data: &[u8]) -> Option<ElfFacts> {
         (true, false) => Relro::Partial,
         (true, true) => Relro::Full,
     };
-    // Newer linkers mark a PIE with DF_1_PIE; older ones do not, but an
-    // ET_DYN with an interpreter is a program, not a library.
-    let df_1_pie = elf.dynamic.as_ref().is_some_and(|d| {
-        use goblin::elf::dynamic::{DF_1_PIE, DT_FLAGS_1};
-        d.dyns.iter().any(|e| e.d_tag == DT_FLAGS_1 && e.d_val & DF_1_PIE != 0)
-    });
-    let pie = elf.header.e_type == ET_DYN && (df_1_pie || interpreter.is_some());
+    // Newer linkers mark a PIE with DF_1_PIE. Older ones do not; then, as
+    // checksec does, an ET_DYN with an interpreter and a DT_DEBUG entry
+    // (the debugger hook only executables get) is a program. PT_INTERP
+    // alone is not enough: uClibc's libraries carry one, SONAME or not.
+    let dyn_has = |tag: u64, bit: u64| {
+        elf.dynamic.as_ref().is_some_and(|d| {
+            d.dyns
+                .iter()
+                .any(|e| e.d_tag == tag && (bit == 0 || e.d_val & bit != 0))
+        })
+    };
+    let df_1_pie = dyn_has(goblin::elf::dynamic::DT_FLAGS_1, goblin::elf::dynamic::DF_1_PIE);
+    let dt_debug = dyn_has(goblin::elf::dynamic::DT_DEBUG, 0);
+    let pie = elf.header.e_type == ET_DYN && (df_1_pie || (interpreter.is_some() && dt_debug));
 
     // Each symbol table with its own string table: `.dynsym` names are in
     // `.dynstr`, `.symtab` names in `.strtab` (its sh_link). Looking a
@@ -354,6 +362,7 @@ mod tests {
     fn pie_relro_rpath_and_imports() {
         let spec = ElfSpec {
             et_dyn: true,
+            dt_debug: true,
             interpreter: Some("/lib/ld-musl-arm.so.1".into()),
             relro: true,
             bind_now: true,
@@ -389,6 +398,28 @@ mod tests {
         assert!(
             !f.pie && !f.is_program(),
             "ET_DYN without interpreter or DF_1_PIE is a library"
+        );
+        let runnable_lib = ElfSpec {
+            et_dyn: true,
+            interpreter: Some("/lib/ld-uClibc.so.0".into()),
+            soname: Some("libc.so.0".into()),
+            ..ElfSpec::default()
+        };
+        let libc = facts(&build_elf(&runnable_lib)).unwrap();
+        assert!(!libc.pie, "a SONAME with PT_INTERP is uClibc's libc, not a PIE");
+        let stub = ElfSpec {
+            et_dyn: true,
+            interpreter: Some("/lib/ld-uClibc.so.0".into()),
+            ..ElfSpec::default()
+        };
+        assert!(
+            !facts(&build_elf(&stub)).unwrap().pie,
+            "uClibc's libnsl: PT_INTERP, no SONAME"
+        );
+        let old_pie = ElfSpec { dt_debug: true, ..stub };
+        assert!(
+            facts(&build_elf(&old_pie)).unwrap().pie,
+            "PIE from a linker without DF_1_PIE"
         );
         assert_eq!(f.relro, Relro::Partial);
         assert_eq!(f.stack_canary, Some(false));
