@@ -203,7 +203,7 @@ pub fn check(cx: &Context) -> FamilyResult {
             .collect();
         if let Some(first) = exec.first() {
             let offset = first.elf.as_ref().and_then(|e| e.stack_header_offset).unwrap_or(0);
-            findings.push(aggregate(
+            findings.extend(aggregate(
                 rules::FW_HARD_003,
                 &exec,
                 offset,
@@ -219,7 +219,7 @@ pub fn check(cx: &Context) -> FamilyResult {
             let e = first.elf.as_ref();
             let offset = e.and_then(|e| e.search_path_offset).unwrap_or(0);
             let what = e.map(unsafe_search_paths).unwrap_or_default().join(", ");
-            findings.push(aggregate(
+            findings.extend(aggregate(
                 rules::FW_HARD_005,
                 &rpath,
                 offset,
@@ -233,13 +233,13 @@ pub fn check(cx: &Context) -> FamilyResult {
 /// One finding for many files of a filesystem: located at the first path,
 /// naming the count and the first [`FIRST_PATHS`] paths (files are in
 /// path order within their filesystem).
-fn aggregate(rule: &str, files: &[&FileEntry], offset: u64, what: &str) -> Finding {
-    let first = files[0];
+fn aggregate(rule: &str, files: &[&FileEntry], offset: u64, what: &str) -> Option<Finding> {
+    let first = files.first()?;
     let mut names: Vec<&str> = files.iter().take(FIRST_PATHS).map(|f| f.path.as_str()).collect();
     if files.len() > FIRST_PATHS {
         names.push("…");
     }
-    Finding {
+    Some(Finding {
         rule: rule.to_string(),
         path: first.path.clone(),
         container: first.container.clone(),
@@ -249,7 +249,7 @@ fn aggregate(rule: &str, files: &[&FileEntry], offset: u64, what: &str) -> Findi
         sha256: Some(first.sha256.clone()),
         custom: None,
         secret: None,
-    }
+    })
 }
 
 /// Findings for the programs graph `g` starts: network-facing ones per
