@@ -195,6 +195,10 @@ fn string_table<'a>(names: impl IntoIterator<Item = &'a str>) -> (Vec<u8>, Vec<u
 /// that rule fixtures and unit tests can express every NX, PIE, RELRO,
 /// canary, FORTIFY and RPATH case on every architecture firmware uses.
 /// Everything lies in one PT_LOAD segment mapping the file at a fixed base.
+/// Section headers, when there are symbols, list only `.symtab`, `.strtab`
+/// and `.shstrtab`: loaders and goblin read the dynamic data through
+/// PT_DYNAMIC (`readelf -Ds` shows it; plain `readelf -d` notes that no
+/// `.dynamic` section header matches).
 pub fn build_elf(spec: &ElfSpec) -> Vec<u8> {
     const PT_LOAD: u32 = 1;
     const PT_DYNAMIC: u32 = 2;
