@@ -120,11 +120,21 @@ fn scan_json(dir: &std::path::Path, image: &str, fail_on: Option<&str>) -> (i32,
 
 #[test]
 fn fail_on_threshold_changes_the_verdict() {
-    use fwcert::samples::{Entry, minimal_elf, squashfs};
+    use fwcert::samples::{ElfSpec, Entry, build_elf, squashfs};
     let dir = tempfile::tempdir().unwrap();
 
-    // An image whose only finding is high: rcS starts telnetd (FW-SVC-001).
-    let telnetd = minimal_elf(b"");
+    // An image whose only finding is high: rcS starts telnetd (FW-SVC-001),
+    // a binary built with the mitigations the hardening family checks (PIE,
+    // full RELRO, stack canary, non-executable stack).
+    let telnetd = build_elf(&ElfSpec {
+        et_dyn: true,
+        df_1_pie: true,
+        interpreter: Some("/lib/ld-musl-armhf.so.1".into()),
+        relro: true,
+        bind_now: true,
+        imports: vec!["__stack_chk_fail".into()],
+        ..ElfSpec::default()
+    });
     let entries = [
         Entry::Dir {
             path: "etc",

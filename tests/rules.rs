@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use fwcert::checks::rule::{Expect, ExpectedFinding, Fixture};
-use fwcert::samples::{Entry, fake_busybox, minimal_elf, squashfs};
+use fwcert::samples::{Entry, elf_from_props, fake_busybox, minimal_elf, squashfs};
 use fwcert::unpack::formats::squashfs::GZIP_CODEC;
 use std::sync::Arc;
 
@@ -18,6 +18,11 @@ fn image_for(fx: &Fixture) -> Vec<u8> {
         .collect();
     for (p, text) in &fx.elf {
         files.insert(p.clone(), minimal_elf(text.as_bytes()));
+    }
+    for (p, props) in &fx.elf_props {
+        let text = fx.elf.get(p).map(String::as_bytes).unwrap_or_default();
+        let elf = elf_from_props(props, text).unwrap_or_else(|e| panic!("fixture {}: {p}: {e}", fx.name));
+        files.insert(p.clone(), elf);
     }
     if let Some(b) = &fx.busybox {
         let applets: Vec<&str> = b.applets.iter().map(String::as_str).collect();
@@ -249,6 +254,7 @@ fn rule_set_meta() {
                 assert!(
                     fx.files.contains_key(&e.path)
                         || fx.elf.contains_key(&e.path)
+                        || fx.elf_props.contains_key(&e.path)
                         || fx.busybox.as_ref().is_some_and(|b| b.path == e.path)
                         || fx.modes.contains_key(&e.path)
                         || fx.owners.contains_key(&e.path),

@@ -19,6 +19,7 @@ pub(crate) mod credentials;
 pub(crate) mod crypto;
 pub(crate) mod debug;
 pub mod dictionary;
+pub(crate) mod hardening;
 pub(crate) mod overlap;
 pub mod patterns;
 pub(crate) mod permissions;
@@ -61,6 +62,10 @@ pub const FAMILIES: &[Family] = &[
     Family {
         name: "debug",
         check: debug::check,
+    },
+    Family {
+        name: "hardening",
+        check: hardening::check,
     },
     Family {
         name: "permissions",

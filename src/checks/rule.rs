@@ -123,6 +123,12 @@ pub struct Fixture {
     /// binaries need binaries; an empty string gives a placeholder).
     #[serde(default)]
     pub elf: BTreeMap<String, String>,
+    /// ELF properties of generated binaries: absolute path → what the
+    /// hardening checks read (architecture, stack marker, PIE, RELRO,
+    /// imports, RPATH). The path's `elf` strings, if any, go in its data.
+    /// Built by `samples::build_elf`.
+    #[serde(default)]
+    pub elf_props: BTreeMap<String, ElfProps>,
     /// A BusyBox binary with exactly these applets compiled in.
     #[serde(default)]
     pub busybox: Option<BusyboxFixture>,
@@ -161,6 +167,35 @@ pub struct ExpectedFinding {
     /// Byte offset in the file.
     #[serde(default)]
     pub offset: Option<u64>,
+}
+
+/// A generated ELF binary's hardening properties in a fixture
+/// (`[fixture.elf_props."/usr/sbin/httpd"]`). Defaults: 32-bit
+/// little-endian ARM, ET_EXEC, PT_GNU_STACK RW, no RELRO, no symbols.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ElfProps {
+    /// `arm`, `aarch64`, `mips`, `ppc`, `ppc64`, `x86`, `x86-64`.
+    #[serde(default)]
+    pub machine: Option<String>,
+    #[serde(default)]
+    pub big_endian: bool,
+    /// `rw` (default), `rwx`, or `absent` (no PT_GNU_STACK).
+    #[serde(default)]
+    pub stack: Option<String>,
+    /// ET_DYN with an interpreter and DF_1_PIE.
+    #[serde(default)]
+    pub pie: bool,
+    /// `none` (default), `partial` (PT_GNU_RELRO) or `full` (and BIND_NOW).
+    #[serde(default)]
+    pub relro: Option<String>,
+    /// Undefined symbols in `.dynsym` (`__stack_chk_fail`, `bind`, …).
+    #[serde(default)]
+    pub imports: Vec<String>,
+    #[serde(default)]
+    pub rpath: Option<String>,
+    #[serde(default)]
+    pub runpath: Option<String>,
 }
 
 /// A generated BusyBox binary for a fixture (see `samples::fake_busybox`).

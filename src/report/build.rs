@@ -183,12 +183,19 @@ fn unpack_section(u: &Unpacked, inv: &Inventory, reasons: &[String]) -> UnpackSe
     let mut filesystems: Vec<FilesystemOut> = u
         .filesystems
         .iter()
-        .map(|f| FilesystemOut {
+        .enumerate()
+        .map(|(i, f)| FilesystemOut {
             container: f.chain.clone(),
             format: f.format,
             rootfs: f.is_rootfs(),
             files: f.tree.files().count(),
             entries: f.tree.len(),
+            hardening: HardeningSummary::count(
+                inv.files
+                    .iter()
+                    .filter(|e| e.origin == Origin::Filesystem(i))
+                    .filter_map(|e| e.elf.as_ref()),
+            ),
         })
         .collect();
     filesystems.sort_by(|a, b| a.container.cmp_text(&b.container));

@@ -102,6 +102,58 @@ pub struct FilesystemOut {
     pub rootfs: bool,
     pub files: usize,
     pub entries: usize,
+    /// Exploit mitigations of its ELF files, counted.
+    pub hardening: HardeningSummary,
+}
+
+/// How many of a filesystem's ELF executables and shared objects (object
+/// files and kernel modules are not counted) have each mitigation: the
+/// image-wide picture behind the `hardening` findings, which name the
+/// programs that matter.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct HardeningSummary {
+    /// ELF executables and shared objects.
+    pub elf: usize,
+    /// Of those, programs (ET_EXEC, or PIE) rather than libraries.
+    pub programs: usize,
+    /// Executable stack (PT_GNU_STACK RWE, or none where that means executable).
+    pub exec_stack: usize,
+    /// Programs that are PIE.
+    pub pie: usize,
+    /// With a stack-protector symbol.
+    pub canary: usize,
+    /// Without any symbol, so the canary is unknown.
+    pub canary_unknown: usize,
+    pub relro_full: usize,
+    pub relro_partial: usize,
+    /// Importing at least one fortified `__*_chk` function.
+    pub fortified: usize,
+    /// With an RPATH or RUNPATH.
+    pub search_path: usize,
+    /// Without a `.symtab`.
+    pub stripped: usize,
+}
+
+impl HardeningSummary {
+    /// Count the loadable ones among `facts`.
+    pub fn count<'a>(facts: impl IntoIterator<Item = &'a crate::inventory::elf::ElfFacts>) -> Self {
+        use crate::inventory::elf::Relro;
+        let mut h = HardeningSummary::default();
+        for f in facts.into_iter().filter(|f| f.is_loadable()) {
+            h.elf += 1;
+            h.programs += usize::from(f.is_program());
+            h.exec_stack += usize::from(f.exec_stack);
+            h.pie += usize::from(f.pie);
+            h.canary += usize::from(f.stack_canary == Some(true));
+            h.canary_unknown += usize::from(f.stack_canary.is_none());
+            h.relro_full += usize::from(f.relro == Relro::Full);
+            h.relro_partial += usize::from(f.relro == Relro::Partial);
+            h.fortified += usize::from(f.fortified > 0);
+            h.search_path += usize::from(!f.rpath.is_empty() || !f.runpath.is_empty());
+            h.stripped += usize::from(f.stripped);
+        }
+        h
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -40,6 +40,23 @@ pub fn render(r: &Report) -> String {
             f.files,
             if f.rootfs { " (root filesystem)" } else { "" }
         );
+        let h = &f.hardening;
+        if h.elf > 0 {
+            let _ = writeln!(
+                s,
+                "    hardening: {} ELF ({} programs): {} executable stack, {} PIE, {} canary ({} unknown), RELRO {} full {} partial, {} fortified, {} RPATH/RUNPATH",
+                h.elf,
+                h.programs,
+                h.exec_stack,
+                h.pie,
+                h.canary,
+                h.canary_unknown,
+                h.relro_full,
+                h.relro_partial,
+                h.fortified,
+                h.search_path
+            );
+        }
     }
     for reason in &r.unpack.reasons {
         let _ = writeln!(s, "  ! {reason}");
