@@ -25,50 +25,6 @@ use crate::rules;
 /// How many paths an aggregated finding names.
 const FIRST_PATHS: usize = 10;
 
-/// Program names of network servers (as started: the applet or the
-/// basename). Names ending in `httpd`, `ftpd` or `telnetd` also count.
-const SERVERS: &[&str] = &[
-    "tftpd",
-    "in.tftpd",
-    "atftpd",
-    "opentftpd",
-    "rlogind",
-    "in.rlogind",
-    "rshd",
-    "in.rshd",
-    "rexecd",
-    "in.rexecd",
-    "dropbear",
-    "sshd",
-    "lighttpd",
-    "boa",
-    "goahead",
-    "webs",
-    "nginx",
-    "miniweb",
-    "webserver",
-    "mongoose",
-    "civetweb",
-    "appweb",
-    "hydra",
-    "miniupnpd",
-    "upnpd",
-    "mini_upnpd",
-    "snmpd",
-    "mini_snmpd",
-    "dnsmasq",
-    "udhcpd",
-    "dhcpd",
-    "inetd",
-    "xinetd",
-    "smbd",
-    "nmbd",
-    "rtspd",
-    "onvif",
-    "cwmpd",
-    "tr069",
-];
-
 /// Why a started program serves the network, or `None`.
 fn network_facing(s: &ServiceStart, facts: &ElfFacts) -> Option<String> {
     let name = s.name();
@@ -78,7 +34,7 @@ fn network_facing(s: &ServiceStart, facts: &ElfFacts) -> Option<String> {
     if !s.ports.is_empty() {
         return Some(format!("listens on {}", s.ports.join(", ")));
     }
-    if SERVERS.contains(&name.as_str()) || ["httpd", "ftpd", "telnetd"].iter().any(|x| name.ends_with(x)) {
+    if super::daemons::is_server(&name) {
         return Some("a network server".into());
     }
     // A multi-call binary (BusyBox, dropbearmulti invoked as `dropbearkey`)

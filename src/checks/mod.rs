@@ -17,6 +17,7 @@ pub(crate) mod binaries;
 pub mod crack;
 pub(crate) mod credentials;
 pub(crate) mod crypto;
+mod daemons;
 pub(crate) mod debug;
 pub mod dictionary;
 pub(crate) mod hardening;

@@ -11,6 +11,7 @@
 
 use memchr::memmem;
 
+use super::daemons::{FTPD, RLOGIN, SNMPD, TELNETD, TFTPD, UPNP, WEB};
 use super::starts::{applet_unknown, at_file, at_start, flag_value, graph_gaps, is_shell, read_text, running, tree};
 use super::{Context, FamilyResult, Finding, Secret};
 use crate::hash::fingerprint_of;
@@ -20,48 +21,6 @@ use crate::inventory::{Inventory, Origin};
 use crate::rules;
 use crate::unpack::tree::NodeKind;
 
-const TELNETD: &[&str] = &["telnetd", "utelnetd", "in.telnetd"];
-const RLOGIN: &[&str] = &["rlogind", "in.rlogind", "rshd", "in.rshd", "rexecd", "in.rexecd"];
-const FTPD: &[&str] = &[
-    "ftpd",
-    "vsftpd",
-    "proftpd",
-    "pure-ftpd",
-    "bftpd",
-    "in.ftpd",
-    "wu-ftpd",
-    "stupid-ftpd",
-    "tftpd-ftp",
-];
-const TFTPD: &[&str] = &["tftpd", "in.tftpd", "atftpd", "opentftpd"];
-const WEB: &[&str] = &[
-    "uhttpd",
-    "lighttpd",
-    "boa",
-    "goahead",
-    "webs",
-    "thttpd",
-    "nginx",
-    "miniweb",
-    "webserver",
-    "mongoose",
-    "civetweb",
-    "appweb",
-    "shttpd",
-    "alphapd",
-    "jjhttpd",
-    "hydra",
-];
-const UPNP: &[&str] = &[
-    "miniupnpd",
-    "upnpd",
-    "igd",
-    "linux-igd",
-    "bcmupnp",
-    "mini_upnpd",
-    "upnp",
-];
-const SNMPD: &[&str] = &["snmpd", "mini_snmpd"];
 /// Markers of a TLS library inside a server binary (symbols or DT_NEEDED).
 const TLS_MARKERS: &[&[u8]] = &[
     b"SSL_CTX_new",
