@@ -30,9 +30,11 @@ fn hardened_sample_is_inconclusive_with_exit_code_2() {
     let (code, out, _) = fwcert(&["scan", "samples/camera-hardened.bin"]);
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("VERDICT: INCONCLUSIVE"));
-    // Only evidence: the serial getty asks for a password.
-    assert!(out.contains("FINDINGS (1)"), "{out}");
+    // Only evidence: the serial getty asks for a password, and the image
+    // carries no signature (a preview rule: it decides no clause).
+    assert!(out.contains("FINDINGS (2)"), "{out}");
     assert!(out.contains("INFO FW-DEBUG-002"), "{out}");
+    assert!(out.contains("HIGH FW-UPD-001"), "{out}");
 }
 
 #[test]
@@ -179,10 +181,13 @@ fn fail_on_threshold_changes_the_verdict() {
     // Default threshold (low): the high finding fails the clause on unused
     // interfaces, so the image FAILs with exit code 1.
     let (code, low) = scan_json(dir.path(), image, None);
+    // The image's missing signature is a preview finding (FW-UPD-001) that
+    // decides no clause; the telnet server is the only one that does.
     let ids: Vec<&str> = low["findings"]
         .as_array()
         .unwrap()
         .iter()
+        .filter(|f| f["preview"] != true)
         .map(|f| f["id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, ["FW-SVC-001"]);
@@ -194,7 +199,7 @@ fn fail_on_threshold_changes_the_verdict() {
     // counts, so that clause is not FAIL, and neither is the image: nothing
     // else decides it, so it is INCONCLUSIVE with exit code 2.
     let (code, critical) = scan_json(dir.path(), image, Some("critical"));
-    assert_eq!(critical["findings"].as_array().unwrap().len(), 1);
+    assert_eq!(critical["findings"].as_array().unwrap().len(), 2, "both still reported");
     assert_eq!((code, critical["verdict"].as_str()), (2, Some("INCONCLUSIVE")));
     assert_eq!(clause_verdict(&critical, "etsi-en-303-645", "5.6-1"), "INCONCLUSIVE");
 

@@ -134,7 +134,10 @@ fn passwd_fp_test_yields_no_credential() {
         return;
     };
     let r = scan("/opt/data/passwd_FP_test", data);
-    assert!(r.findings.is_empty(), "{:#?}", r.findings);
+    // The wrapper image the test builds is unsigned (FW-UPD-001, about the
+    // image, not its files); nothing about credentials or secrets.
+    let about_files: Vec<_> = r.findings.iter().filter(|f| f.check != "updates").collect();
+    assert!(about_files.is_empty(), "{about_files:#?}");
 }
 
 #[test]

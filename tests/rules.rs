@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use fwcert::checks::rule::{Expect, ExpectedFinding, Fixture};
+use fwcert::checks::rule::{Expect, ExpectedFinding, Fixture, Wrap};
 use fwcert::samples::{Entry, elf_from_props, fake_busybox, minimal_elf, squashfs};
 use fwcert::unpack::formats::squashfs::GZIP_CODEC;
 use std::sync::Arc;
@@ -88,7 +88,12 @@ fn image_for(fx: &Fixture) -> Vec<u8> {
             target: t,
         });
     }
-    squashfs(&entries, &GZIP_CODEC)
+    let image = squashfs(&entries, &GZIP_CODEC);
+    match fx.wrap {
+        None => image,
+        Some(Wrap::Uimage) => fwcert::unpack::formats::uimage::build("rootfs", 2, 0, 1, &image),
+        Some(Wrap::FitSigned) => fwcert::unpack::formats::fit::build(&[("rootfs", &image)]),
+    }
 }
 
 /// Scan a fixture's image as the fixture says (with a lab's YARA rules for
@@ -257,7 +262,8 @@ fn rule_set_meta() {
                         || fx.elf_props.contains_key(&e.path)
                         || fx.busybox.as_ref().is_some_and(|b| b.path == e.path)
                         || fx.modes.contains_key(&e.path)
-                        || fx.owners.contains_key(&e.path),
+                        || fx.owners.contains_key(&e.path)
+                        || e.path == "image",
                     "{} fixture {}: {} is one of the fixture's files (or a directory it sets a mode or owner of)",
                     r.id,
                     fx.name,

@@ -28,6 +28,7 @@ pub mod rule;
 pub(crate) mod secrets;
 pub(crate) mod services;
 mod starts;
+pub(crate) mod updates;
 pub mod yara;
 
 use std::collections::BTreeMap;
@@ -79,6 +80,10 @@ pub const FAMILIES: &[Family] = &[
     Family {
         name: "services",
         check: services::check,
+    },
+    Family {
+        name: "updates",
+        check: updates::check,
     },
 ];
 

@@ -144,6 +144,10 @@ pub struct Fixture {
     /// Owners, as `"uid:gid"`: absolute path → owner. Without one, root.
     #[serde(default)]
     pub owners: BTreeMap<String, String>,
+    /// What the fixture's SquashFS is wrapped in: nothing (the default), a
+    /// legacy `uimage`, or a FIT with a signed configuration (`fit-signed`).
+    #[serde(default)]
+    pub wrap: Option<Wrap>,
     /// Where the rule's findings must be, for an `expect = "fail"` fixture
     /// (`[[fixture.finding]]`): the fixture harness compares them with the
     /// findings exactly, so a fixture proves the location a report gives,
@@ -151,6 +155,15 @@ pub struct Fixture {
     /// for every fail fixture.
     #[serde(default, rename = "finding")]
     pub findings: Vec<ExpectedFinding>,
+}
+
+/// The container a fixture image is wrapped in (rules about the image
+/// itself rather than its files).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Wrap {
+    Uimage,
+    FitSigned,
 }
 
 /// One finding a fail fixture expects: the file, and the line (text

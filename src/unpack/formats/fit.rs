@@ -269,9 +269,9 @@ pub fn extract(d: &[u8], _: &Parsed, _: &mut ExtractCtx) -> Result<Extraction, E
     Ok(out)
 }
 
-/// Build a FIT with inline images (name, data) and a signed configuration,
-/// for tests.
-#[cfg(test)]
+/// Build a FIT with inline images (name, data) and a signed configuration
+/// (a `signature-1` node; no real signature bytes), for tests and rule
+/// fixtures.
 pub fn build(images: &[(&str, &[u8])]) -> Vec<u8> {
     let mut strings: Vec<u8> = Vec::new();
     let mut s = Vec::new();
