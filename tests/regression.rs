@@ -94,6 +94,17 @@ fn dvar_arm_rootfs_root_has_an_empty_password() {
             .iter()
             .any(|c| c.name == "busybox" && c.version == "1.23.2")
     );
+    // zlib's own copyright string in libz, found by the catalogue's
+    // `deflate ` pattern (checks/components/components.toml).
+    let zlib = r
+        .components
+        .iter()
+        .find(|c| c.name == "zlib")
+        .expect("zlib is identified");
+    assert_eq!(zlib.version, "1.2.8");
+    assert_eq!(zlib.path, "/rootfs-arm/usr/lib/libz.so.1.2.8");
+    assert_eq!(zlib.purl.as_deref(), Some("pkg:generic/zlib@1.2.8"));
+    assert_eq!(zlib.cpe.as_deref(), Some("cpe:2.3:a:zlib:zlib:1.2.8:*:*:*:*:*:*:*"));
 }
 
 #[test]

@@ -140,6 +140,10 @@ impl RuleSet {
                 }
             } else if name == "default-credentials.toml" {
                 dictionary = Some(Dictionary::parse(text).map_err(|m| err(path, m))?);
+            } else if *path == crate::inventory::components::CATALOG_PATH {
+                // The inventory reads the embedded copy; a broken one fails
+                // here, when the rules load, not silently in a scan.
+                crate::inventory::components::Catalog::parse(text).map_err(|e| err(path, e.to_string()))?;
             } else if name == "common-passwords.toml" {
                 common = Some(dictionary::CommonList::parse(text).map_err(|m| err(path, m))?);
             }

@@ -220,11 +220,13 @@ fn checks_section(results: &CheckResults) -> Vec<CheckCoverage> {
 }
 
 fn components_section(inv: &Inventory) -> Vec<ComponentOut> {
+    let catalog = crate::inventory::components::catalog();
     let mut components: Vec<ComponentOut> = inv
         .components
         .iter()
         .map(|d| {
             let f = &inv.files[d.file];
+            let identity = catalog.get(d.name);
             ComponentOut {
                 name: d.name.to_string(),
                 version: d.version.clone(),
@@ -232,8 +234,8 @@ fn components_section(inv: &Inventory) -> Vec<ComponentOut> {
                 container: f.container.clone(),
                 offset: d.offset,
                 evidence: d.evidence.clone(),
-                purl: None,
-                cpe: None,
+                purl: identity.map(|c| c.purl(&d.version)),
+                cpe: identity.and_then(|c| c.cpe(&d.version)),
                 vulnerabilities: Vec::new(),
                 eol: None,
             }
