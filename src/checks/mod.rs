@@ -14,6 +14,7 @@
 //! generated into `docs/rules/`.
 
 pub(crate) mod binaries;
+pub mod components;
 pub mod crack;
 pub(crate) mod credentials;
 pub(crate) mod debug;
@@ -97,6 +98,8 @@ pub struct RuleSet {
     /// Every YARA source (`checks/**/*.yar` and a lab's `custom/` files),
     /// compiled once.
     pub yara: yara::Compiled,
+    /// The `components` family's vulnerability and end-of-life data.
+    pub vulndata: components::data::VulnData,
 }
 
 impl RuleSet {
@@ -162,11 +165,13 @@ impl RuleSet {
             }
         }
         let yara = yara::compile(&sources, &rules, controls).map_err(|(f, m)| err(&f, m))?;
+        let vulndata = components::data::VulnData::from_files(files).map_err(|(f, m)| err(&f, m))?;
         Ok(RuleSet {
             rules,
             dictionary,
             patterns,
             yara,
+            vulndata,
         })
     }
 
