@@ -50,6 +50,10 @@ pub struct Family {
 /// here and a folder of rules under `checks/` (see `docs/architecture.md`).
 pub const FAMILIES: &[Family] = &[
     Family {
+        name: "components",
+        check: components::check,
+    },
+    Family {
         name: "credentials",
         check: credentials::check,
     },
