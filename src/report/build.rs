@@ -1,11 +1,14 @@
 //! Assemble the canonical report from what the stages produced. Nothing
 //! here decides anything: findings arrive resolved from the checks,
 //! verdicts from the standards stage; this module orders them and copies
-//! them into the report model.
+//! them into the report model. (The components section asks the
+//! `components` family's own matcher, `checks::components::assess`, so the
+//! report's CVE lists and the findings cannot disagree.)
 
 use std::collections::BTreeMap;
 
 use super::model::*;
+use crate::checks::components::data::{EolState, VulnData};
 use crate::checks::rule::Severity;
 use crate::checks::{CheckResults, CheckedFinding, SECRET_SLOT};
 use crate::inventory::boot::Condition;
@@ -51,7 +54,7 @@ pub fn build(i: Inputs) -> Report {
         unpack: unpack_section(u, i.inventory, i.unpack_gaps),
         checks: checks_section(i.results),
         findings,
-        components: components_section(i.inventory),
+        components: components_section(i.inventory, &i.rules.checks.vulndata),
         boot: boot_section(i.inventory),
         requirements,
     }
@@ -219,7 +222,72 @@ fn checks_section(results: &CheckResults) -> Vec<CheckCoverage> {
     checks
 }
 
-fn components_section(inv: &Inventory) -> Vec<ComponentOut> {
+/// The report's view of what the data says about one component version.
+fn vulnerabilities_and_eol(
+    inv: &Inventory,
+    data: &VulnData,
+    d: &crate::inventory::components::Detection,
+) -> (Vec<VulnerabilityOut>, Option<EolOut>) {
+    let a = crate::checks::components::assess(inv, data, d);
+    let snapshot = &data.vulnerabilities.snapshot;
+    let vulns = a
+        .cves
+        .iter()
+        .map(|m| VulnerabilityOut {
+            id: m.cve.id.clone(),
+            severity: m.cve.severity(),
+            cvss: m.cve.cvss,
+            cvss_version: m
+                .cve
+                .cvss
+                .map(|_| m.cve.cvss_version.clone().unwrap_or_else(|| "3".into())),
+            kev: m.cve.kev,
+            fixed: m.cve.fixed.clone(),
+            caveats: m.caveats.clone(),
+            sources: m.cve.sources.clone(),
+            snapshot: snapshot.clone(),
+        })
+        .collect();
+    let eol_snapshot = data.end_of_life.snapshot.clone();
+    let branch_out = |state, b: &crate::checks::components::data::Branch| EolOut {
+        state,
+        branch: Some(b.branch.clone()),
+        date: b.eol.clone(),
+        projected: b.projected,
+        note: b.note.clone(),
+        sources: b.sources.clone(),
+        snapshot: eol_snapshot.clone(),
+    };
+    let eol = match &a.eol {
+        EolState::Ended(b) => Some(branch_out("ended", b)),
+        EolState::Supported(b) => Some(branch_out("supported", b)),
+        EolState::NonLts { next_branch, since } => Some(EolOut {
+            state: "not-long-term",
+            branch: None,
+            date: since.clone(),
+            projected: false,
+            note: Some(match next_branch {
+                Some(n) => format!("unsupported once {n} was released"),
+                None => "unsupported once the next branch was released".to_string(),
+            }),
+            sources: vec!["KORG".to_string()],
+            snapshot: eol_snapshot.clone(),
+        }),
+        EolState::NoPolicy => Some(EolOut {
+            state: "no-policy",
+            branch: None,
+            date: None,
+            projected: false,
+            note: Some("no formal end-of-life policy found; judge by known CVEs and age".into()),
+            sources: vec!["SEED".to_string()],
+            snapshot: eol_snapshot.clone(),
+        }),
+        EolState::Unknown => None,
+    };
+    (vulns, eol)
+}
+
+fn components_section(inv: &Inventory, data: &VulnData) -> Vec<ComponentOut> {
     let catalog = crate::inventory::components::catalog();
     let mut components: Vec<ComponentOut> = inv
         .components
@@ -227,6 +295,7 @@ fn components_section(inv: &Inventory) -> Vec<ComponentOut> {
         .map(|d| {
             let f = &inv.files[d.file];
             let identity = catalog.get(d.name);
+            let (vulnerabilities, eol) = vulnerabilities_and_eol(inv, data, d);
             ComponentOut {
                 name: d.name.to_string(),
                 version: d.version.clone(),
@@ -236,8 +305,8 @@ fn components_section(inv: &Inventory) -> Vec<ComponentOut> {
                 evidence: d.evidence.clone(),
                 purl: identity.map(|c| c.purl(&d.version)),
                 cpe: identity.and_then(|c| c.cpe(&d.version)),
-                vulnerabilities: Vec::new(),
-                eol: None,
+                vulnerabilities,
+                eol,
             }
         })
         .collect();

@@ -247,3 +247,137 @@ pub fn check(cx: &Context) -> FamilyResult {
     gaps.dedup();
     FamilyResult { findings, gaps }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::components::Detection;
+    use crate::samples::{fake_busybox, minimal_elf};
+    use crate::unpack::Unpacked;
+
+    fn data() -> VulnData {
+        VulnData::from_files(crate::rules::EMBEDDED).expect("the embedded data parses")
+    }
+
+    /// The inventory of one file at `/bin/x` holding `bytes`.
+    fn with_file<R>(bytes: Vec<u8>, f: impl FnOnce(&Inventory) -> R) -> R {
+        let entries = [
+            crate::samples::Entry::Dir {
+                path: "bin",
+                mode: 0o755,
+            },
+            crate::samples::Entry::File {
+                path: "bin/x",
+                mode: 0o755,
+                data: bytes,
+            },
+        ];
+        let img = crate::samples::squashfs(&entries, &crate::unpack::formats::squashfs::GZIP_CODEC);
+        let u: Unpacked = crate::unpack::unpack(img.into(), "t.bin", &Default::default());
+        let inv = Inventory::build(&u);
+        f(&inv)
+    }
+
+    fn ids<'a>(a: &'a Assessment) -> Vec<&'a str> {
+        a.cves.iter().map(|m| m.cve.id.as_str()).collect()
+    }
+
+    #[test]
+    fn busybox_cves_need_their_applet() {
+        let d = data();
+        with_file(
+            fake_busybox(
+                "1.23.2",
+                &["ash", "cat", "echo", "ls", "mount", "sh", "rm", "ps", "kill", "ln"],
+            ),
+            |inv| {
+                let det = inv
+                    .components
+                    .iter()
+                    .find(|c| c.name == "busybox")
+                    .expect("busybox found");
+                let a = assess(inv, &d, det);
+                // No udhcpc, no wget: only the ash CVEs.
+                assert_eq!(ids(&a), ["CVE-2017-16544", "CVE-2022-48174"]);
+                assert!(a.cves[0].caveats.iter().any(|c| c == "applet ash, sh compiled in"));
+                assert!(a.gaps.is_empty());
+            },
+        );
+        with_file(
+            fake_busybox(
+                "1.23.2",
+                &[
+                    "ash", "cat", "echo", "ls", "mount", "sh", "rm", "ps", "kill", "ln", "udhcpc",
+                ],
+            ),
+            |inv| {
+                let det = inv
+                    .components
+                    .iter()
+                    .find(|c| c.name == "busybox")
+                    .expect("busybox found");
+                assert!(ids(&assess(inv, &d, det)).contains(&"CVE-2016-2148"));
+            },
+        );
+    }
+
+    #[test]
+    fn an_unreadable_applet_list_keeps_the_cve_with_lower_confidence_and_a_gap() {
+        let d = data();
+        with_file(minimal_elf(b"BusyBox v1.23.2 (2015) multi-call binary"), |inv| {
+            let det = inv
+                .components
+                .iter()
+                .find(|c| c.name == "busybox")
+                .expect("busybox found");
+            let a = assess(inv, &d, det);
+            let m = a.cves.iter().find(|m| m.cve.id == "CVE-2016-2148").expect("kept");
+            assert!(
+                m.caveats.iter().any(|c| c.starts_with("applet list unknown")),
+                "{:?}",
+                m.caveats
+            );
+            assert_eq!(a.gaps.len(), 1, "{:?}", a.gaps);
+        });
+    }
+
+    #[test]
+    fn suffixes_and_kernels_lower_confidence_without_hiding_cves() {
+        let d = data();
+        let det = |name: &'static str, version: &str| Detection {
+            name,
+            version: version.into(),
+            file: usize::MAX,
+            offset: 0,
+            evidence: String::new(),
+        };
+        with_file(Vec::new(), |inv| {
+            let a = assess(inv, &d, &det("openssl", "1.0.1f-1+deb7u1"));
+            let hb = a
+                .cves
+                .iter()
+                .find(|m| m.cve.id == "CVE-2014-0160")
+                .expect("still listed");
+            assert_eq!(hb.weight, Weight::KnownExploited);
+            assert!(
+                hb.caveats.iter().any(|c| c.contains("suffix `1+deb7u1`")),
+                "{:?}",
+                hb.caveats
+            );
+            let k = assess(inv, &d, &det("linux", "3.10.14"));
+            assert!(
+                k.cves
+                    .iter()
+                    .all(|m| m.caveats.iter().any(|c| c.starts_with("version match only")))
+            );
+            assert!(matches!(k.eol, EolState::Ended(_)));
+            let amb = assess(inv, &d, &det("miniupnpd", "1.9"));
+            let m = amb
+                .cves
+                .iter()
+                .find(|m| m.cve.id == "CVE-2017-1000494")
+                .expect("listed");
+            assert!(m.caveats.iter().any(|c| c.starts_with("ambiguous range")));
+        });
+    }
+}
