@@ -79,7 +79,16 @@ pub fn assess<'d>(inv: &Inventory, data: &'d VulnData, d: &Detection) -> Assessm
         };
     };
     let mut common = Vec::new();
-    if let Some(s) = version.suffix() {
+    // The suffix as parsed, or, for the kernel, whose version the inventory
+    // cuts to its upstream release (`2.6.31--LSDK-9.2.0`), what follows it
+    // in the evidence.
+    let cut = (d.name == "linux")
+        .then_some(&d.evidence)
+        .and_then(|e| e.find(d.version.as_str()).map(|at| &e[at + d.version.len()..]))
+        .map(|rest| rest.split_whitespace().next().unwrap_or(""))
+        .map(|rest| rest.trim_start_matches(['-', '+', '_', '~', '.']))
+        .filter(|rest| !rest.is_empty());
+    if let Some(s) = version.suffix().or(cut) {
         common.push(format!(
             "vendor/distribution suffix `{s}`: fixes may have been backported, lower confidence"
         ));
@@ -363,6 +372,14 @@ mod tests {
                 hb.caveats.iter().any(|c| c.contains("suffix `1+deb7u1`")),
                 "{:?}",
                 hb.caveats
+            );
+            let mut vendor = det("linux", "2.6.31");
+            vendor.evidence = "Linux version 2.6.31--LSDK-9.2.0".into();
+            let v = assess(inv, &d, &vendor);
+            assert!(
+                v.cves[0].caveats.iter().any(|c| c.contains("suffix `LSDK-9.2.0`")),
+                "{:?}",
+                v.cves[0].caveats
             );
             let k = assess(inv, &d, &det("linux", "3.10.14"));
             assert!(
