@@ -589,11 +589,14 @@ fn md5crypt(password: &str, salt: &str) -> String {
     pwhash::md5_crypt::hash_with(format!("$1${salt}$").as_str(), password).unwrap_or_default()
 }
 
-/// A camera root filesystem. `hardened` locks root, comments telnet out and
-/// puts a getty login instead of a shell on the serial console.
+/// A camera root filesystem. `hardened` locks root, comments telnet out,
+/// puts a getty login instead of a shell on the serial console and ships a
+/// current BusyBox (1.37.0, outside every range of
+/// `checks/components/vulnerabilities.toml`); the default image keeps the
+/// 1.24.1 that vulnerable cameras ship.
 fn camera_rootfs(hardened: bool) -> Vec<Entry<'static>> {
     let busybox = fake_busybox(
-        "1.24.1",
+        if hardened { "1.37.0" } else { "1.24.1" },
         &[
             "[", "[[", "ash", "cat", "echo", "getty", "init", "kill", "login", "ls", "mount", "ps", "rm", "sh",
             "telnetd",

@@ -39,8 +39,14 @@ fn tplink_wr841n_fails_on_root_sohoadmin() {
         .unwrap();
     assert_eq!(q.verdict, Verdict::Fail);
     assert!(q.findings.contains(&f.fingerprint));
-    // The dropbear binary's "BEGIN RSA PRIVATE KEY" format string is not a finding.
-    assert!(r.findings.iter().all(|f| !f.path.contains("dropbear")));
+    // The dropbear binary's "BEGIN RSA PRIVATE KEY" format string is not a
+    // finding (its version is: the components family cites the binary).
+    assert!(
+        r.findings
+            .iter()
+            .filter(|f| !f.id.starts_with("FW-COMP-"))
+            .all(|f| !f.path.contains("dropbear"))
+    );
     // Components the corpus README lists.
     for (name, version) in [
         ("busybox", "1.01"),
@@ -60,6 +66,150 @@ fn tplink_wr841n_fails_on_root_sohoadmin() {
     let outer = &r.unpack.containers[0];
     assert_eq!(outer.format, "tplink");
     assert_eq!(outer.facts["integrity"], "md5-salted-boot");
+}
+
+/// The finding of `rule` on `path`, whose evidence names every one of
+/// `cves` and the data's snapshot.
+fn comp_finding<'r>(
+    r: &'r fwcert::report::Report,
+    rule: &str,
+    path: &str,
+    cves: &[&str],
+) -> &'r fwcert::report::model::FindingOut {
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.id == rule && f.path == path)
+        .unwrap_or_else(|| panic!("{rule} on {path}"));
+    for c in cves {
+        assert!(f.evidence.contains(c), "{rule} {path}: {c} in {}", f.evidence);
+    }
+    assert!(f.evidence.contains("data of 2026-11-28"), "{}", f.evidence);
+    f
+}
+
+/// Issue 12: the WR841N's components with the CVEs and end of life that
+/// checks/components/*.toml (SEED.md, CISA KEV 2025.08.25) support.
+#[test]
+fn tplink_wr841n_outdated_components() {
+    let Some(path) = corpus("firmware/tplink-wr841n-v10-3.16.9-150310.bin") else {
+        return;
+    };
+    let r = scan_path(&path, &ScanOptions::default()).unwrap();
+    // Linux 2.6.31: Dirty COW and the futex bug are in KEV; kernel CVEs are
+    // version matches only; 2.6.31 is not long-term (2.6.32 followed).
+    let k = comp_finding(
+        &r,
+        "FW-COMP-001",
+        "payload",
+        &["CVE-2016-5195", "CVE-2014-3153", "LKC, KEV"],
+    );
+    assert!(k.evidence.contains("version match only"), "{}", k.evidence);
+    assert_eq!(k.offset, Some(1683488));
+    comp_finding(&r, "FW-COMP-003", "payload", &["CVE-2021-22555", "CVE-2019-11477"]);
+    let e = comp_finding(&r, "FW-COMP-004", "payload", &[]);
+    assert!(
+        e.evidence.contains("2.6.32 was released (2009-12-03)"),
+        "{}",
+        e.evidence
+    );
+    // BusyBox 1.01: applet-gated CVEs, udhcpc compiled in.
+    let b = comp_finding(
+        &r,
+        "FW-COMP-002",
+        "/bin/busybox",
+        &["CVE-2016-2148", "applet udhcpc compiled in"],
+    );
+    assert_eq!(b.offset, Some(239142));
+    comp_finding(&r, "FW-COMP-003", "/bin/busybox", &["CVE-2018-20679", "CVE-2019-5747"]);
+    // dropbear 2012.55: CVE-2012-0920 was fixed in 2012.55, CVE-2016-7406 not.
+    let d = comp_finding(
+        &r,
+        "FW-COMP-002",
+        "/usr/sbin/dropbearmulti",
+        &["CVE-2016-7406", "NVD, DB"],
+    );
+    assert!(!d.evidence.contains("CVE-2012-0920"), "{}", d.evidence);
+    // uClibc 0.9.30: the project is inactive; CVE-2021-43523 never fixed in it.
+    comp_finding(&r, "FW-COMP-002", "/lib/libuClibc-0.9.30.so", &["CVE-2021-43523"]);
+    comp_finding(&r, "FW-COMP-004", "/lib/libuClibc-0.9.30.so", &["project inactive"]);
+    let comps = r
+        .checks
+        .iter()
+        .find(|c| c.family == "components")
+        .expect("components coverage");
+    assert!(comps.complete, "{:?}", comps.reasons);
+}
+
+/// Issue 12: what is really in the DV-ARM root filesystem, and what the
+/// data says about it.
+#[test]
+fn dvar_arm_rootfs_outdated_components() {
+    let Some(path) = corpus("rootfs/dvar-arm-rootfs.tar.bz2") else {
+        return;
+    };
+    let r = scan_path(&path, &ScanOptions::default()).unwrap();
+    let found: Vec<(&str, &str)> = r
+        .components
+        .iter()
+        .map(|c| (c.name.as_str(), c.version.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("busybox", "1.23.2"),
+            ("openssl", "1.0.2n"),
+            ("uclibc", "0.9.33.2"),
+            ("zlib", "1.2.8")
+        ]
+    );
+    let o = comp_finding(
+        &r,
+        "FW-COMP-004",
+        "/rootfs-arm/usr/lib/libcrypto.so.1.0.0",
+        &["branch 1.0.2", "2019-12-31", "EOL, OSSLPOL"],
+    );
+    assert_eq!(o.offset, Some(979615));
+    comp_finding(
+        &r,
+        "FW-COMP-003",
+        "/rootfs-arm/usr/lib/libcrypto.so.1.0.0",
+        &["CVE-2022-0778", "CVE-2023-0286"],
+    );
+    comp_finding(
+        &r,
+        "FW-COMP-002",
+        "/rootfs-arm/usr/lib/libz.so.1.2.8",
+        &["CVE-2022-37434"],
+    );
+    comp_finding(
+        &r,
+        "FW-COMP-003",
+        "/rootfs-arm/usr/lib/libz.so.1.2.8",
+        &["CVE-2018-25032"],
+    );
+    comp_finding(
+        &r,
+        "FW-COMP-002",
+        "/rootfs-arm/bin/busybox",
+        &["CVE-2016-2148", "CVE-2018-1000517", "applet wget compiled in"],
+    );
+    comp_finding(
+        &r,
+        "FW-COMP-002",
+        "/rootfs-arm/lib/libuClibc-0.9.33.2.so",
+        &["CVE-2021-43523", "CVE-2022-29503"],
+    );
+    comp_finding(
+        &r,
+        "FW-COMP-004",
+        "/rootfs-arm/lib/libuClibc-0.9.33.2.so",
+        &["project inactive"],
+    );
+    assert!(
+        r.findings.iter().all(|f| f.id != "FW-COMP-001"),
+        "no KEV CVE in this image's data"
+    );
 }
 
 #[test]
@@ -94,6 +244,17 @@ fn dvar_arm_rootfs_root_has_an_empty_password() {
             .iter()
             .any(|c| c.name == "busybox" && c.version == "1.23.2")
     );
+    // zlib's own copyright string in libz, found by the catalogue's
+    // `deflate ` pattern (checks/components/components.toml).
+    let zlib = r
+        .components
+        .iter()
+        .find(|c| c.name == "zlib")
+        .expect("zlib is identified");
+    assert_eq!(zlib.version, "1.2.8");
+    assert_eq!(zlib.path, "/rootfs-arm/usr/lib/libz.so.1.2.8");
+    assert_eq!(zlib.purl.as_deref(), Some("pkg:generic/zlib@1.2.8"));
+    assert_eq!(zlib.cpe.as_deref(), Some("cpe:2.3:a:zlib:zlib:1.2.8:*:*:*:*:*:*:*"));
 }
 
 #[test]

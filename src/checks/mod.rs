@@ -14,6 +14,7 @@
 //! generated into `docs/rules/`.
 
 pub(crate) mod binaries;
+pub mod components;
 pub mod crack;
 pub(crate) mod credentials;
 pub(crate) mod crypto;
@@ -53,6 +54,10 @@ pub struct Family {
 /// The check families fwcert implements. Adding one is a module, a row
 /// here and a folder of rules under `checks/` (see `docs/architecture.md`).
 pub const FAMILIES: &[Family] = &[
+    Family {
+        name: "components",
+        check: components::check,
+    },
     Family {
         name: "credentials",
         check: credentials::check,
@@ -118,6 +123,8 @@ pub struct RuleSet {
     /// Every YARA source (`checks/**/*.yar` and a lab's `custom/` files),
     /// compiled once.
     pub yara: yara::Compiled,
+    /// The `components` family's vulnerability and end-of-life data.
+    pub vulndata: components::data::VulnData,
 }
 
 impl RuleSet {
@@ -161,6 +168,10 @@ impl RuleSet {
                 }
             } else if name == "default-credentials.toml" {
                 dictionary = Some(Dictionary::parse(text).map_err(|m| err(path, m))?);
+            } else if *path == crate::inventory::components::CATALOG_PATH {
+                // The inventory reads the embedded copy; a broken one fails
+                // here, when the rules load, not silently in a scan.
+                crate::inventory::components::Catalog::parse(text).map_err(|e| err(path, e.to_string()))?;
             } else if name == "common-passwords.toml" {
                 common = Some(dictionary::CommonList::parse(text).map_err(|m| err(path, m))?);
             }
@@ -179,11 +190,13 @@ impl RuleSet {
             }
         }
         let yara = yara::compile(&sources, &rules, controls).map_err(|(f, m)| err(&f, m))?;
+        let vulndata = components::data::VulnData::from_files(files).map_err(|(f, m)| err(&f, m))?;
         Ok(RuleSet {
             rules,
             dictionary,
             patterns,
             yara,
+            vulndata,
         })
     }
 
@@ -317,12 +330,17 @@ impl Default for CheckOptions {
 
 /// Findings and coverage of every family, as stage 3 hands them on.
 #[derive(Debug, Clone, Default)]
-pub struct CheckResults {
+pub struct CheckResults<'r> {
     /// Sorted, without duplicates, the most specific of overlapping ones.
     pub findings: Vec<CheckedFinding>,
     /// One entry per row of [`FAMILIES`], in that order, plus the lab-rule
     /// family when a lab's YARA rules were loaded.
     pub coverage: Vec<Coverage>,
+    /// What the vulnerability and end-of-life data say about each of the
+    /// inventory's components, in its order: the same assessment the
+    /// `components` family's findings come from, for the report's
+    /// component list.
+    pub components: Vec<components::Assessment<'r>>,
 }
 
 /// Run every family, then the pattern and YARA engines over the rules of
@@ -332,7 +350,7 @@ pub struct CheckResults {
 /// are gathered in table order, so the outcome does not depend on the
 /// number of threads. Fails only when a finding names a rule the rule set
 /// does not have: a bug or a mismatched rule set, never dropped silently.
-pub fn run(inv: &Inventory, rules: &RuleSet, opts: &CheckOptions) -> Result<CheckResults> {
+pub fn run<'r>(inv: &Inventory, rules: &'r RuleSet, opts: &CheckOptions) -> Result<CheckResults<'r>> {
     let cx = Context {
         inventory: inv,
         rules,
@@ -373,6 +391,11 @@ pub fn run(inv: &Inventory, rules: &RuleSet, opts: &CheckOptions) -> Result<Chec
     Ok(CheckResults {
         findings: overlap::most_specific(resolved),
         coverage,
+        components: inv
+            .components
+            .iter()
+            .map(|d| components::assess(inv, &rules.vulndata, d))
+            .collect(),
     })
 }
 

@@ -1,11 +1,16 @@
 //! Components and versions found in files, from version strings that the
 //! components themselves embed. Each detection keeps its evidence: the file,
 //! the byte offset and the matched text.
+//!
+//! What to look for is data, not code: `checks/components/components.toml`
+//! names each component (package URL, CPE) and the version strings it
+//! builds, each with the upstream source that builds it, so adding a
+//! component is a reviewed data change.
 
 use std::sync::OnceLock;
 
 use aho_corasick::AhoCorasick;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One detected component.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -18,42 +23,226 @@ pub struct Detection {
     pub evidence: String,
 }
 
-/// A version-string pattern: the literal prefix that precedes the version.
+/// Where `components.toml` lives under `checks/`.
+pub const CATALOG_PATH: &str = "components/components.toml";
+
+/// Errors in `components.toml`.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("{CATALOG_PATH}: {0}")]
+    Toml(#[from] toml::de::Error),
+    #[error("{CATALOG_PATH}: {0}")]
+    Invalid(String),
+    #[error("{CATALOG_PATH} is not among the embedded checks")]
+    Missing,
+}
+
+/// The component catalogue: every component fwcert can identify.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Catalog {
+    #[serde(rename = "component")]
+    pub components: Vec<Component>,
+}
+
+/// A component's identity and the strings that give its version away.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Component {
+    /// The name detections and the vulnerability data use.
+    pub name: String,
+    /// The upstream project, for people.
+    pub vendor: String,
+    pub purl: Purl,
+    /// CPE 2.3 `part:vendor:product`, as NVD names the component; absent
+    /// when NVD's naming could not be confirmed.
+    #[serde(default)]
+    pub cpe: Option<String>,
+    #[serde(default, rename = "pattern")]
+    pub patterns: Vec<PatternDef>,
+    #[serde(default, rename = "file_name")]
+    pub file_names: Vec<FileNameDef>,
+}
+
+/// Package URL type and name: `pkg:<type>/<name>@<version>`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Purl {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub name: String,
+}
+
+/// A version string: literal prefix, then the version.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatternDef {
+    pub prefix: String,
+    /// The version must be followed by one of these; empty: by anything.
+    #[serde(default)]
+    pub followed_by: Vec<String>,
+    pub trusted_in: TrustedIn,
+    #[serde(default)]
+    pub version: VersionForm,
+    /// Where upstream builds the string.
+    pub source: String,
+}
+
+/// A version carried by a library's file name (`libuClibc-0.9.30.so`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileNameDef {
+    pub prefix: String,
+    pub suffix: String,
+    pub source: String,
+}
+
+/// Which files a pattern is believed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TrustedIn {
+    /// Any file: the string only occurs in the component's own code.
+    Any,
+    /// ELF files only: a version quoted in a script, a page or a
+    /// configuration file does not mean the component is installed.
+    Elf,
+}
+
+/// How the matched version becomes the detection's version.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VersionForm {
+    #[default]
+    AsFound,
+    /// The leading `major.minor[.patch…]` numbers (see
+    /// [`upstream_kernel_version`]).
+    LeadingNumbers,
+}
+
+impl Catalog {
+    /// Parse and check `components.toml`.
+    pub fn parse(text: &str) -> Result<Catalog, CatalogError> {
+        let c: Catalog = toml::from_str(text)?;
+        let mut names = std::collections::BTreeSet::new();
+        for comp in &c.components {
+            if !names.insert(comp.name.as_str()) {
+                return Err(CatalogError::Invalid(format!("component {} listed twice", comp.name)));
+            }
+            if comp.patterns.is_empty() && comp.file_names.is_empty() {
+                return Err(CatalogError::Invalid(format!("component {} has no pattern", comp.name)));
+            }
+            if let Some(cpe) = &comp.cpe
+                && (cpe.split(':').count() != 3 || !matches!(cpe.split(':').next(), Some("a" | "o" | "h")))
+            {
+                return Err(CatalogError::Invalid(format!(
+                    "component {}: cpe `{cpe}` is not part:vendor:product",
+                    comp.name
+                )));
+            }
+            for p in &comp.patterns {
+                if p.prefix.is_empty() || p.source.trim().is_empty() {
+                    return Err(CatalogError::Invalid(format!(
+                        "component {}: a pattern needs a prefix and a source",
+                        comp.name
+                    )));
+                }
+            }
+            for f in &comp.file_names {
+                if f.prefix.is_empty() || f.source.trim().is_empty() {
+                    return Err(CatalogError::Invalid(format!(
+                        "component {}: a file name needs a prefix and a source",
+                        comp.name
+                    )));
+                }
+            }
+        }
+        Ok(c)
+    }
+
+    /// The catalogue compiled into this binary.
+    pub fn embedded() -> Result<Catalog, CatalogError> {
+        let text = crate::rules::EMBEDDED
+            .iter()
+            .find(|(p, _)| *p == CATALOG_PATH)
+            .map(|(_, t)| *t)
+            .ok_or(CatalogError::Missing)?;
+        Catalog::parse(text)
+    }
+
+    /// The component called `name`.
+    pub fn get(&self, name: &str) -> Option<&Component> {
+        self.components.iter().find(|c| c.name == name)
+    }
+}
+
+impl Component {
+    /// `pkg:generic/busybox@1.01`; the version is percent-encoded where
+    /// the purl specification asks for it.
+    pub fn purl(&self, version: &str) -> String {
+        let mut v = String::new();
+        for c in version.chars() {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '~') {
+                v.push(c);
+            } else {
+                for b in c.to_string().bytes() {
+                    v.push_str(&format!("%{b:02X}"));
+                }
+            }
+        }
+        format!("pkg:{}/{}@{v}", self.purl.kind, self.purl.name)
+    }
+
+    /// `cpe:2.3:a:busybox:busybox:1.01:*:*:*:*:*:*:*`, the version quoted
+    /// as the CPE 2.3 formatted-string binding requires.
+    pub fn cpe(&self, version: &str) -> Option<String> {
+        let base = self.cpe.as_ref()?;
+        let mut v = String::new();
+        for c in version.to_ascii_lowercase().chars() {
+            if !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')) {
+                v.push('\\');
+            }
+            v.push(c);
+        }
+        Some(format!("cpe:2.3:{base}:{v}:*:*:*:*:*:*:*"))
+    }
+}
+
+/// The embedded catalogue, parsed once. A catalogue that does not parse
+/// is caught by `Rules::embedded` (and its test) before any scan; here it
+/// would mean no components, never a crash.
+pub fn catalog() -> &'static Catalog {
+    static C: OnceLock<Catalog> = OnceLock::new();
+    C.get_or_init(|| Catalog::embedded().unwrap_or(Catalog { components: Vec::new() }))
+}
+
+/// A version-string pattern, flattened out of the catalogue.
 struct Pattern {
     name: &'static str,
     prefix: &'static [u8],
+    followed_by: &'static [String],
+    elf_only: bool,
+    form: VersionForm,
 }
 
-const PATTERNS: &[Pattern] = &[
-    Pattern {
-        name: "busybox",
-        prefix: b"BusyBox v",
-    },
-    Pattern {
-        name: "linux",
-        prefix: b"Linux version ",
-    },
-    Pattern {
-        name: "dropbear",
-        prefix: b"dropbear_",
-    },
-    Pattern {
-        name: "openssl",
-        prefix: b"OpenSSL ",
-    },
-    Pattern {
-        name: "u-boot",
-        prefix: b"U-Boot ",
-    },
-    Pattern {
-        name: "dnsmasq",
-        prefix: b"dnsmasq-",
-    },
-    Pattern {
-        name: "lighttpd",
-        prefix: b"lighttpd/",
-    },
-];
+/// Every pattern of the catalogue, in catalogue order.
+fn patterns() -> &'static [Pattern] {
+    static P: OnceLock<Vec<Pattern>> = OnceLock::new();
+    P.get_or_init(|| {
+        catalog()
+            .components
+            .iter()
+            .flat_map(|c| {
+                c.patterns.iter().map(|p| Pattern {
+                    name: c.name.as_str(),
+                    prefix: p.prefix.as_bytes(),
+                    followed_by: &p.followed_by,
+                    elf_only: p.trusted_in == TrustedIn::Elf,
+                    form: p.version,
+                })
+            })
+            .collect()
+    })
+}
 
 /// Version characters: digits, dots, letters and a few separators, starting
 /// with a digit.
@@ -97,67 +286,95 @@ fn upstream_kernel_version(raw: &str) -> String {
     raw[..end].to_string()
 }
 
-/// Every prefix of [`PATTERNS`] in one searcher, built once: a file is
+/// Every prefix of the catalogue in one searcher, built once: a file is
 /// read once for all of them instead of once per pattern.
 ///
 /// Measured over 430 MB of files (ELF code and text, `docs/benchmarks.md`):
 /// the SIMD packed searcher takes 0.28 s, one `memmem` pass per pattern
 /// 0.40–0.53 s, and the full automaton 0.9–1.2 s whatever its kind. The
-/// automaton is kept for machines without the SIMD searcher.
+/// automaton is kept for machines without the SIMD searcher (or for a
+/// catalogue too large for it).
 struct Prefixes {
     packed: Option<aho_corasick::packed::Searcher>,
-    automaton: AhoCorasick,
+    automaton: Option<AhoCorasick>,
 }
 
 impl Prefixes {
     fn get() -> &'static Prefixes {
         static P: OnceLock<Prefixes> = OnceLock::new();
         P.get_or_init(|| {
-            let prefixes = || PATTERNS.iter().map(|p| p.prefix);
+            let prefixes = || patterns().iter().map(|p| p.prefix);
             Prefixes {
                 packed: aho_corasick::packed::Searcher::new(prefixes()),
-                // A handful of short constant literals always build.
-                automaton: AhoCorasick::new(prefixes()).expect("prefix automaton builds"),
+                // Short literals always build; if they did not, nothing is
+                // found rather than the scan failing.
+                automaton: AhoCorasick::new(prefixes()).ok(),
             }
         })
     }
 
     /// Occurrences of any prefix, left to right, not overlapping.
     fn find_iter<'h>(&'h self, data: &'h [u8]) -> Box<dyn Iterator<Item = aho_corasick::Match> + 'h> {
-        match &self.packed {
-            Some(p) => Box::new(p.find_iter(data)),
-            None => Box::new(self.automaton.find_iter(data)),
+        match (&self.packed, &self.automaton) {
+            (Some(p), _) => Box::new(p.find_iter(data)),
+            (None, Some(a)) => Box::new(a.find_iter(data)),
+            (None, None) => Box::new(std::iter::empty()),
         }
     }
 }
 
+/// The version after a pattern's prefix at `at`, if the bytes after it are
+/// among the pattern's allowed followers.
+fn version_for(p: &Pattern, data: &[u8], at: usize) -> Option<String> {
+    let v = version_at(data, at)?;
+    if p.followed_by.is_empty() {
+        return Some(v);
+    }
+    let rest = data.get(at + v.len()..)?;
+    p.followed_by
+        .iter()
+        .any(|f| rest.starts_with(f.as_bytes()))
+        .then_some(v)
+}
+
 /// Find component versions in one file's bytes: for each pattern, its
-/// first occurrence that is followed by a version, in pattern order.
+/// first occurrence that is followed by a version, in catalogue order; then
+/// the versions that library file names carry.
 pub fn detect(file: usize, path: &str, data: &[u8]) -> Vec<Detection> {
-    let mut first: [Option<(usize, String)>; PATTERNS.len()] = Default::default();
-    let mut missing = PATTERNS.len();
+    let patterns = patterns();
+    let is_elf = data.starts_with(b"\x7fELF");
+    let trusted = |p: &Pattern| is_elf || !p.elf_only;
+    let mut first: Vec<Option<(usize, String)>> = vec![None; patterns.len()];
+    let mut missing = patterns.iter().filter(|p| trusted(p)).count();
     // A non-overlapping search sees every occurrence, because no prefix
     // can begin inside another's match (a test keeps it so).
     for m in Prefixes::get().find_iter(data) {
-        let slot = &mut first[m.pattern().as_usize()];
+        if missing == 0 {
+            break;
+        }
+        let i = m.pattern().as_usize();
+        let (Some(p), Some(slot)) = (patterns.get(i), first.get_mut(i)) else {
+            continue;
+        };
         if slot.is_none()
-            && let Some(version) = version_at(data, m.end())
+            && trusted(p)
+            && let Some(version) = version_for(p, data, m.end())
         {
             *slot = Some((m.start(), version));
             missing -= 1;
-            if missing == 0 {
-                break;
-            }
         }
     }
-    let mut out = Vec::new();
-    for (p, found) in PATTERNS.iter().zip(first) {
+    let mut out: Vec<Detection> = Vec::new();
+    for (p, found) in patterns.iter().zip(first) {
         if let Some((pos, raw)) = found {
+            // Two patterns of one component in one file: the first wins.
+            if out.iter().any(|d| d.name == p.name) {
+                continue;
+            }
             let end = (pos + p.prefix.len() + raw.len()).min(data.len());
-            let version = if p.name == "linux" {
-                upstream_kernel_version(&raw)
-            } else {
-                raw
+            let version = match p.form {
+                VersionForm::LeadingNumbers => upstream_kernel_version(&raw),
+                VersionForm::AsFound => raw,
             };
             out.push(Detection {
                 name: p.name,
@@ -168,17 +385,25 @@ pub fn detect(file: usize, path: &str, data: &[u8]) -> Vec<Detection> {
             });
         }
     }
-    // uClibc is named by its library file, e.g. /lib/libuClibc-0.9.30.so.
-    if let Some(name) = path.rsplit('/').next()
-        && let Some(v) = name.strip_prefix("libuClibc-").and_then(|r| r.strip_suffix(".so"))
-    {
-        out.push(Detection {
-            name: "uclibc",
-            version: v.to_string(),
-            file,
-            offset: 0,
-            evidence: format!("file name {name}"),
-        });
+    // Libraries named by version, e.g. /lib/libuClibc-0.9.30.so.
+    if let Some(name) = path.rsplit('/').next() {
+        for c in &catalog().components {
+            for f in &c.file_names {
+                if let Some(v) = name
+                    .strip_prefix(f.prefix.as_str())
+                    .and_then(|r| r.strip_suffix(f.suffix.as_str()))
+                    .filter(|v| v.starts_with(|c: char| c.is_ascii_digit()))
+                {
+                    out.push(Detection {
+                        name: c.name.as_str(),
+                        version: v.to_string(),
+                        file,
+                        offset: 0,
+                        evidence: format!("file name {name}"),
+                    });
+                }
+            }
+        }
     }
     out
 }
@@ -224,26 +449,31 @@ mod tests {
 
     /// The search as it was: one memmem pass per pattern.
     fn per_pattern(data: &[u8]) -> Vec<(&'static str, String, usize)> {
-        PATTERNS
-            .iter()
-            .filter_map(|p| {
-                let pos = memchr::memmem::find_iter(data, p.prefix)
-                    .find(|&pos| version_at(data, pos + p.prefix.len()).is_some())?;
-                let raw = version_at(data, pos + p.prefix.len())?;
-                let version = if p.name == "linux" {
-                    upstream_kernel_version(&raw)
-                } else {
-                    raw
-                };
-                Some((p.name, version, pos))
-            })
-            .collect()
+        let mut out: Vec<(&'static str, String, usize)> = Vec::new();
+        for p in patterns().iter().filter(|p| !p.elf_only) {
+            let Some(pos) = memchr::memmem::find_iter(data, p.prefix)
+                .find(|&pos| version_for(p, data, pos + p.prefix.len()).is_some())
+            else {
+                continue;
+            };
+            let Some(raw) = version_for(p, data, pos + p.prefix.len()) else {
+                continue;
+            };
+            let version = match p.form {
+                VersionForm::LeadingNumbers => upstream_kernel_version(&raw),
+                VersionForm::AsFound => raw,
+            };
+            if !out.iter().any(|(n, _, _)| *n == p.name) {
+                out.push((p.name, version, pos));
+            }
+        }
+        out
     }
 
     #[test]
     fn no_prefix_can_start_inside_another_match() {
-        for a in PATTERNS {
-            for b in PATTERNS {
+        for a in patterns() {
+            for b in patterns() {
                 for cut in 1..a.prefix.len() {
                     let tail = &a.prefix[cut..];
                     let n = tail.len().min(b.prefix.len());
@@ -259,9 +489,15 @@ mod tests {
         assert!(p.packed.is_some(), "the packed searcher builds for these prefixes");
         let data = b"xxBusyBox v1.2 OpenSSL 1.0 dnsmasq-2.1lighttpd/1.4.3U-Boot Linux version 2.6 dropbear_2019.78";
         let packed: Vec<_> = p.find_iter(data).map(|m| (m.pattern(), m.start())).collect();
-        let automaton: Vec<_> = p.automaton.find_iter(data).map(|m| (m.pattern(), m.start())).collect();
+        let automaton: Vec<_> = p
+            .automaton
+            .as_ref()
+            .expect("the automaton builds")
+            .find_iter(data)
+            .map(|m| (m.pattern(), m.start()))
+            .collect();
         assert_eq!(packed, automaton);
-        assert_eq!(packed.len(), PATTERNS.len());
+        assert_eq!(packed.len(), 7);
     }
 
     #[test]
@@ -304,5 +540,101 @@ mod tests {
     fn prefixes_without_versions_are_ignored() {
         assert!(detect(0, "/x", b"BusyBox v%s OpenSSL library").is_empty());
         assert_eq!(detect(0, "/lib/libuClibc-0.9.33.2.so", b"")[0].version, "0.9.33.2");
+    }
+
+    #[test]
+    fn the_embedded_catalogue_parses_and_every_pattern_cites_a_source() {
+        let c = Catalog::embedded().expect("components.toml parses");
+        assert_eq!(catalog().components.len(), c.components.len());
+        for comp in &c.components {
+            assert!(comp.patterns.iter().all(|p| !p.source.is_empty()), "{}", comp.name);
+        }
+        // The detections that predate the catalogue keep their order.
+        let names: Vec<&str> = c.components.iter().take(7).map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "busybox", "linux", "dropbear", "openssl", "u-boot", "dnsmasq", "lighttpd"
+            ]
+        );
+    }
+
+    #[test]
+    fn catalogue_errors_are_reported() {
+        assert!(Catalog::parse("[[component]]\nname = \"x\"").is_err());
+        let dup = r#"
+[[component]]
+name = "x"
+vendor = "X"
+purl = { type = "generic", name = "x" }
+[[component.file_name]]
+prefix = "libx-"
+suffix = ".so"
+source = "s"
+"#;
+        assert!(Catalog::parse(dup).is_ok());
+        assert!(Catalog::parse(&format!("{dup}{dup}")).is_err());
+    }
+
+    #[test]
+    fn purl_and_cpe_are_built_from_the_catalogue() {
+        let c = catalog();
+        let bb = c.get("busybox").expect("busybox");
+        assert_eq!(bb.purl("1.01"), "pkg:generic/busybox@1.01");
+        assert_eq!(
+            bb.cpe("1.01").as_deref(),
+            Some("cpe:2.3:a:busybox:busybox:1.01:*:*:*:*:*:*:*")
+        );
+        let linux = c.get("linux").expect("linux");
+        assert_eq!(
+            linux.cpe("2.6.31").as_deref(),
+            Some("cpe:2.3:o:linux:linux_kernel:2.6.31:*:*:*:*:*:*:*")
+        );
+        assert_eq!(linux.purl("4.9.37+x"), "pkg:generic/linux@4.9.37%2Bx");
+        assert_eq!(
+            linux.cpe("4.9.37+x").as_deref(),
+            Some("cpe:2.3:o:linux:linux_kernel:4.9.37\\+x:*:*:*:*:*:*:*")
+        );
+        assert_eq!(c.get("boa").and_then(|b| b.cpe("0.94.13")), None);
+    }
+
+    fn elf(body: &[u8]) -> Vec<u8> {
+        let mut d = b"\x7fELF\x01\x01\x01\0".to_vec();
+        d.extend_from_slice(body);
+        d
+    }
+
+    #[test]
+    fn elf_only_patterns_are_found_in_elf_files_only() {
+        let body = b"\0 deflate 1.2.8 Copyright 1995-2013 Jean-loup Gailly and Mark Adler \0\
+            OpenSSH_3.0*,OpenSSH_3.1*\0OpenSSH_7.4p1 Debian-10\0hostapd v2.6\nUser space\0\
+            Server: nginx/1.12.2\r\n\0UPnP/1.0, Portable SDK for UPnP devices/1.6.18\r\n";
+        let d = detect(0, "/usr/sbin/x", &elf(body));
+        let found: Vec<(&str, &str)> = d.iter().map(|d| (d.name, d.version.as_str())).collect();
+        assert_eq!(
+            found,
+            [
+                ("openssh", "7.4p1"),
+                ("zlib", "1.2.8"),
+                ("hostapd", "2.6"),
+                ("libupnp", "1.6.18"),
+                ("nginx", "1.12.2")
+            ]
+        );
+        let ssh = &d[0];
+        assert_eq!(ssh.evidence, "OpenSSH_7.4p1");
+        assert_eq!(
+            ssh.offset as usize,
+            8 + body.windows(13).position(|w| w == b"OpenSSH_7.4p1").unwrap_or(0)
+        );
+        // The same text in a page or a script is not the component.
+        assert!(detect(0, "/www/index.html", body).is_empty());
+    }
+
+    #[test]
+    fn followers_rule_out_format_strings_and_peer_lists() {
+        assert!(detect(0, "/x", &elf(b"OpenSSH_3.0* deflate 1.2.8 (c)")).is_empty());
+        let d = detect(0, "/x", &elf(b"inflate 1.2.11 Copyright 1995-2017 Mark Adler"));
+        assert_eq!((d[0].name, d[0].version.as_str()), ("zlib", "1.2.11"));
     }
 }

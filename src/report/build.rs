@@ -1,11 +1,15 @@
 //! Assemble the canonical report from what the stages produced. Nothing
 //! here decides anything: findings arrive resolved from the checks,
 //! verdicts from the standards stage; this module orders them and copies
-//! them into the report model.
+//! them into the report model. (The components section copies the
+//! assessments the checks stage made, the same ones the `components`
+//! family's findings come from, so the two cannot disagree.)
 
 use std::collections::BTreeMap;
 
 use super::model::*;
+use crate::checks::components::Assessment;
+use crate::checks::components::data::{EolState, VulnData};
 use crate::checks::rule::Severity;
 use crate::checks::{CheckResults, CheckedFinding, SECRET_SLOT};
 use crate::inventory::boot::Condition;
@@ -18,7 +22,7 @@ use crate::unpack::Unpacked;
 pub struct Inputs<'a> {
     pub unpacked: &'a Unpacked,
     pub inventory: &'a Inventory<'a>,
-    pub results: &'a CheckResults,
+    pub results: &'a CheckResults<'a>,
     pub verdicts: &'a Verdicts<'a>,
     /// [`Unpacked::incompleteness`], computed once for the verdicts.
     pub unpack_gaps: &'a [String],
@@ -51,7 +55,7 @@ pub fn build(i: Inputs) -> Report {
         unpack: unpack_section(u, i.inventory, i.unpack_gaps),
         checks: checks_section(i.results),
         findings,
-        components: components_section(i.inventory),
+        components: components_section(i.inventory, i.results, &i.rules.checks.vulndata),
         boot: boot_section(i.inventory),
         requirements,
     }
@@ -213,7 +217,7 @@ fn unpack_section(u: &Unpacked, inv: &Inventory, reasons: &[String]) -> UnpackSe
     }
 }
 
-fn checks_section(results: &CheckResults) -> Vec<CheckCoverage> {
+fn checks_section(results: &CheckResults<'_>) -> Vec<CheckCoverage> {
     let mut checks: Vec<CheckCoverage> = results
         .coverage
         .iter()
@@ -227,12 +231,76 @@ fn checks_section(results: &CheckResults) -> Vec<CheckCoverage> {
     checks
 }
 
-fn components_section(inv: &Inventory) -> Vec<ComponentOut> {
+/// The report's view of what the data says about one component version.
+fn vulnerabilities_and_eol(a: &Assessment, data: &VulnData) -> (Vec<VulnerabilityOut>, Option<EolOut>) {
+    let snapshot = &data.vulnerabilities.snapshot;
+    let vulns = a
+        .cves
+        .iter()
+        .map(|m| VulnerabilityOut {
+            id: m.cve.id.clone(),
+            severity: m.cve.severity(),
+            cvss: m.cve.cvss,
+            cvss_version: m
+                .cve
+                .cvss
+                .map(|_| m.cve.cvss_version.clone().unwrap_or_else(|| "3".into())),
+            kev: m.cve.kev,
+            fixed: m.cve.fixed.clone(),
+            caveats: m.caveats.clone(),
+            sources: m.cve.sources.clone(),
+            snapshot: snapshot.clone(),
+        })
+        .collect();
+    let eol_snapshot = data.end_of_life.snapshot.clone();
+    let branch_out = |state, b: &crate::checks::components::data::Branch| EolOut {
+        state,
+        branch: Some(b.branch.clone()),
+        date: b.eol.clone(),
+        projected: b.projected,
+        note: b.note.clone(),
+        sources: b.sources.clone(),
+        snapshot: eol_snapshot.clone(),
+    };
+    let eol = match &a.eol {
+        EolState::Ended(b) => Some(branch_out("ended", b)),
+        EolState::Supported(b) => Some(branch_out("supported", b)),
+        EolState::NonLts { next_branch, since } => Some(EolOut {
+            state: "not-long-term",
+            branch: None,
+            date: since.clone(),
+            projected: false,
+            note: Some(match next_branch {
+                Some(n) => format!("unsupported once {n} was released"),
+                None => "unsupported once the next branch was released".to_string(),
+            }),
+            sources: vec!["KORG".to_string()],
+            snapshot: eol_snapshot.clone(),
+        }),
+        EolState::NoPolicy => Some(EolOut {
+            state: "no-policy",
+            branch: None,
+            date: None,
+            projected: false,
+            note: Some("no formal end-of-life policy found; judge by known CVEs and age".into()),
+            sources: vec!["SEED".to_string()],
+            snapshot: eol_snapshot.clone(),
+        }),
+        EolState::Unknown => None,
+    };
+    (vulns, eol)
+}
+
+fn components_section(inv: &Inventory, results: &CheckResults, data: &VulnData) -> Vec<ComponentOut> {
+    let catalog = crate::inventory::components::catalog();
     let mut components: Vec<ComponentOut> = inv
         .components
         .iter()
-        .map(|d| {
+        .zip(&results.components)
+        .map(|(d, assessed)| {
             let f = &inv.files[d.file];
+            let identity = catalog.get(d.name);
+            let (vulnerabilities, eol) = vulnerabilities_and_eol(assessed, data);
             ComponentOut {
                 name: d.name.to_string(),
                 version: d.version.clone(),
@@ -240,10 +308,10 @@ fn components_section(inv: &Inventory) -> Vec<ComponentOut> {
                 container: f.container.clone(),
                 offset: d.offset,
                 evidence: d.evidence.clone(),
-                purl: None,
-                cpe: None,
-                vulnerabilities: Vec::new(),
-                eol: None,
+                purl: identity.map(|c| c.purl(&d.version)),
+                cpe: identity.and_then(|c| c.cpe(&d.version)),
+                vulnerabilities,
+                eol,
             }
         })
         .collect();

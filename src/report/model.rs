@@ -216,9 +216,60 @@ pub struct ComponentOut {
     pub purl: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cpe: Option<String>,
-    pub vulnerabilities: Vec<String>,
+    /// The CVEs of `checks/components/vulnerabilities.toml` whose ranges
+    /// hold this version (BusyBox: whose applet is compiled in).
+    pub vulnerabilities: Vec<VulnerabilityOut>,
+    /// What `checks/components/end-of-life.toml` says about this version;
+    /// absent when it says nothing.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub eol: Option<String>,
+    pub eol: Option<EolOut>,
+}
+
+/// One CVE that applies to a component, with the facts and sources the
+/// data gives and why the match is less than certain.
+#[derive(Debug, Clone, Serialize)]
+pub struct VulnerabilityOut {
+    pub id: String,
+    /// From the CVSS score, else the vendor's rating; absent when the data
+    /// gives neither.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub severity: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cvss: Option<f32>,
+    /// `"3"` or `"2"`, with `cvss`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cvss_version: Option<String>,
+    /// In the CISA KEV catalogue of the data's `kev_snapshot`.
+    pub kev: bool,
+    pub fixed: Vec<String>,
+    /// Kernel version-only match, vendor suffix, ambiguous range, applet,
+    /// configuration the CVE needs.
+    pub caveats: Vec<String>,
+    /// Source keys (`NVD`, `DB`, …) as in the data's `[sources]`.
+    pub sources: Vec<String>,
+    /// The date the vulnerability data was read in its sources.
+    pub snapshot: String,
+}
+
+/// The end-of-life state of a component version on the data's snapshot date.
+#[derive(Debug, Clone, Serialize)]
+pub struct EolOut {
+    /// `ended`, `supported`, `not-long-term` (a Linux branch that ended
+    /// when the next one came out) or `no-policy`.
+    pub state: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    /// The branch's end of life (or, for `not-long-term`, the next
+    /// branch's release).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    /// The date is a projection.
+    pub projected: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub sources: Vec<String>,
+    /// The date the end-of-life data was read: what `state` is judged on.
+    pub snapshot: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
