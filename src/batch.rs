@@ -25,10 +25,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::hash::sha256_hex;
-use crate::report::model::Verdict;
 use crate::report::{self, Format};
 use crate::scan::Scanner;
-use crate::standards;
 
 /// The summary file's schema name.
 pub const SUMMARY_SCHEMA: &str = "fwcert-batch/1";
@@ -159,18 +157,8 @@ pub fn select(inputs: Vec<Input>, shard: Option<Shard>) -> Vec<Input> {
     }
 }
 
-/// The process exit code a verdict maps to: 0 PASS, 1 FAIL, 2
-/// INCONCLUSIVE (or NOT-TESTABLE); 3 is an error.
-pub fn exit_code(verdict: Verdict) -> u8 {
-    match verdict {
-        Verdict::Pass => 0,
-        Verdict::Fail => 1,
-        Verdict::Inconclusive | Verdict::NotTestable => 2,
-    }
-}
-
 /// How bad an exit code is for a batch: an image that could not be scanned
-/// at all (3) is worse than a FAIL (1), which is worse than INCONCLUSIVE (2).
+/// at all (3) is worse than a FAIL (1), which is worse than an analysis gap (2).
 fn badness(code: u8) -> u8 {
     match code {
         0 => 0,
@@ -192,9 +180,10 @@ pub struct ImageSummary {
     pub image: String,
     /// Empty when the image could not be read.
     pub sha256: String,
-    /// Absent when the scan failed.
-    pub verdict: Option<String>,
-    /// Per selected standard: FAIL, INCONCLUSIVE or PASS over its clauses.
+    /// The report's `outcome.status` (`pass`, `fail`, `analysis-gap`);
+    /// absent when the scan failed.
+    pub status: Option<String>,
+    /// Per selected standard, its verdict in the report.
     pub standards: BTreeMap<String, String>,
     pub exit_code: u8,
     /// Findings per severity.
@@ -257,33 +246,19 @@ fn extension(format: Format) -> &'static str {
     format.extension()
 }
 
-/// A verdict as the JSON report spells it.
-fn parse_verdict(s: &str) -> Option<Verdict> {
-    [
-        Verdict::Pass,
-        Verdict::Fail,
-        Verdict::Inconclusive,
-        Verdict::NotTestable,
-    ]
-    .into_iter()
-    .find(|v| v.as_str() == s)
-}
-
 /// The summary line of a report (a fresh one or one read back).
 fn summary_of(image: String, r: &serde_json::Value, seconds: f64, reused: bool) -> ImageSummary {
-    let verdict = r["verdict"].as_str().unwrap_or_default().to_string();
-    // A report without a readable verdict is no result: an error.
-    let code = parse_verdict(&verdict).map_or(3, exit_code);
-    // Each standard's verdict over its clauses, by the image's own rule.
-    let mut by_standard: BTreeMap<String, Vec<Verdict>> = BTreeMap::new();
-    for q in r["requirements"].as_array().into_iter().flatten() {
-        if let (Some(s), Some(v)) = (q["standard"].as_str(), q["verdict"].as_str().and_then(parse_verdict)) {
-            by_standard.entry(s.to_string()).or_default().push(v);
-        }
-    }
-    let standards = by_standard
+    let status = r["outcome"]["status"].as_str().unwrap_or_default().to_string();
+    // A report without a readable outcome is no result: an error.
+    let code = match r["outcome"]["exit_code"].as_u64() {
+        Some(c @ 0..=2) => c as u8,
+        _ => 3,
+    };
+    let standards = r["standards"]
+        .as_array()
         .into_iter()
-        .map(|(s, vs)| (s, standards::overall(vs).as_str().to_string()))
+        .flatten()
+        .filter_map(|s| Some((s["id"].as_str()?.to_string(), s["verdict"].as_str()?.to_string())))
         .collect();
     let findings = r["summary"]["findings"]
         .as_object()
@@ -294,7 +269,7 @@ fn summary_of(image: String, r: &serde_json::Value, seconds: f64, reused: bool) 
     ImageSummary {
         image,
         sha256: r["image"]["sha256"].as_str().unwrap_or_default().to_string(),
-        verdict: Some(verdict),
+        status: Some(status),
         standards,
         exit_code: code,
         findings,
@@ -305,10 +280,14 @@ fn summary_of(image: String, r: &serde_json::Value, seconds: f64, reused: bool) 
 }
 
 /// A report of an earlier run for this image and these rules, if any.
-fn reusable(path: &Path, sha256: &str, rules_digest: &str) -> Option<serde_json::Value> {
+fn reusable(path: &Path, sha256: &str, rules_digest: &str, declaration: Option<&str>) -> Option<serde_json::Value> {
     let text = std::fs::read_to_string(path).ok()?;
     let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-    (v["image"]["sha256"] == sha256 && v["tool"]["rules_digest"] == rules_digest).then_some(v)
+    (v["schema"] == crate::report::model::SCHEMA
+        && v["image"]["sha256"] == sha256
+        && v["tool"]["rules_digest"] == rules_digest
+        && v["declaration"]["sha256"].as_str() == declaration)
+        .then_some(v)
 }
 
 /// Scan one input and write its reports.
@@ -317,7 +296,7 @@ fn one(scanner: &Scanner, input: &Input, out: &Path, opts: &BatchOptions) -> Ima
     let failed = |sha256: String, e: String| ImageSummary {
         image: image.clone(),
         sha256,
-        verdict: None,
+        status: None,
         standards: BTreeMap::new(),
         exit_code: 3,
         findings: BTreeMap::new(),
@@ -331,7 +310,8 @@ fn one(scanner: &Scanner, input: &Input, out: &Path, opts: &BatchOptions) -> Ima
     };
     let sha256 = sha256_hex(&data);
     let json_path = report_path(out, &input.relative, "json");
-    if let Some(old) = reusable(&json_path, &sha256, &scanner.rules().digest) {
+    let declaration = scanner.options().declaration.as_ref().map(|d| d.sha256.as_str());
+    if let Some(old) = reusable(&json_path, &sha256, &scanner.rules().digest, declaration) {
         return summary_of(image, &old, 0.0, true);
     }
     let name = input
@@ -458,14 +438,14 @@ pub fn table(summary: &Summary) -> String {
     let _ = writeln!(
         out,
         "{:<13} {:>4} {:>8} {:>5}  image",
-        "verdict", "exit", "findings", "sec"
+        "outcome", "exit", "findings", "sec"
     );
     for i in &summary.images {
         let findings: usize = i.findings.values().sum();
         let _ = writeln!(
             out,
             "{:<13} {:>4} {:>8} {:>5.1}  {}{}{}",
-            i.verdict.as_deref().unwrap_or("ERROR"),
+            i.status.as_deref().unwrap_or("ERROR"),
             i.exit_code,
             findings,
             i.seconds,

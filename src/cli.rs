@@ -16,11 +16,11 @@ use fwcert::unpack::budget::Limits;
 /// Process exit codes, documented in `--help` and the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitCode {
-    /// Every testable requirement passed.
+    /// No clause failed and every firmware unit was decided.
     Pass = 0,
-    /// At least one requirement failed.
+    /// A clause failed (or a finding is at or above `--fail-on`).
     Fail = 1,
-    /// Nothing failed, but some requirement could not be decided.
+    /// Something could not be unpacked or analysed.
     Inconclusive = 2,
     /// Bad usage, unreadable input or unwritable output.
     Error = 3,
@@ -28,23 +28,27 @@ pub enum ExitCode {
 
 const EXIT_CODES: &str = "\
 EXIT CODES:
-    0  PASS          every testable requirement passed
-    1  FAIL          at least one requirement failed (a finding at or above --fail-on)
-    2  INCONCLUSIVE  nothing failed, but some requirement could not be decided
-                     (partial unpack, missing evidence, or a clause firmware alone cannot decide)
-    3  ERROR         bad usage, unreadable image or unwritable output";
+    0  PASS          no clause of the selected standards FAILs, and every unit fwcert
+                     judges from firmware was decided (OPEN clauses, which need a
+                     device test, a document or an audit, are listed, not blocking)
+    1  FAIL          a clause FAILs, or a finding is at or above --fail-on
+    2  ANALYSIS GAP  nothing failed, but something could not be unpacked or analysed
+                     (encrypted, unsupported, budget, a preview finding to review,
+                     or a unit with no check): an unanalysed image never exits 0
+    3  ERROR         bad usage, unreadable image or declaration, unwritable output";
 
 const BATCH_EXIT_CODES: &str = "\
 EXIT CODES:
     the worst of the images': 3 (an image could not be scanned, or a bad
-    input or output) over 1 (FAIL) over 2 (INCONCLUSIVE) over 0 (PASS)";
+    input or output) over 1 (FAIL) over 2 (ANALYSIS GAP) over 0 (PASS)";
 
 /// fwcert: firmware security conformance tests for IoT cameras and routers.
 ///
 /// Unpacks a vendor firmware image, checks it for default passwords, keys,
-/// debug services and outdated components, and reports PASS / FAIL /
-/// INCONCLUSIVE per clause of ETSI EN 303 645, EN 18031, the EU CRA,
-/// GB 40050 and other standards, with the evidence for every finding.
+/// debug services and outdated components, and decides each clause of ETSI
+/// EN 303 645, EN 18031, the EU CRA, GB 40050 and other standards through
+/// its test units (PASS / FAIL / INCONCLUSIVE / OPEN / NOT-APPLICABLE),
+/// with the evidence for every finding.
 #[derive(Debug, Parser)]
 #[command(name = "fwcert", version, after_help = EXIT_CODES)]
 pub struct Cli {
@@ -93,13 +97,25 @@ pub struct ScanArgs {
 /// rules of a scan.
 #[derive(Debug, clap::Args)]
 pub struct ScanSettings {
-    /// Standards to report on: all, eu, cn, baseline, or comma-separated
-    /// standard ids (see `fwcert rules profiles`).
-    #[arg(long, default_value_t = fwcert::ScanOptions::default().profile)]
+    /// Standards to report on: all, eu, uk, cn, baseline, or comma-separated
+    /// standard ids (see `fwcert rules profiles`). Each standard gets its
+    /// own verdict.
+    #[arg(long, default_value_t = fwcert::ScanOptions::default().profile, conflicts_with = "standard")]
     pub profile: String,
-    /// The lowest severity that fails a requirement (info never fails).
-    #[arg(long, default_value_t = fwcert::ScanOptions::default().fail_on, value_parser = severity_parser())]
-    pub fail_on: Severity,
+    /// A standard to report on (repeatable), e.g. etsi-en-303-645; instead
+    /// of --profile.
+    #[arg(long, value_name = "ID")]
+    pub standard: Vec<String>,
+    /// The manufacturer's declaration (TOML: device identity, ICS, services,
+    /// interfaces, accounts, keys, update, components; see
+    /// docs/conformance.md). Without one, every clause applies and every
+    /// interface counts as reachable.
+    #[arg(long, value_name = "FILE")]
+    pub declaration: Option<PathBuf>,
+    /// Also exit 1 when a finding is at or above this severity, whatever
+    /// the clauses say. Changes no verdict in the report.
+    #[arg(long, value_parser = severity_parser())]
+    pub fail_on: Option<Severity>,
     /// Seconds for password cracking, all hashes together (what is not
     /// tried in time is reported as a coverage gap).
     #[arg(long, default_value_t = CheckOptions::default().crack_time.as_secs())]
@@ -199,8 +215,13 @@ pub struct BudgetArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum RulesAction {
-    /// List every rule with its ID, severity and title.
-    List,
+    /// List every rule with its ID, severity and title; with --standard,
+    /// every clause of that standard with its test units.
+    List {
+        /// A standard id (see `fwcert rules profiles`).
+        #[arg(long, value_name = "ID")]
+        standard: Option<String>,
+    },
     /// Show a rule's documentation and the clauses it feeds.
     Explain {
         /// A rule ID such as FW-CRED-002.

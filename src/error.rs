@@ -31,6 +31,14 @@ pub enum Error {
     InputFormat { path: PathBuf, message: String },
     #[error("unknown profile `{0}` (see `fwcert rules profiles`)")]
     UnknownProfile(String),
+    #[error(transparent)]
+    Declaration(#[from] crate::standards::DeclarationError),
+    #[error("declaration {declaration} is for the image with SHA-256 {declared}, but the scanned image has {scanned}")]
+    DeclarationMismatch {
+        declaration: String,
+        declared: String,
+        scanned: String,
+    },
 }
 
 /// Shorthand used across the library.

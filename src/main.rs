@@ -16,8 +16,9 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 use cli::{BatchArgs, BudgetArgs, Cli, Command, ExitCode, JobsArg, RulesAction, ScanArgs, ScanSettings, UnpackArgs};
 use fwcert::progress::Progress;
 use fwcert::report::{listing, rules_view};
+use fwcert::standards::Declaration;
 use fwcert::unpack::budget::Limits;
-use fwcert::{Rules, ScanOptions, Scanner, Verdict};
+use fwcert::{Rules, ScanOptions, Scanner};
 use status_line::StatusLine;
 
 fn main() {
@@ -96,7 +97,11 @@ fn progress_of(status: &Option<Arc<StatusLine>>) -> Progress {
 /// The rules and options `scan` and `batch` share.
 fn settings(args: &ScanSettings) -> anyhow::Result<(Rules, ScanOptions)> {
     let mut opts = ScanOptions {
-        profile: args.profile.clone(),
+        profile: if args.standard.is_empty() {
+            args.profile.clone()
+        } else {
+            args.standard.join(",")
+        },
         fail_on: args.fail_on,
         redact_secrets: args.redact_secrets,
         ..ScanOptions::default()
@@ -115,6 +120,12 @@ fn settings(args: &ScanSettings) -> anyhow::Result<(Rules, ScanOptions)> {
     } else {
         Rules::with_custom_yara(&custom_yara)?
     };
+    if let Some(path) = &args.declaration {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("cannot read declaration {}", path.display()))?;
+        let declaration = Declaration::parse(&path.display().to_string(), &text, &rules.catalog)?;
+        opts.declaration = Some(Arc::new(declaration));
+    }
     Ok((rules, opts))
 }
 
@@ -130,10 +141,10 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
         Some(path) => std::fs::write(path, rendered).with_context(|| format!("cannot write {}", path.display()))?,
         None => std::io::stdout().write_all(rendered.as_bytes())?,
     }
-    Ok(match report.verdict {
-        Verdict::Pass => ExitCode::Pass,
-        Verdict::Fail => ExitCode::Fail,
-        Verdict::Inconclusive | Verdict::NotTestable => ExitCode::Inconclusive,
+    Ok(match report.outcome.exit_code {
+        0 => ExitCode::Pass,
+        1 => ExitCode::Fail,
+        _ => ExitCode::Inconclusive,
     })
 }
 
@@ -215,7 +226,11 @@ fn unpack(args: UnpackArgs) -> anyhow::Result<ExitCode> {
 fn rules(action: RulesAction) -> anyhow::Result<ExitCode> {
     let rules = Rules::embedded()?;
     let text = match action {
-        RulesAction::List => rules_view::list(&rules),
+        RulesAction::List { standard: None } => rules_view::list(&rules),
+        RulesAction::List { standard: Some(id) } => match rules_view::standard(&rules, &id) {
+            Some(text) => text,
+            None => bail!("no standard {id} (see `fwcert rules profiles`)"),
+        },
         RulesAction::Explain { id } => match rules_view::explain(&rules, &id) {
             Some(text) => text,
             None => bail!("no rule {id} (see `fwcert rules list`)"),

@@ -68,6 +68,10 @@ impl Rules {
             .map(|c| (c.id.clone(), c.families.clone()))
             .collect();
         let checks = RuleSet::from_files(&sorted, &controls)?;
+        let families: Vec<&str> = crate::checks::FAMILIES.iter().map(|f| f.name).collect();
+        catalog
+            .check_names(|id| checks.rules.contains_key(id), &families)
+            .map_err(|(file, message)| Error::RuleSet { file, message })?;
         Ok(Rules {
             checks,
             catalog,

@@ -8,7 +8,7 @@ use std::io::Cursor;
 use backhand::kind::Kind;
 use backhand::{FilesystemCompressor, FilesystemWriter, NodeHeader};
 
-use crate::unpack::formats::{squashfs, uimage};
+use crate::unpack::formats::{fit, squashfs, uimage};
 
 /// A fixed timestamp (2021-01-01) so that samples are byte-for-byte stable.
 pub const EPOCH: u32 = 1_609_459_200;
@@ -717,8 +717,8 @@ pub fn all() -> Vec<(&'static str, Vec<u8>, &'static str)> {
         ),
         (
             "camera-hardened.bin",
-            uimage::build("ipcam-rootfs", 7, 0, EPOCH, &hardened),
-            "not FAIL: accounts locked, telnet commented out, getty login on ttyS0 (FW-DEBUG-002, info); clauses stay INCONCLUSIVE where firmware alone cannot decide",
+            fit::build(&[("rootfs", &hardened)]),
+            "exit 0, ETSI EN 303 645 firmware verdict PASS: a FIT image with a signed configuration, accounts locked, telnet commented out, getty login on ttyS0 (FW-DEBUG-002, info), current BusyBox; clauses that need a device test or documents stay OPEN",
         ),
     ]
 }

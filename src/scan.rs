@@ -10,7 +10,7 @@
 //! let scanner = Scanner::new(rules, ScanOptions::default())?;
 //! for image in ["a.bin", "b.bin"] {
 //!     let report = scanner.scan_path(image.as_ref())?;
-//!     println!("{image}: {}", report.verdict.as_str());
+//!     println!("{image}: exit {}", report.outcome.exit_code);
 //! }
 //! # Ok::<(), fwcert::Error>(())
 //! ```
@@ -25,7 +25,7 @@ use crate::inventory::Inventory;
 use crate::report::build::{Inputs, build};
 use crate::report::model::Report;
 use crate::rules::Rules;
-use crate::standards::Assessment;
+use crate::standards::{Assessment, Declaration};
 use crate::unpack::{self, Bytes, UnpackOptions};
 
 /// Options for scanning.
@@ -36,8 +36,11 @@ pub struct ScanOptions {
     /// A profile name (`all`, `eu`, `cn`, `baseline`) or comma-separated
     /// standard ids.
     pub profile: String,
-    /// Findings below this severity are reported but fail no clause.
-    pub fail_on: Severity,
+    /// `--fail-on`: a finding at or above this severity fails the gate
+    /// (exit 1). It changes no clause verdict.
+    pub fail_on: Option<Severity>,
+    /// The manufacturer's declaration the image is judged against.
+    pub declaration: Option<Arc<Declaration>>,
     /// Replace recovered passwords and found secrets in the report with a
     /// marker (fingerprints stay), for reports that leave the lab.
     pub redact_secrets: bool,
@@ -49,7 +52,8 @@ impl Default for ScanOptions {
             unpack: UnpackOptions::default(),
             checks: CheckOptions::default(),
             profile: "all".into(),
-            fail_on: Severity::Low,
+            fail_on: None,
+            declaration: None,
             redact_secrets: false,
         }
     }
@@ -111,12 +115,27 @@ impl Scanner {
         let results = checks::run(&inventory, &self.rules.checks, &opts.checks)?;
         progress.stage("standards");
         let unpack_gaps = unpacked.incompleteness();
+        let declaration = opts.declaration.as_deref();
+        if let Some(d) = declaration
+            && let Some(want) = &d.data.device.image_sha256
+        {
+            let got = inventory.image().map(|f| f.sha256.as_str()).unwrap_or_default();
+            if !want.eq_ignore_ascii_case(got) {
+                return Err(Error::DeclarationMismatch {
+                    declaration: d.name.clone(),
+                    declared: want.clone(),
+                    scanned: got.to_string(),
+                });
+            }
+        }
         let verdicts = self.rules.catalog.evaluate(
             &self.standards,
             &Assessment {
                 findings: &results.findings,
                 coverage: &results.coverage,
                 unpack_gaps: &unpack_gaps,
+                observed: &results.observed,
+                declaration,
                 fail_on: opts.fail_on,
             },
         );
@@ -129,6 +148,7 @@ impl Scanner {
             unpack_gaps: &unpack_gaps,
             rules: &self.rules,
             profile: &opts.profile,
+            declaration,
             redact_secrets: opts.redact_secrets,
         }))
     }

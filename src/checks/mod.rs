@@ -22,6 +22,7 @@ mod daemons;
 pub(crate) mod debug;
 pub mod dictionary;
 pub(crate) mod hardening;
+pub(crate) mod observed;
 pub(crate) mod overlap;
 pub mod patterns;
 pub(crate) mod permissions;
@@ -266,6 +267,19 @@ pub struct Finding {
     pub custom: Option<CustomMatch>,
 }
 
+impl Finding {
+    /// `path:line` or `path@0xoffset`, then `in <chain>`: where the
+    /// finding is, as a reason cites it.
+    pub fn location(&self) -> String {
+        let at = match (self.line, self.offset) {
+            (Some(l), _) => format!(":{l}"),
+            (None, Some(o)) => format!("@{o:#x}"),
+            (None, None) => String::new(),
+        };
+        format!("{}{at} in {}", self.path, self.container)
+    }
+}
+
 /// A lab's YARA rule behind a finding: the report shows its name, and its
 /// `meta` decides the severity and the controls it feeds.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -341,6 +355,8 @@ pub struct CheckResults<'r> {
     /// `components` family's findings come from, for the report's
     /// component list.
     pub components: Vec<components::Assessment<'r>>,
+    /// What the image provides, for comparison with a declaration.
+    pub observed: observed::Observations,
 }
 
 /// Run every family, then the pattern and YARA engines over the rules of
@@ -388,8 +404,11 @@ pub fn run<'r>(inv: &Inventory, rules: &'r RuleSet, opts: &CheckOptions) -> Resu
     raw.sort();
     raw.dedup();
     let resolved = raw.into_iter().map(|f| resolve(f, rules)).collect::<Result<Vec<_>>>()?;
+    let findings = overlap::most_specific(resolved);
+    let observed = observed::Observations::gather(inv, &findings);
     Ok(CheckResults {
-        findings: overlap::most_specific(resolved),
+        findings,
+        observed,
         coverage,
         components: inv
             .components

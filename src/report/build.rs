@@ -15,7 +15,7 @@ use crate::checks::{CheckResults, CheckedFinding, SECRET_SLOT};
 use crate::inventory::boot::Condition;
 use crate::inventory::{Inventory, Origin};
 use crate::rules::Rules;
-use crate::standards::Verdicts;
+use crate::standards::{Declaration, Verdict, Verdicts};
 use crate::unpack::Unpacked;
 
 /// Inputs to [`build`]: the outputs of every stage.
@@ -28,6 +28,7 @@ pub struct Inputs<'a> {
     pub unpack_gaps: &'a [String],
     pub rules: &'a Rules,
     pub profile: &'a str,
+    pub declaration: Option<&'a Declaration>,
     /// Replace recovered passwords and found secrets with [`REDACTED`].
     pub redact_secrets: bool,
 }
@@ -50,7 +51,13 @@ pub fn build(i: Inputs) -> Report {
             size: u.image.len() as u64,
         },
         profile: i.profile.to_string(),
-        verdict: i.verdicts.overall,
+        outcome: Outcome {
+            exit_code: i.verdicts.gate.exit.code(),
+            status: i.verdicts.gate.exit.as_str(),
+            reasons: i.verdicts.gate.reasons.clone(),
+        },
+        declaration: declaration_section(i.declaration),
+        standards: standards_section(i.verdicts),
         summary: summary(&requirements, &findings),
         unpack: unpack_section(u, i.inventory, i.unpack_gaps),
         checks: checks_section(i.results),
@@ -110,35 +117,106 @@ fn findings_section(checked: &[CheckedFinding], redact: bool) -> Vec<FindingOut>
     findings
 }
 
-/// Clause order within a standard is the file's order; standards sort by id.
+/// Clause order within a standard is the file's order; standards come in
+/// the order they were selected.
 fn requirements_section(verdicts: &Verdicts) -> Vec<RequirementOut> {
     verdicts
         .clauses
         .iter()
         .map(|c| {
-            let (std, req) = (c.standard, c.requirement);
+            let (std, clause) = (c.standard, c.clause);
             RequirementOut {
                 standard: std.standard.id.clone(),
-                standard_name: std.standard.name.clone(),
-                clause: req.clause.clone(),
-                title: req.title.clone(),
-                title_zh: req.title_zh.clone(),
-                control: req.controls.first().cloned().unwrap_or_default(),
-                controls: req.controls.clone(),
-                testable: req.testable,
-                verified: req.verified,
-                verdict: c.decision.verdict,
-                reasons: c.decision.reasons.clone(),
-                findings: c.decision.findings.clone(),
+                standard_title: std.standard.title.clone(),
+                clause: clause.key(),
+                part: clause.part.clone(),
+                title: clause.title.clone(),
+                title_zh: clause.title_zh.clone(),
+                modality: clause.modality,
+                confirmed: clause.confirmed,
+                source: clause.source.clone(),
+                controls: clause.controls.clone(),
+                evidence_only: clause.evidence_only,
+                deemed_by: clause.deemed_by.clone(),
+                verdict: c.verdict,
+                firmware_verdict: c.firmware_verdict,
+                cause: c.cause,
+                reasons: c.reasons.clone(),
+                findings: c.findings.clone(),
+                units: c
+                    .units
+                    .iter()
+                    .map(|u| UnitOut {
+                        id: u.unit.id.clone(),
+                        via: u.via.clone(),
+                        kind: u.unit.kind,
+                        scope: u.unit.scope,
+                        text: u.unit.text.clone(),
+                        verdict: u.verdict,
+                        cause: u.cause,
+                        reasons: u.reasons.clone(),
+                        rules: u.unit.rules.clone(),
+                        declaration: u.unit.declaration,
+                        findings: u.findings.clone(),
+                    })
+                    .collect(),
             }
         })
         .collect()
 }
 
+fn standards_section(verdicts: &Verdicts) -> Vec<StandardOut> {
+    verdicts
+        .standards
+        .iter()
+        .map(|s| {
+            let m = &s.standard.standard;
+            StandardOut {
+                id: m.id.clone(),
+                title: m.title.clone(),
+                title_zh: m.title_zh.clone(),
+                version: m.version.clone(),
+                kind: m.kind,
+                parts: m.parts.clone(),
+                verdict: s.verdict,
+                firmware_verdict: s.firmware_verdict,
+                counts: s.counts.iter().map(|(v, n)| (v.as_str(), *n)).collect(),
+            }
+        })
+        .collect()
+}
+
+/// Without a declaration, fwcert assumes the conservative case, and says so.
+fn declaration_section(d: Option<&Declaration>) -> DeclarationOut {
+    match d {
+        Some(d) => DeclarationOut {
+            given: true,
+            name: Some(d.name.clone()),
+            sha256: Some(d.sha256.clone()),
+            device: Some(d.data.device.clone()),
+            product: Some(d.data.product.clone()),
+            assumptions: Vec::new(),
+        },
+        None => DeclarationOut {
+            given: false,
+            name: None,
+            sha256: None,
+            device: None,
+            product: None,
+            assumptions: vec![
+                "every clause applies (no ICS: nothing is declared not applicable)".into(),
+                "every part of a multi-part standard applies".into(),
+                "every debug interface counts as physically reachable".into(),
+                "units that compare the image with a declaration stay OPEN".into(),
+            ],
+        },
+    }
+}
+
 fn summary(requirements: &[RequirementOut], findings: &[FindingOut]) -> Summary {
     let mut req_counts = BTreeMap::new();
-    for v in ["PASS", "FAIL", "INCONCLUSIVE", "NOT-TESTABLE"] {
-        req_counts.insert(v, requirements.iter().filter(|r| r.verdict.as_str() == v).count());
+    for v in Verdict::ALL {
+        req_counts.insert(v.as_str(), requirements.iter().filter(|r| r.verdict == v).count());
     }
     let mut finding_counts = BTreeMap::new();
     for s in [

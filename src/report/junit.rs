@@ -1,7 +1,7 @@
 //! JUnit XML view for CI test tabs: one `<testsuite>` per standard, one
 //! `<testcase>` per clause. FAIL is a `<failure>` listing the findings that
-//! fail the clause; NOT-TESTABLE and INCONCLUSIVE are `<skipped>` with the
-//! verdict and its reasons; PASS is a bare test case. The counts are those of
+//! fail the clause; INCONCLUSIVE, OPEN and NOT-APPLICABLE are `<skipped>`
+//! with the verdict and its reasons; PASS is a bare test case. The counts are those of
 //! the report's requirements; no time is written (the report has none).
 
 use std::fmt::Write;
@@ -14,11 +14,11 @@ pub fn render(r: &Report) -> String {
     for q in &r.requirements {
         match suites.iter_mut().find(|(id, _, _)| *id == q.standard) {
             Some((_, _, qs)) => qs.push(q),
-            None => suites.push((&q.standard, &q.standard_name, vec![q])),
+            None => suites.push((&q.standard, &q.standard_title, vec![q])),
         }
     }
     let count = |qs: &[&RequirementOut], v: &[Verdict]| qs.iter().filter(|q| v.contains(&q.verdict)).count();
-    const SKIPPED: [Verdict; 2] = [Verdict::NotTestable, Verdict::Inconclusive];
+    const SKIPPED: [Verdict; 3] = [Verdict::Inconclusive, Verdict::Open, Verdict::NotApplicable];
     let all: Vec<&RequirementOut> = r.requirements.iter().collect();
 
     let mut s = String::new();
@@ -46,7 +46,14 @@ pub fn render(r: &Report) -> String {
             ("image", r.image.name.as_str()),
             ("image.sha256", r.image.sha256.as_str()),
             ("profile", r.profile.as_str()),
-            ("verdict", r.verdict.as_str()),
+            (
+                "verdict",
+                r.standards
+                    .iter()
+                    .find(|s| s.id == *id)
+                    .map_or("", |s| s.verdict.as_str()),
+            ),
+            ("outcome", r.outcome.status),
             ("rules_digest", r.tool.rules_digest.as_str()),
         ] {
             let _ = writeln!(s, "      <property name=\"{}\" value=\"{}\"/>", attr(k), attr(v));
@@ -94,7 +101,7 @@ fn testcase(s: &mut String, r: &Report, q: &RequirementOut) {
             }
             s.push_str("</failure>\n    </testcase>\n");
         }
-        Verdict::Inconclusive | Verdict::NotTestable => {
+        Verdict::Inconclusive | Verdict::Open | Verdict::NotApplicable => {
             let _ = writeln!(
                 s,
                 ">\n      <skipped message=\"{}\">",

@@ -14,7 +14,13 @@ pub const EVIDENCE_CHARS: usize = 100;
 
 pub fn render(r: &Report) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "## fwcert: {} — {}", r.verdict.as_str(), esc(&r.image.name));
+    let _ = writeln!(
+        s,
+        "## fwcert: {} (exit {}) — {}",
+        r.outcome.status.to_uppercase(),
+        r.outcome.exit_code,
+        esc(&r.image.name)
+    );
     let _ = writeln!(s);
     let _ = writeln!(
         s,
@@ -27,19 +33,31 @@ pub fn render(r: &Report) -> String {
     );
     let _ = writeln!(s);
 
-    let verdicts = [
-        Verdict::Fail,
-        Verdict::Inconclusive,
-        Verdict::Pass,
-        Verdict::NotTestable,
-    ];
-    let _ = writeln!(s, "| requirements | {} |", verdicts.map(Verdict::as_str).join(" | "));
-    let _ = writeln!(s, "|---|{}", "---:|".repeat(verdicts.len()));
-    let row: Vec<String> = verdicts
-        .iter()
-        .map(|v| r.summary.requirements.get(v.as_str()).copied().unwrap_or(0).to_string())
-        .collect();
-    let _ = writeln!(s, "| clauses | {} |", row.join(" | "));
+    for why in &r.outcome.reasons {
+        let _ = writeln!(s, "- {}", esc(why));
+    }
+    let _ = writeln!(s);
+    let verdicts = Verdict::ALL;
+    let _ = writeln!(
+        s,
+        "| standard | verdict | firmware | {} |",
+        verdicts.map(Verdict::as_str).join(" | ")
+    );
+    let _ = writeln!(s, "|---|---|---|{}", "---:|".repeat(verdicts.len()));
+    for st in &r.standards {
+        let row: Vec<String> = verdicts
+            .iter()
+            .map(|v| st.counts.get(v.as_str()).copied().unwrap_or(0).to_string())
+            .collect();
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} |",
+            esc(&st.title),
+            st.verdict.as_str(),
+            st.firmware_verdict.map_or("—", |v| v.as_str()),
+            row.join(" | ")
+        );
+    }
     let _ = writeln!(s);
 
     let severities: Vec<Severity> = Severity::ALL.iter().rev().copied().collect();

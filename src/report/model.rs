@@ -1,4 +1,4 @@
-//! The canonical report, schema `fwcert-report/1`. JSON is this model
+//! The canonical report, schema `fwcert-report/2`. JSON is this model
 //! serialised; every other format is a view of it. See
 //! `docs/report-schema.md`. Fields may be added in later versions; none is
 //! removed or changes meaning.
@@ -12,11 +12,14 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::checks::rule::{Category, Severity};
-pub use crate::standards::Verdict;
+pub use crate::standards::{Cause, Verdict};
+use crate::standards::{Confirmed, Modality, Scope, UnitKind};
 use crate::unpack::format::Confidence;
 use crate::unpack::{Chain, GapKind, Status};
 
-pub const SCHEMA: &str = "fwcert-report/1";
+/// Version 2 replaced the single `verdict` with per-standard results,
+/// `outcome` (the exit status) and unit-level clause verdicts.
+pub const SCHEMA: &str = "fwcert-report/2";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -24,7 +27,12 @@ pub struct Report {
     pub tool: Tool,
     pub image: Image,
     pub profile: String,
-    pub verdict: Verdict,
+    /// The exit status and why: what a CI gates on.
+    pub outcome: Outcome,
+    /// The manufacturer's declaration the image was judged against.
+    pub declaration: DeclarationOut,
+    /// One result per selected standard; never one verdict across them.
+    pub standards: Vec<StandardOut>,
     pub summary: Summary,
     pub unpack: UnpackSection,
     pub checks: Vec<CheckCoverage>,
@@ -273,20 +281,94 @@ pub struct EolOut {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct RequirementOut {
-    pub standard: String,
-    pub standard_name: String,
-    pub clause: String,
+pub struct Outcome {
+    /// 0 pass, 1 fail, 2 analysis gap (3, an error, never has a report).
+    pub exit_code: u8,
+    /// `pass`, `fail` or `analysis-gap`.
+    pub status: &'static str,
+    pub reasons: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DeclarationOut {
+    pub given: bool,
+    /// The declaration file's name and the SHA-256 of its bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device: Option<crate::standards::declaration::Device>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product: Option<crate::standards::declaration::Product>,
+    /// What was assumed for lack of a declaration.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub assumptions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StandardOut {
+    pub id: String,
     pub title: String,
     pub title_zh: String,
-    /// The first control the clause maps to; `controls` lists all.
-    pub control: String,
-    pub controls: Vec<String>,
-    pub testable: crate::standards::Testable,
-    pub verified: bool,
+    pub version: String,
+    pub kind: crate::standards::Kind,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<crate::standards::catalog::Part>,
+    /// FAIL if an applicable clause fails, else INCONCLUSIVE, else OPEN,
+    /// else PASS (NOT-APPLICABLE when no clause applies).
     pub verdict: Verdict,
+    /// Over the firmware units fwcert decided; `null` when none.
+    pub firmware_verdict: Option<Verdict>,
+    /// Clause count per verdict.
+    pub counts: BTreeMap<&'static str, usize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RequirementOut {
+    pub standard: String,
+    pub standard_title: String,
+    /// The clause as reports name it: `5.1-1`, or `1:AUM-5-1` in a part.
+    pub clause: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub part: Option<String>,
+    pub title: String,
+    pub title_zh: String,
+    pub modality: Modality,
+    /// How far the number and title were confirmed, and where.
+    pub confirmed: Confirmed,
+    pub source: String,
+    pub controls: Vec<String>,
+    pub evidence_only: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub deemed_by: Vec<String>,
+    pub verdict: Verdict,
+    pub firmware_verdict: Option<Verdict>,
+    /// Why INCONCLUSIVE.
+    pub cause: Option<Cause>,
     pub reasons: Vec<String>,
-    /// Fingerprints of the findings behind a FAIL.
+    /// Fingerprints of the findings behind the verdict.
+    pub findings: Vec<String>,
+    pub units: Vec<UnitOut>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UnitOut {
+    pub id: String,
+    /// For a clause deemed by others, the clause the unit belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+    pub kind: UnitKind,
+    pub scope: Scope,
+    pub text: String,
+    pub verdict: Verdict,
+    pub cause: Option<Cause>,
+    pub reasons: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub declaration: Option<crate::standards::DeclaredSection>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub findings: Vec<String>,
 }
 

@@ -21,16 +21,14 @@ pub fn list(rules: &Rules) -> String {
     out
 }
 
-/// The clauses a control feeds, as `(standard name, clause, title)`.
-fn clauses_of<'r>(rules: &'r Rules, control: &str) -> Vec<(&'r str, &'r str, &'r str)> {
+/// The units a rule refutes, as `(standard title, clause, unit, clause title)`.
+fn units_of<'r>(rules: &'r Rules, rule: &str) -> Vec<(&'r str, String, &'r str, &'r str)> {
     let mut out = Vec::new();
     for s in rules.catalog.standards.values() {
-        for q in s
-            .requirements
-            .iter()
-            .filter(|q| q.controls.iter().any(|c| c == control))
-        {
-            out.push((s.standard.name.as_str(), q.clause.as_str(), q.title.as_str()));
+        for c in &s.clauses {
+            for u in c.units.iter().filter(|u| u.rules.iter().any(|r| r == rule)) {
+                out.push((s.standard.title.as_str(), c.key(), u.id.as_str(), c.title.as_str()));
+            }
         }
     }
     out
@@ -42,8 +40,8 @@ fn status_note(r: &Rule) -> &'static str {
         RuleStatus::Stable => "stable",
         RuleStatus::Preview => {
             "preview: a heuristic whose findings are reported for review but decide no verdict \
-             (until the conformance model lands they never FAIL a clause; a clause they bear on \
-             is INCONCLUSIVE instead of PASS)"
+             (they never FAIL a unit; a unit they bear on is INCONCLUSIVE, cause `review`, \
+             instead of PASS)"
         }
         RuleStatus::Deprecated => "deprecated: kept so that old reports stay readable",
         RuleStatus::Removed => "removed: never fires; the ID is not reused",
@@ -72,11 +70,71 @@ pub fn explain(rules: &Rules, id: &str) -> Option<String> {
         "What it does\n  {}\n\nWhy it matters\n  {}\n\nExample\n  {}\n\nFix\n  {}\n",
         r.doc.what, r.doc.why, r.doc.example, r.doc.fix
     );
-    let _ = writeln!(out, "Controls and clauses");
-    for c in &r.controls {
-        let _ = writeln!(out, "  {c}");
-        for (standard, clause, title) in clauses_of(rules, c) {
-            let _ = writeln!(out, "    {standard} {clause}  {title}");
+    let _ = writeln!(out, "Controls: {}\n", r.controls.join(", "));
+    let _ = writeln!(out, "Test units its findings refute");
+    let units = units_of(rules, &r.id);
+    if units.is_empty() {
+        let _ = writeln!(out, "  none: its findings are reported but decide no clause");
+    }
+    for (standard, clause, unit, title) in units {
+        let _ = writeln!(out, "  {standard} {clause} unit {unit}  {title}");
+    }
+    Some(out)
+}
+
+/// `fwcert rules list --standard ID`: every clause with its modality,
+/// confirmation and test units (kind, scope, and for firmware units the
+/// rules, families and declaration section that decide them); `None` when
+/// there is no such standard.
+pub fn standard(rules: &Rules, id: &str) -> Option<String> {
+    let s = rules.catalog.standards.get(id)?;
+    let m = &s.standard;
+    let mut out = String::new();
+    let _ = writeln!(out, "{} {} ({}; {:?})", m.title, m.version, m.id, m.kind);
+    for p in &m.parts {
+        let _ = writeln!(out, "  part {}: {} (applies to {})", p.id, p.title, p.applies_to);
+    }
+    for c in &s.clauses {
+        let mut flags = vec![
+            format!("{:?}", c.modality).to_lowercase(),
+            format!("{:?}", c.confirmed).to_lowercase(),
+        ];
+        if c.evidence_only {
+            flags.push("evidence only".into());
+        }
+        if let Some(cond) = c.applies_if {
+            flags.push(format!("applies if {}", cond.as_str()));
+        }
+        let _ = writeln!(out, "\n{}  {}  [{}]", c.key(), c.title, flags.join(", "));
+        for d in &c.deemed_by {
+            let _ = writeln!(out, "    deemed by {d}");
+        }
+        for u in &c.units {
+            let _ = write!(
+                out,
+                "    {:<10} {:<10} {:<9} {}",
+                u.id,
+                format!("{:?}", u.kind).to_lowercase(),
+                u.scope.as_str(),
+                u.text
+            );
+            let mut how = Vec::new();
+            if !u.rules.is_empty() {
+                how.push(format!("rules {}", u.rules.join(" ")));
+            }
+            if !u.families.is_empty() {
+                how.push(format!("coverage {}", u.families.join(" ")));
+            }
+            if let Some(d) = u.declaration {
+                how.push(format!("declaration {}", d.as_str()));
+            }
+            if u.scope == crate::standards::Scope::Firmware && u.rules.is_empty() && u.declaration.is_none() {
+                how.push("no check yet".into());
+            }
+            if !how.is_empty() {
+                let _ = write!(out, "\n               ({})", how.join("; "));
+            }
+            out.push('\n');
         }
     }
     Some(out)
@@ -94,7 +152,7 @@ pub fn profiles(rules: &Rules) -> String {
         let _ = writeln!(
             out,
             "  {:<24} {} {}",
-            s.standard.id, s.standard.name, s.standard.version
+            s.standard.id, s.standard.title, s.standard.version
         );
     }
     out
@@ -181,16 +239,13 @@ pub fn family_page(rules: &Rules, family: &str) -> String {
             };
             let _ = writeln!(out, "- `{}`: expect {:?}{at}", fx.name, fx.expect);
         }
-        let _ = writeln!(out, "\n### Clauses it feeds\n");
-        let mut any = false;
-        for c in &r.controls {
-            for (standard, clause, title) in clauses_of(rules, c) {
-                any = true;
-                let _ = writeln!(out, "- {standard} {clause} {title} (through `{c}`)");
-            }
+        let _ = writeln!(out, "\n### Test units it refutes\n");
+        let units = units_of(rules, &r.id);
+        if units.is_empty() {
+            let _ = writeln!(out, "- none: its findings are reported but decide no clause");
         }
-        if !any {
-            let _ = writeln!(out, "- none");
+        for (standard, clause, unit, title) in units {
+            let _ = writeln!(out, "- {standard} {clause} unit {unit}: {title}");
         }
     }
     out

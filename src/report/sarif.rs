@@ -77,7 +77,14 @@ pub fn build(r: &Report) -> Value {
     run_props.insert("imageSha256".into(), json!(r.image.sha256));
     run_props.insert("imageSize".into(), json!(r.image.size));
     run_props.insert("profile".into(), json!(r.profile));
-    run_props.insert("verdict".into(), json!(r.verdict.as_str()));
+    run_props.insert("outcome".into(), json!(r.outcome.status));
+    run_props.insert("exitCode".into(), json!(r.outcome.exit_code));
+    let standards: Map<String, Value> = r
+        .standards
+        .iter()
+        .map(|s| (s.id.clone(), json!(s.verdict.as_str())))
+        .collect();
+    run_props.insert("standards".into(), Value::Object(standards));
     run_props.insert("rulesDigest".into(), json!(r.tool.rules_digest));
     run_props.insert("unpackComplete".into(), json!(r.unpack.complete));
 

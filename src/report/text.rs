@@ -16,9 +16,42 @@ pub fn render(r: &Report) -> String {
         &r.tool.rules_digest[..16.min(r.tool.rules_digest.len())]
     );
     let _ = writeln!(s);
-    let _ = writeln!(s, "VERDICT: {}", r.verdict.as_str());
-    let counts: Vec<String> = r.summary.requirements.iter().map(|(k, v)| format!("{v} {k}")).collect();
-    let _ = writeln!(s, "requirements: {}", counts.join(", "));
+    let _ = writeln!(
+        s,
+        "OUTCOME: {} (exit {})",
+        r.outcome.status.to_uppercase(),
+        r.outcome.exit_code
+    );
+    for why in &r.outcome.reasons {
+        let _ = writeln!(s, "  {why}");
+    }
+    match (&r.declaration.name, &r.declaration.sha256) {
+        (Some(name), Some(sha)) => {
+            let _ = writeln!(s, "declaration {name} (sha256 {sha})");
+        }
+        _ => {
+            let _ = writeln!(s, "no declaration: {}", r.declaration.assumptions.join("; "));
+        }
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(s, "STANDARDS");
+    for st in &r.standards {
+        let counts: Vec<String> = st
+            .counts
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(k, n)| format!("{n} {k}"))
+            .collect();
+        let _ = writeln!(
+            s,
+            "  {:<14} {} {}  (firmware: {}; {})",
+            st.verdict.as_str(),
+            st.title,
+            st.version,
+            st.firmware_verdict.map_or("none", |v| v.as_str()),
+            counts.join(", ")
+        );
+    }
     let _ = writeln!(s);
 
     let _ = writeln!(
@@ -109,22 +142,26 @@ pub fn render(r: &Report) -> String {
 
     boot(&mut s, r);
 
-    let _ = writeln!(s, "REQUIREMENTS (FAIL and INCONCLUSIVE first)");
+    let _ = writeln!(s, "CLAUSES (FAIL and INCONCLUSIVE, with their units)");
     let mut reqs: Vec<_> = r
         .requirements
         .iter()
-        .filter(|q| q.verdict != Verdict::NotTestable)
+        .filter(|q| matches!(q.verdict, Verdict::Fail | Verdict::Inconclusive))
         .collect();
-    reqs.sort_by_key(|q| (q.verdict, q.standard.clone()));
+    reqs.sort_by_key(|q| q.verdict);
     for q in reqs {
+        let cause = q.cause.map(|c| format!(" [{}]", c.as_str())).unwrap_or_default();
         let _ = writeln!(
             s,
-            "  {:<12} {} {}  {}",
+            "  {:<12} {} {}  {}{cause}",
             q.verdict.as_str(),
-            q.standard_name,
+            q.standard_title,
             q.clause,
             q.title
         );
+        for why in &q.reasons {
+            let _ = writeln!(s, "               {why}");
+        }
         if q.verdict == Verdict::Fail {
             for fp in &q.findings {
                 if let Some(f) = r.findings.iter().find(|f| &f.fingerprint == fp) {
@@ -133,14 +170,13 @@ pub fn render(r: &Report) -> String {
             }
         }
     }
-    let nt = r
-        .requirements
-        .iter()
-        .filter(|q| q.verdict == Verdict::NotTestable)
-        .count();
+    let count = |v: Verdict| r.requirements.iter().filter(|q| q.verdict == v).count();
     let _ = writeln!(
         s,
-        "  ({nt} clauses are NOT-TESTABLE from firmware; see the JSON report)"
+        "  ({} PASS, {} OPEN (need a device test, a document or an audit), {} NOT-APPLICABLE; see the JSON report)",
+        count(Verdict::Pass),
+        count(Verdict::Open),
+        count(Verdict::NotApplicable)
     );
     s
 }
