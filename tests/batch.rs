@@ -61,7 +61,7 @@ fn listing(dir: &Path) -> Vec<String> {
 fn verdicts(s: &Summary) -> Vec<(String, Option<String>, u8)> {
     s.images
         .iter()
-        .map(|i| (i.image.clone(), i.verdict.clone(), i.exit_code))
+        .map(|i| (i.image.clone(), i.status.clone(), i.exit_code))
         .collect()
 }
 
@@ -84,10 +84,10 @@ fn a_directory_gives_one_report_per_image_and_a_summary() {
     assert_eq!(
         verdicts(&s),
         [
-            ("camera-default-root.bin".into(), some("FAIL"), 1),
-            ("camera-hardened.bin".into(), some("INCONCLUSIVE"), 2),
-            ("sub/again.bin".into(), some("FAIL"), 1),
-            ("sub/notes.txt".into(), some("INCONCLUSIVE"), 2),
+            ("camera-default-root.bin".into(), some("fail"), 1),
+            ("camera-hardened.bin".into(), some("pass"), 0),
+            ("sub/again.bin".into(), some("fail"), 1),
+            ("sub/notes.txt".into(), some("analysis-gap"), 2),
         ]
     );
     assert_eq!(s.exit_code, 1);
@@ -127,7 +127,7 @@ fn a_rerun_reuses_reports_of_the_same_image_and_rules_only() {
             ("sub/notes.txt", true),
         ]
     );
-    assert_eq!(s.images[2].verdict.as_deref(), Some("INCONCLUSIVE"));
+    assert_eq!(s.images[2].status.as_deref(), Some("pass"));
     assert_eq!(s.exit_code, 1, "the reused FAIL still counts");
 }
 

@@ -225,7 +225,12 @@ fn junit_parses_and_its_counts_match_the_report() {
         let skipped = r
             .requirements
             .iter()
-            .filter(|q| matches!(q.verdict, Verdict::Inconclusive | Verdict::NotTestable))
+            .filter(|q| {
+                matches!(
+                    q.verdict,
+                    Verdict::Inconclusive | Verdict::Open | Verdict::NotApplicable
+                )
+            })
             .count();
         assert_eq!(xml.matches("<testcase ").count(), r.requirements.len());
         assert_eq!(xml.matches("<failure ").count(), fails);
@@ -249,7 +254,9 @@ fn junit_parses_and_its_counts_match_the_report() {
             for m in s["skipped_messages"].as_array().expect("messages") {
                 let m = m.as_str().unwrap_or_default();
                 assert!(
-                    m.starts_with("INCONCLUSIVE: ") || m.starts_with("NOT-TESTABLE: "),
+                    ["INCONCLUSIVE: ", "OPEN: ", "NOT-APPLICABLE: "]
+                        .iter()
+                        .any(|p| m.starts_with(p)),
                     "{m}"
                 );
             }
@@ -285,17 +292,28 @@ fn markdown_counts_match_the_report() {
     for name in SAMPLES {
         let r = report(name);
         let md = markdown::render(&r);
-        assert!(md.starts_with(&format!("## fwcert: {} — ", r.verdict.as_str())));
+        assert!(md.starts_with(&format!(
+            "## fwcert: {} (exit {}) — ",
+            r.outcome.status.to_uppercase(),
+            r.outcome.exit_code
+        )));
         assert!(md.contains(&format!("### Findings ({})", r.findings.len())));
-        let count = |k: &str| r.summary.requirements.get(k).copied().unwrap_or(0);
-        let clauses = format!(
-            "| clauses | {} | {} | {} | {} |",
-            count("FAIL"),
-            count("INCONCLUSIVE"),
-            count("PASS"),
-            count("NOT-TESTABLE")
-        );
-        assert!(md.contains(&clauses), "{name}: {clauses}");
+        // One row per standard with its verdict and clause counts.
+        for st in &r.standards {
+            let count = |k: &str| st.counts.get(k).copied().unwrap_or(0);
+            let row = format!(
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                st.title,
+                st.verdict.as_str(),
+                st.firmware_verdict.map_or("—", |v| v.as_str()),
+                count("FAIL"),
+                count("INCONCLUSIVE"),
+                count("OPEN"),
+                count("PASS"),
+                count("NOT-APPLICABLE")
+            );
+            assert!(md.contains(&row), "{name}: {row}");
+        }
         let sev = |k: &str| r.summary.findings.get(k).copied().unwrap_or(0);
         let counts = format!(
             "| count | {} | {} | {} | {} | {} |",
@@ -306,12 +324,13 @@ fn markdown_counts_match_the_report() {
             sev("info")
         );
         assert!(md.contains(&counts), "{name}: {counts}");
-        // Two count tables (header and one row each), then one row per finding.
+        // The standards table (header and a row per standard), the count
+        // table (header and one row), then one row per finding.
         let rows = md
             .lines()
             .filter(|l| l.starts_with("| ") && !l.starts_with("| severity"))
             .count();
-        assert_eq!(rows, 4 + r.findings.len(), "{name}");
+        assert_eq!(rows, 3 + r.standards.len() + r.findings.len(), "{name}");
         for f in &r.findings {
             assert!(
                 md.contains(&format!("| {} | {}", f.severity.as_str(), f.id)),

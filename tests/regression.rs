@@ -18,7 +18,7 @@ fn tplink_wr841n_fails_on_root_sohoadmin() {
         return;
     };
     let r = scan_path(&path, &ScanOptions::default()).unwrap();
-    assert_eq!(r.verdict, Verdict::Fail);
+    assert_eq!(r.outcome.exit_code, 1);
     assert!(r.unpack.complete, "{:?}", r.unpack.reasons);
     let f = r
         .findings
@@ -220,7 +220,7 @@ fn tplink_wr841n_truncated_is_not_pass_and_says_why() {
     let data = std::fs::read(path).unwrap();
     let cut = data[..0x200000].to_vec();
     let r = fwcert::scan_bytes(cut.into(), "cut.bin", &ScanOptions::default()).unwrap();
-    assert_ne!(r.verdict, Verdict::Pass);
+    assert_eq!(r.outcome.exit_code, 2, "{:?}", r.outcome.reasons);
     assert!(!r.unpack.complete);
     assert!(!r.unpack.reasons.is_empty());
 }
@@ -231,7 +231,7 @@ fn dvar_arm_rootfs_root_has_an_empty_password() {
         return;
     };
     let r = scan_path(&path, &ScanOptions::default()).unwrap();
-    assert_eq!(r.verdict, Verdict::Fail);
+    assert_eq!(r.outcome.exit_code, 1);
     let f = r
         .findings
         .iter()

@@ -63,15 +63,19 @@ fn truncated_images_are_never_pass() {
         let full = sample(name);
         for cut in [full.len() / 4, full.len() / 2, full.len() - 100, full.len() - 1] {
             let r = scan_bytes(full[..cut].to_vec().into(), name, &ScanOptions::default()).unwrap();
-            assert_ne!(r.verdict, Verdict::Pass, "{name} cut at {cut}");
+            assert_ne!(r.outcome.exit_code, 0, "{name} cut at {cut}");
             assert!(!r.unpack.complete, "{name} cut at {cut} must be marked incomplete");
             assert!(!r.unpack.reasons.is_empty(), "{name} cut at {cut} must say why");
         }
     }
-    // The hardened image has nothing to fail on: truncated, it is INCONCLUSIVE.
+    // The hardened image has nothing to fail on: truncated, it is an
+    // analysis gap (exit 2), and no standard passes its firmware units.
     let full = sample("camera-hardened.bin");
     let r = scan_bytes(full[..full.len() / 2].to_vec().into(), "h.bin", &ScanOptions::default()).unwrap();
-    assert_eq!(r.verdict, Verdict::Inconclusive);
+    assert_eq!((r.outcome.exit_code, r.outcome.status), (2, "analysis-gap"));
+    for s in &r.standards {
+        assert_ne!(s.firmware_verdict, Some(Verdict::Pass), "{}", s.id);
+    }
 }
 
 #[test]
@@ -87,7 +91,7 @@ fn random_and_empty_inputs_are_inconclusive_with_reasons() {
         .collect();
     for (name, data) in [("random.bin", random), ("empty.bin", Vec::new())] {
         let r = scan_bytes(data.into(), name, &ScanOptions::default()).unwrap();
-        assert_eq!(r.verdict, Verdict::Inconclusive, "{name}");
+        assert_eq!(r.outcome.exit_code, 2, "{name}");
         assert!(
             r.unpack.reasons.iter().any(|m| m.contains("no known container")),
             "{name}"

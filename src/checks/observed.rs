@@ -1,6 +1,7 @@
 //! What the image provides, as a manufacturer's declaration would list it:
-//! the services and interfaces it starts at boot, the accounts that can log
-//! in, the private keys it holds, its components and whether it is signed.
+//! the services and interfaces it starts at boot, the accounts and SSH keys
+//! that can log in, the private keys it holds, its components and whether
+//! it is signed.
 //!
 //! The standards stage compares these with a declaration (`--declaration`):
 //! a functional test unit in ETSI TS 103 701 often starts by looking for
@@ -47,6 +48,14 @@ pub struct ObservedAccount {
     pub location: String,
 }
 
+/// An SSH public key authorized to log in.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ObservedAuthorizedKey {
+    /// `SHA256:…` as `ssh-keygen -l` prints it.
+    pub fingerprint: String,
+    pub location: String,
+}
+
 /// A private key in the image.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ObservedKey {
@@ -68,6 +77,7 @@ pub struct Observations {
     pub services: Vec<ObservedService>,
     pub interfaces: Vec<ObservedInterface>,
     pub accounts: Vec<ObservedAccount>,
+    pub authorized_keys: Vec<ObservedAuthorizedKey>,
     pub keys: Vec<ObservedKey>,
     pub components: Vec<ObservedComponent>,
     /// `Some(false)` when the image carries no signature
@@ -130,6 +140,12 @@ impl Observations {
                     });
                 }
             }
+            for k in &store.authorized_keys {
+                o.authorized_keys.push(ObservedAuthorizedKey {
+                    fingerprint: k.openssh_fingerprint.clone(),
+                    location: format!("{}:{} in {}", k.file, k.line, store.container),
+                });
+            }
         }
         for d in &inv.components {
             let at = inv
@@ -166,6 +182,8 @@ impl Observations {
         o.interfaces.dedup();
         o.accounts.sort();
         o.accounts.dedup();
+        o.authorized_keys.sort();
+        o.authorized_keys.dedup();
         let mut seen = BTreeSet::new();
         o.keys.sort();
         o.keys.retain(|k| seen.insert(k.path.clone()));

@@ -149,23 +149,29 @@ impl Catalog {
     }
 
     fn clause<'c>(&'c self, standard: &'c Standard, c: &'c Clause, facts: &Facts) -> ClauseVerdict<'c> {
+        // A clause deemed by others is decided by them, clause by clause
+        // (so that one of them being NOT-APPLICABLE carries over).
+        let deemed: Vec<ClauseVerdict<'c>> = c
+            .deemed_by
+            .iter()
+            .filter_map(|r| {
+                let (sid, key) = r.split_once(':')?;
+                let s = self.standards.get(sid)?;
+                Some(self.clause(s, s.clause(key)?, facts))
+            })
+            .collect();
         let units: Vec<UnitVerdict<'c>> = if c.deemed_by.is_empty() {
             c.units.iter().map(|u| unit(u, None, facts)).collect()
         } else {
-            c.deemed_by
+            deemed
                 .iter()
-                .filter_map(|r| {
-                    let (sid, key) = r.split_once(':')?;
-                    let s = self.standards.get(sid)?;
-                    let target = s.clause(key)?;
-                    let decided = self.clause(s, target, facts);
-                    let via = format!("{} {}", s.standard.title, target.key());
-                    Some(decided.units.into_iter().map(move |mut u| {
+                .flat_map(|d| {
+                    let via = format!("{} {}", d.standard.standard.title, d.clause.key());
+                    d.units.iter().cloned().map(move |mut u| {
                         u.via = Some(via.clone());
                         u
-                    }))
+                    })
                 })
-                .flatten()
                 .collect()
         };
         let mut out = ClauseVerdict {
@@ -200,6 +206,22 @@ impl Catalog {
             return out;
         }
         let mut findings: BTreeSet<&str> = BTreeSet::new();
+        if !deemed.is_empty() {
+            out.verdict = Verdict::combine(deemed.iter().map(|d| d.verdict)).unwrap_or(Verdict::Open);
+            out.firmware_verdict = Verdict::combine(deemed.iter().filter_map(|d| d.firmware_verdict));
+            out.cause = deemed
+                .iter()
+                .filter(|d| d.verdict == Verdict::Inconclusive)
+                .filter_map(|d| d.cause)
+                .min();
+            for d in deemed.iter().filter(|d| d.verdict == out.verdict) {
+                let via = format!("{} {}", d.standard.standard.title, d.clause.key());
+                out.reasons.extend(d.reasons.iter().map(|r| format!("{via}: {r}")));
+                findings.extend(d.findings.iter().map(String::as_str));
+            }
+            out.findings = findings.into_iter().map(str::to_string).collect();
+            return out;
+        }
         if c.evidence_only {
             out.verdict = Verdict::Open;
             out.firmware_verdict = None;
@@ -849,6 +871,10 @@ deemed_by = ["s:pw"]
         };
         assert_eq!(verdict_with(&ics("ssh"), "s:ssh").0, NotApplicable);
         assert_eq!(verdict_with(&ics("pw"), "s:pw").0, Fail);
+        // A law deemed satisfied by a clause follows it, NOT-APPLICABLE too.
+        assert_eq!(verdict_with(&ics("pw"), "law:1").0, Fail);
+        let na = "[[ics]]\nstandard = \"s\"\nclause = \"pw\"\nstatus = \"not-applicable\"\njustification = \"no passwords at all\"\n";
+        assert_eq!(verdict_with(na, "law:1").0, NotApplicable);
     }
 
     #[test]

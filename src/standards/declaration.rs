@@ -164,6 +164,10 @@ pub struct DeclaredAccount {
     pub name: String,
     #[serde(default)]
     pub purpose: String,
+    /// SSH public keys authorized to log in as this account, by their
+    /// `SHA256:…` fingerprint (`ssh-keygen -l`).
+    #[serde(default)]
+    pub authorized_keys: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
