@@ -112,7 +112,24 @@ fn rules_with(drop: &[&str], add: &[(&str, &str)]) -> Rules {
 fn a_finding_whose_rule_is_unknown_fails_the_scan() {
     // The credentials family reports FW-CRED-002 for the sample's root
     // password; a rule set without that rule cannot say what it means.
-    let rules = rules_with(&["credentials/FW-CRED-002.toml"], &[]);
+    // The standards data name the rule too, so such a rule set does not
+    // even load, and says which unit names it.
+    let files: Vec<(&str, &str)> = fwcert::rules::EMBEDDED
+        .iter()
+        .copied()
+        .filter(|(p, _)| *p != "credentials/FW-CRED-002.toml")
+        .collect();
+    let err = Rules::from_files(&files).unwrap_err().to_string();
+    assert!(err.contains("unknown rule FW-CRED-002"), "{err}");
+    // Without the standards (controls only), it loads; the scan refuses
+    // the family's finding.
+    let standards: Vec<&str> = fwcert::rules::EMBEDDED
+        .iter()
+        .map(|(p, _)| *p)
+        .filter(|p| p.starts_with("standards/") && !p.ends_with("controls.toml"))
+        .chain(["credentials/FW-CRED-002.toml"])
+        .collect();
+    let rules = rules_with(&standards, &[]);
     let scanner = Scanner::new(Arc::new(rules), ScanOptions::default()).unwrap();
     let err = scanner
         .scan_bytes(sample("camera-default-root.bin").into(), "camera-default-root.bin")

@@ -19,22 +19,85 @@ fn fwcert(args: &[&str]) -> (i32, String, String) {
 fn default_root_sample_fails_with_exit_code_1_and_names_password_and_clause() {
     let (code, out, _) = fwcert(&["scan", "samples/camera-default-root.bin"]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("VERDICT: FAIL"));
+    assert!(out.contains("OUTCOME: FAIL (exit 1)"), "{out}");
     assert!(out.contains("\"xmhdipc\""), "names the default password");
     assert!(out.contains("ETSI EN 303 645 5.1-1"), "names the violated clause");
     assert!(out.contains("/etc/shadow:1"), "names file and line");
 }
 
 #[test]
-fn hardened_sample_is_inconclusive_with_exit_code_2() {
-    let (code, out, _) = fwcert(&["scan", "samples/camera-hardened.bin"]);
-    assert_eq!(code, 2, "{out}");
-    assert!(out.contains("VERDICT: INCONCLUSIVE"));
-    // Only evidence: the serial getty asks for a password, and the image
-    // carries no signature (a preview rule: it decides no clause).
-    assert!(out.contains("FINDINGS (2)"), "{out}");
+fn hardened_sample_passes_its_firmware_units_with_exit_code_0() {
+    let (code, out, _) = fwcert(&["scan", "samples/camera-hardened.bin", "--standard", "etsi-en-303-645"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("OUTCOME: PASS (exit 0)"), "{out}");
+    // Every firmware unit passed; the rest needs the lab (OPEN).
+    assert!(
+        out.contains("OPEN           ETSI EN 303 645 V2.1.1 (2020-06)  (firmware: PASS; 68 OPEN)"),
+        "{out}"
+    );
+    // Only evidence: the serial getty asks for a password (info).
+    assert!(out.contains("FINDINGS (1)"), "{out}");
     assert!(out.contains("INFO FW-DEBUG-002"), "{out}");
-    assert!(out.contains("HIGH FW-UPD-001"), "{out}");
+    // Every standard fwcert maps: no analysis gap and nothing fails.
+    let (code, out, _) = fwcert(&["scan", "samples/camera-hardened.bin"]);
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn a_declaration_is_checked_cited_and_errors_name_the_line() {
+    let decl = "docs/examples/declarations/etsi-en-303-645-camera.toml";
+    let (code, out, err) = fwcert(&[
+        "scan",
+        "samples/camera-hardened.bin",
+        "--standard",
+        "etsi-en-303-645",
+        "--declaration",
+        decl,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let sha = fwcert::hash::sha256_hex(&std::fs::read(decl).unwrap());
+    assert_eq!(v["declaration"]["sha256"], sha.as_str());
+    assert_eq!(v["declaration"]["device"]["model"], "IPC-100");
+    // The declared-unreachable console removes 5.6-4, citing the entry.
+    let q = v["requirements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["clause"] == "5.6-4")
+        .unwrap();
+    assert_eq!(q["verdict"], "NOT-APPLICABLE");
+    assert!(q["reasons"][0].as_str().unwrap().contains("UART pads are removed"), "{q}");
+    // A malformed declaration: exit 3, file and line.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[device]\nmodel = \"x\"\n\n[[service]]\nname = \"a\"\ndefault = \"sometimes\"\n").unwrap();
+    let (code, _, err) = fwcert(&["scan", "samples/camera-hardened.bin", "--declaration", bad.to_str().unwrap()]);
+    assert_eq!(code, 3);
+    assert!(err.contains("bad.toml:6:"), "{err}");
+    // A declaration for another image: exit 3.
+    let other = dir.path().join("other.toml");
+    std::fs::write(&other, format!("[device]\nimage_sha256 = \"{}\"\n", "0".repeat(64))).unwrap();
+    let (code, _, err) = fwcert(&["scan", "samples/camera-hardened.bin", "--declaration", other.to_str().unwrap()]);
+    assert_eq!(code, 3);
+    assert!(err.contains("is for the image with SHA-256 000"), "{err}");
+}
+
+#[test]
+fn rules_list_standard_shows_every_clause_with_its_units() {
+    let (code, out, _) = fwcert(&["rules", "list", "--standard", "etsi-en-303-645"]);
+    assert_eq!(code, 0);
+    let rules = fwcert::Rules::embedded().unwrap();
+    let s = &rules.catalog.standards["etsi-en-303-645"];
+    for c in &s.clauses {
+        assert!(out.contains(&format!("\n{}  {}  [", c.key(), c.title)), "{}", c.key());
+    }
+    assert!(out.contains("5.1-1-2"), "TS 103 701 style unit ids");
+    assert!(out.contains("rules FW-CRED-002") || out.contains(" FW-CRED-002"), "{out}");
+    let (code, _, err) = fwcert(&["rules", "list", "--standard", "nope"]);
+    assert_eq!(code, 3, "{err}");
 }
 
 #[test]
@@ -67,8 +130,9 @@ fn json_output_is_deterministic_and_parses() {
     let ja = std::fs::read(&a).unwrap();
     assert_eq!(ja, std::fs::read(&b).unwrap(), "two scans give byte-identical JSON");
     let v: serde_json::Value = serde_json::from_slice(&ja).unwrap();
-    assert_eq!(v["schema"], "fwcert-report/1");
-    assert_eq!(v["verdict"], "FAIL");
+    assert_eq!(v["schema"], "fwcert-report/2");
+    assert_eq!(v["outcome"]["status"], "fail");
+    assert_eq!(v["outcome"]["exit_code"], 1);
 }
 
 #[test]
@@ -121,7 +185,7 @@ fn scan_json(dir: &std::path::Path, image: &str, fail_on: Option<&str>) -> (i32,
 }
 
 #[test]
-fn fail_on_threshold_changes_the_verdict() {
+fn fail_on_gates_the_exit_code_and_changes_no_verdict() {
     use fwcert::samples::{ElfSpec, Entry, build_elf, squashfs};
     let dir = tempfile::tempdir().unwrap();
 
@@ -178,12 +242,12 @@ fn fail_on_threshold_changes_the_verdict() {
     .unwrap();
     let image = image.to_str().unwrap();
 
-    // Default threshold (low): the high finding fails the clause on unused
-    // interfaces, so the image FAILs with exit code 1.
-    let (code, low) = scan_json(dir.path(), image, None);
+    // Without --fail-on: the telnet server fails the clauses whose units
+    // list FW-SVC-001, so the image exits 1.
+    let (code, plain) = scan_json(dir.path(), image, None);
     // The image's missing signature is a preview finding (FW-UPD-001) that
     // decides no clause; the telnet server is the only one that does.
-    let ids: Vec<&str> = low["findings"]
+    let ids: Vec<&str> = plain["findings"]
         .as_array()
         .unwrap()
         .iter()
@@ -191,29 +255,30 @@ fn fail_on_threshold_changes_the_verdict() {
         .map(|f| f["id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, ["FW-SVC-001"]);
-    assert_eq!(low["findings"][0]["severity"], "high");
-    assert_eq!((code, low["verdict"].as_str()), (1, Some("FAIL")));
-    assert_eq!(clause_verdict(&low, "etsi-en-303-645", "5.6-1"), "FAIL");
-
-    // --fail-on critical: the same finding is still reported but no longer
-    // counts, so that clause is not FAIL, and neither is the image: nothing
-    // else decides it, so it is INCONCLUSIVE with exit code 2.
+    assert_eq!((code, plain["outcome"]["status"].as_str()), (1, Some("fail")));
+    assert_eq!(clause_verdict(&plain, "etsi-en-303-645", "5.5-6"), "FAIL");
+    // --fail-on changes no verdict in the report, only the gate.
     let (code, critical) = scan_json(dir.path(), image, Some("critical"));
-    assert_eq!(critical["findings"].as_array().unwrap().len(), 2, "both still reported");
-    assert_eq!((code, critical["verdict"].as_str()), (2, Some("INCONCLUSIVE")));
-    assert_eq!(clause_verdict(&critical, "etsi-en-303-645", "5.6-1"), "INCONCLUSIVE");
+    assert_eq!(code, 1, "the clause still fails");
+    assert_eq!(critical["requirements"], plain["requirements"]);
+    assert_eq!(critical["standards"], plain["standards"]);
 
-    // The bundled sample has critical findings, so it FAILs at either
-    // threshold, but the clause decided only by its medium finding
-    // (FW-CRED-004, MD5-crypt) changes.
-    let sample = "samples/camera-default-root.bin";
-    let (code, low) = scan_json(dir.path(), sample, None);
-    assert_eq!((code, low["verdict"].as_str()), (1, Some("FAIL")));
-    assert_eq!(clause_verdict(&low, "etsi-en-303-645", "5.1-3"), "FAIL");
-    let (code, critical) = scan_json(dir.path(), sample, Some("critical"));
-    assert_eq!((code, critical["verdict"].as_str()), (1, Some("FAIL")));
-    assert_eq!(clause_verdict(&critical, "etsi-en-303-645", "5.1-1"), "FAIL");
-    assert_eq!(clause_verdict(&critical, "etsi-en-303-645", "5.1-3"), "INCONCLUSIVE");
+    // The hardened sample passes (exit 0); its one finding is info. The
+    // gate fails at --fail-on info, not at low; the verdicts never move.
+    let sample = "samples/camera-hardened.bin";
+    let (code, base) = scan_json(dir.path(), sample, None);
+    assert_eq!(code, 0);
+    let (code, info) = scan_json(dir.path(), sample, Some("info"));
+    assert_eq!(code, 1);
+    assert!(
+        info["outcome"]["reasons"][0].as_str().unwrap().contains("at or above --fail-on info"),
+        "{}",
+        info["outcome"]
+    );
+    assert_eq!(info["requirements"], base["requirements"]);
+    let (code, low) = scan_json(dir.path(), sample, Some("low"));
+    assert_eq!(code, 0);
+    assert_eq!(low["requirements"], base["requirements"]);
 }
 
 #[test]
@@ -322,8 +387,8 @@ fn lab_yara_rules_are_reported_as_custom_and_change_the_digest() {
     let (plain_code, plain) = json(&[]);
     let dir_arg = rules.to_str().unwrap();
     let (code, with) = json(&["--yara", dir_arg]);
-    // No controls declared: reported, verdict unchanged.
-    assert_eq!((plain_code, code), (2, 2));
+    // No unit lists the lab's rule: reported, verdicts unchanged.
+    assert_eq!((plain_code, code), (0, 0));
     assert_ne!(plain["tool"]["rules_digest"], with["tool"]["rules_digest"]);
     let custom: Vec<&serde_json::Value> = with["findings"]
         .as_array()
@@ -353,7 +418,9 @@ fn lab_yara_rules_are_reported_as_custom_and_change_the_digest() {
     let (_, text, _) = fwcert(&["scan", "samples/camera-hardened.bin", "--yara", dir_arg]);
     assert!(text.contains("(custom: console.yar:lab_getty)"), "{text}");
 
-    // Declared controls make a custom match count, as a file argument too.
+    // A lab's rule refutes no test unit (controls group, they decide
+    // nothing): with a high severity it is gated by --fail-on, and it is
+    // accepted as a file argument too.
     let file = dir.path().join("strict.yar");
     std::fs::write(
         &file,
@@ -362,8 +429,11 @@ fn lab_yara_rules_are_reported_as_custom_and_change_the_digest() {
     )
     .unwrap();
     let (code, strict) = json(&["--yara", file.to_str().unwrap()]);
-    assert_eq!(code, 1, "{strict}");
+    assert_eq!(code, 0, "{strict}");
+    assert_eq!(strict["requirements"], plain["requirements"]);
     assert_ne!(strict["tool"]["rules_digest"], with["tool"]["rules_digest"]);
+    let (code, _) = json(&["--yara", file.to_str().unwrap(), "--fail-on", "high"]);
+    assert_eq!(code, 1);
 
     // A rule that does not compile stops the scan and names the file.
     std::fs::write(rules.join("broken.yar"), "rule broken { condition: $nope }\n").unwrap();

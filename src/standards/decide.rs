@@ -428,7 +428,7 @@ fn gate(clauses: &[ClauseVerdict], a: &Assessment) -> Gate {
         let n = a
             .findings
             .iter()
-            .filter(|f| !f.preview && f.severity >= threshold && f.severity > Severity::Info)
+            .filter(|f| !f.preview && f.severity >= threshold)
             .count();
         if n > 0 {
             reasons.push(format!("{n} finding(s) at or above --fail-on {}", threshold.as_str()));
@@ -895,6 +895,7 @@ deemed_by = ["s:pw"]
         };
         let (without, exit) = info_only(None);
         assert_eq!(exit, Exit::Gap, "only the no-check unit keeps it from passing");
+        assert_eq!(info_only(Some(Severity::Info)).1, Exit::Fail, "asked for, info gates too");
         let (with, exit) = info_only(Some(Severity::Medium));
         assert_eq!(exit, Exit::Fail);
         assert_eq!(without, with, "no clause verdict changes");

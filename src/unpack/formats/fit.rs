@@ -9,6 +9,14 @@
 //! place. The names of `hash-*` and `signature-*` nodes are recorded as
 //! facts: whether an image is signed is what the boot-integrity checks ask.
 //! A device tree without `/images` is not a FIT and is rejected.
+//!
+//! Each image's `hash-*` nodes (`algo` crc32, md5, sha1 or sha256 and a
+//! `value`) are verified against its data, as U-Boot does before booting
+//! it: a mismatch, or an algorithm fwcert cannot compute, leaves the
+//! container partial. Signatures are not verified (that needs the vendor's
+//! public key), so the tree's other properties are not vouched for. A tree
+//! whose header declares more bytes than are present is a truncated
+//! container, not a chance match: it fails closed.
 
 use std::collections::BTreeMap;
 
@@ -183,7 +191,30 @@ fn image_range(d: &[u8], t: &Tree, node: &str) -> Result<std::ops::Range<usize>,
     Ok(start..start.saturating_add(size))
 }
 
+/// A device tree header that is sane but declares more bytes than `d`
+/// holds: `Some(total)`.
+fn truncated_header(d: &[u8]) -> Option<usize> {
+    let h = |at: usize| be_u32(d, at).map(|v| v as usize);
+    let (total, off_struct, off_strings, version) = (h(4)?, h(8)?, h(12)?, h(20)?);
+    let (size_strings, size_struct) = (h(32)?, h(36)?);
+    let sane = h(0)? == 0xd00d_feed
+        && (16..=17).contains(&version)
+        && off_struct >= 40
+        && off_strings >= 40
+        && off_struct.saturating_add(size_struct) <= total
+        && off_strings.saturating_add(size_strings) <= total;
+    (sane && total > d.len()).then_some(total)
+}
+
 pub fn parse(d: &[u8]) -> Result<Parsed, Reject> {
+    if let Some(total) = truncated_header(d) {
+        return Ok(Parsed {
+            len: Some(total as u64),
+            confidence: Confidence::Medium,
+            description: format!("device tree (FIT?), truncated: declares {total} bytes, {} present", d.len()),
+            facts: BTreeMap::from([("truncated".to_string(), "true".to_string())]),
+        });
+    }
     let t = walk(d).map_err(Reject)?;
     let images = t.images();
     if images.is_empty() {
@@ -253,10 +284,15 @@ pub fn extract(d: &[u8], _: &Parsed, _: &mut ExtractCtx) -> Result<Extraction, E
     let mut out = Extraction::default();
     for node in t.images() {
         match image_range(d, &t, node) {
-            Ok(r) if r.end <= d.len() => out.children.push(Child::Range {
-                offset: r.start as u64,
-                len: r.len() as u64,
-            }),
+            Ok(r) if r.end <= d.len() => {
+                for problem in verify_hashes(d, &t, node, &d[r.clone()]) {
+                    out.problem(problem);
+                }
+                out.children.push(Child::Range {
+                    offset: r.start as u64,
+                    len: r.len() as u64,
+                });
+            }
             Ok(r) => out.problem(format!(
                 "{node}: data at {:#x}..{:#x} runs past the {} bytes present",
                 r.start,
@@ -267,6 +303,38 @@ pub fn extract(d: &[u8], _: &Parsed, _: &mut ExtractCtx) -> Result<Extraction, E
         }
     }
     Ok(out)
+}
+
+/// Check every `hash-*` node of an image node against its data; one
+/// problem per hash that does not match or cannot be computed.
+fn verify_hashes(d: &[u8], t: &Tree, node: &str, data: &[u8]) -> Vec<String> {
+    use sha2::Digest;
+    let prefix = format!("{node}/");
+    let mut problems = Vec::new();
+    for h in t
+        .nodes
+        .iter()
+        .filter(|n| n.strip_prefix(&prefix).is_some_and(|rest| !rest.contains('/') && rest.starts_with("hash")))
+    {
+        let Some(want) = t.prop(h, "value").map(|p| &d[p.value.clone()]) else {
+            continue;
+        };
+        let algo = t.text(d, h, "algo").unwrap_or_default();
+        let got: Vec<u8> = match algo.as_str() {
+            "sha256" => sha2::Sha256::digest(data).to_vec(),
+            "sha1" => sha1::Sha1::digest(data).to_vec(),
+            "md5" => md5::Md5::digest(data).to_vec(),
+            "crc32" => crc32fast::hash(data).to_be_bytes().to_vec(),
+            other => {
+                problems.push(format!("{h}: hash algorithm `{other}` is not supported, so the data is not verified"));
+                continue;
+            }
+        };
+        if got != want {
+            problems.push(format!("{h}: {algo} of the data does not match the stored value: the image is damaged or altered"));
+        }
+    }
+    problems
 }
 
 /// Build a FIT with inline images (name, data) and a signed configuration
@@ -303,6 +371,10 @@ pub fn build(images: &[(&str, &[u8])]) -> Vec<u8> {
         prop(&mut s, &mut strings, "data", data);
         begin(&mut s, "hash-1");
         prop(&mut s, &mut strings, "algo", b"sha256\0");
+        {
+            use sha2::Digest;
+            prop(&mut s, &mut strings, "value", &sha2::Sha256::digest(data));
+        }
         s.extend_from_slice(&END_NODE.to_be_bytes());
         s.extend_from_slice(&END_NODE.to_be_bytes());
     }
@@ -394,5 +466,37 @@ mod tests {
             x
         };
         assert!(parse(&plain_dtb).unwrap_err().0.contains("not a FIT"));
+    }
+
+    #[test]
+    fn hashes_are_verified_against_the_data() {
+        let d = build(&[("kernel", b"KERNELDATA")]);
+        let (_, x) = run(&FORMAT, &d);
+        assert!(x.unwrap().problems.is_empty());
+        let mut bad = d.clone();
+        let at = memchr::memmem::find(&bad, b"KERNELDATA").unwrap();
+        bad[at] = b'X';
+        let (_, x) = run(&FORMAT, &bad);
+        let problems = x.unwrap().problems;
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with("/images/kernel/hash-1: sha256 of the data does not match"),
+            "{problems:?}"
+        );
+        let mut unknown = d.clone();
+        let at = memchr::memmem::find(&unknown, b"sha256\0").unwrap();
+        unknown[at..at + 6].copy_from_slice(b"blake9");
+        let (_, x) = run(&FORMAT, &unknown);
+        assert!(x.unwrap().problems[0].contains("`blake9` is not supported"));
+    }
+
+    #[test]
+    fn a_truncated_tree_is_a_failed_container_not_a_chance_match() {
+        let d = build(&[("kernel", b"KERNELDATA")]);
+        let cut = &d[..d.len() / 2];
+        let (p, x) = run(&FORMAT, cut);
+        assert_eq!(p.len, Some(d.len() as u64), "it claims what it declares");
+        assert!(p.description.contains("truncated"), "{}", p.description);
+        assert!(x.is_err());
     }
 }
