@@ -69,18 +69,35 @@ fn a_declaration_is_checked_cited_and_errors_name_the_line() {
         .find(|q| q["clause"] == "5.6-4")
         .unwrap();
     assert_eq!(q["verdict"], "NOT-APPLICABLE");
-    assert!(q["reasons"][0].as_str().unwrap().contains("UART pads are removed"), "{q}");
+    assert!(
+        q["reasons"][0].as_str().unwrap().contains("UART pads are removed"),
+        "{q}"
+    );
     // A malformed declaration: exit 3, file and line.
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.toml");
-    std::fs::write(&bad, "[device]\nmodel = \"x\"\n\n[[service]]\nname = \"a\"\ndefault = \"sometimes\"\n").unwrap();
-    let (code, _, err) = fwcert(&["scan", "samples/camera-hardened.bin", "--declaration", bad.to_str().unwrap()]);
+    std::fs::write(
+        &bad,
+        "[device]\nmodel = \"x\"\n\n[[service]]\nname = \"a\"\ndefault = \"sometimes\"\n",
+    )
+    .unwrap();
+    let (code, _, err) = fwcert(&[
+        "scan",
+        "samples/camera-hardened.bin",
+        "--declaration",
+        bad.to_str().unwrap(),
+    ]);
     assert_eq!(code, 3);
     assert!(err.contains("bad.toml:6:"), "{err}");
     // A declaration for another image: exit 3.
     let other = dir.path().join("other.toml");
     std::fs::write(&other, format!("[device]\nimage_sha256 = \"{}\"\n", "0".repeat(64))).unwrap();
-    let (code, _, err) = fwcert(&["scan", "samples/camera-hardened.bin", "--declaration", other.to_str().unwrap()]);
+    let (code, _, err) = fwcert(&[
+        "scan",
+        "samples/camera-hardened.bin",
+        "--declaration",
+        other.to_str().unwrap(),
+    ]);
     assert_eq!(code, 3);
     assert!(err.contains("is for the image with SHA-256 000"), "{err}");
 }
@@ -95,7 +112,10 @@ fn rules_list_standard_shows_every_clause_with_its_units() {
         assert!(out.contains(&format!("\n{}  {}  [", c.key(), c.title)), "{}", c.key());
     }
     assert!(out.contains("5.1-1-2"), "TS 103 701 style unit ids");
-    assert!(out.contains("rules FW-CRED-002") || out.contains(" FW-CRED-002"), "{out}");
+    assert!(
+        out.contains("rules FW-CRED-002") || out.contains(" FW-CRED-002"),
+        "{out}"
+    );
     let (code, _, err) = fwcert(&["rules", "list", "--standard", "nope"]);
     assert_eq!(code, 3, "{err}");
 }
@@ -271,7 +291,10 @@ fn fail_on_gates_the_exit_code_and_changes_no_verdict() {
     let (code, info) = scan_json(dir.path(), sample, Some("info"));
     assert_eq!(code, 1);
     assert!(
-        info["outcome"]["reasons"][0].as_str().unwrap().contains("at or above --fail-on info"),
+        info["outcome"]["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("at or above --fail-on info"),
         "{}",
         info["outcome"]
     );

@@ -222,10 +222,11 @@ fn mutated_samples_never_panic() {
                     .iter()
                     .filter(|c| match c.chain.depth() {
                         1 => c.format != "fit",
-                        2 => u
-                            .containers
-                            .iter()
-                            .any(|p| p.format == "fit" && p.chain.depth() == 1 && c.chain.to_string().starts_with(&p.chain.to_string())),
+                        2 => u.containers.iter().any(|p| {
+                            p.format == "fit"
+                                && p.chain.depth() == 1
+                                && c.chain.to_string().starts_with(&p.chain.to_string())
+                        }),
                         _ => false,
                     })
                     .collect();

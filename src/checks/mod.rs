@@ -22,7 +22,7 @@ mod daemons;
 pub(crate) mod debug;
 pub mod dictionary;
 pub(crate) mod hardening;
-pub(crate) mod observed;
+pub mod observed;
 pub(crate) mod overlap;
 pub mod patterns;
 pub(crate) mod permissions;

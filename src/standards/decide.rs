@@ -211,7 +211,7 @@ impl Catalog {
             out.firmware_verdict = Verdict::combine(deemed.iter().filter_map(|d| d.firmware_verdict));
             out.cause = deemed
                 .iter()
-                .filter(|d| d.verdict == Verdict::Inconclusive)
+                .filter(|d| out.verdict == Verdict::Inconclusive && d.verdict == Verdict::Inconclusive)
                 .filter_map(|d| d.cause)
                 .min();
             for d in deemed.iter().filter(|d| d.verdict == out.verdict) {
@@ -250,7 +250,7 @@ impl Catalog {
         out.cause = out
             .units
             .iter()
-            .filter(|u| u.verdict == Verdict::Inconclusive)
+            .filter(|u| out.verdict == Verdict::Inconclusive && u.verdict == Verdict::Inconclusive)
             .filter_map(|u| u.cause)
             .min();
         out.reasons = reasons.into_iter().collect();
@@ -512,6 +512,13 @@ scope = "firmware"
 text = "no default password"
 rules = ["FW-CRED-002"]
 families = ["credentials"]
+[[clause.unit]]
+id = "pw-2 b)"
+kind = "functional"
+scope = "firmware"
+text = "no empty password"
+rules = ["FW-CRED-001"]
+families = ["credentials"]
 
 [[clause]]
 id = "ssh"
@@ -686,8 +693,11 @@ deemed_by = ["s:pw"]
         }
     }
 
-    /// (clause verdict, firmware verdict, cause) by clause id, and the exit.
-    fn run(c: &Catalog, r: Run) -> (BTreeMap<String, (Verdict, Option<Verdict>, Option<Cause>)>, Exit) {
+    /// (clause verdict, firmware verdict, cause) by `standard:clause`.
+    type ByClause = BTreeMap<String, (Verdict, Option<Verdict>, Option<Cause>)>;
+
+    /// The clause verdicts and the exit.
+    fn run(c: &Catalog, r: Run) -> (ByClause, Exit) {
         let o = observed();
         let v = c.evaluate(
             &["s".to_string(), "law".to_string()],
@@ -788,6 +798,17 @@ deemed_by = ["s:pw"]
         );
         assert_eq!(v["s:ssh"], (Inconclusive, Some(Inconclusive), Some(Cause::Encrypted)));
         assert_eq!(exit, Exit::Gap);
+        // A violation is decisive over a gap; a FAIL carries no cause.
+        let (v, exit) = run(
+            &c,
+            Run {
+                findings: vec![finding("FW-CRED-002", Severity::Critical, false)],
+                unpack_gaps: vec!["x.bin@0x0:squashfs (partial): inode 3: truncated".into()],
+                ..Run::default()
+            },
+        );
+        assert_eq!(v["s:pw"], (Fail, Some(Fail), None));
+        assert_eq!(exit, Exit::Fail);
         let mut coverage = coverage();
         coverage[1]
             .gaps
@@ -895,7 +916,11 @@ deemed_by = ["s:pw"]
         };
         let (without, exit) = info_only(None);
         assert_eq!(exit, Exit::Gap, "only the no-check unit keeps it from passing");
-        assert_eq!(info_only(Some(Severity::Info)).1, Exit::Fail, "asked for, info gates too");
+        assert_eq!(
+            info_only(Some(Severity::Info)).1,
+            Exit::Fail,
+            "asked for, info gates too"
+        );
         let (with, exit) = info_only(Some(Severity::Medium));
         assert_eq!(exit, Exit::Fail);
         assert_eq!(without, with, "no clause verdict changes");

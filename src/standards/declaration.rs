@@ -438,6 +438,15 @@ fn compare_section(section: DeclaredSection, d: &DeclarationFile, o: &Observatio
                         .push(format!("undeclared account `{}` can log in ({})", a.name, a.location));
                 }
             }
+            for k in &o.authorized_keys {
+                c.compared += 1;
+                if !d.accounts.iter().any(|x| x.authorized_keys.contains(&k.fingerprint)) {
+                    c.problems.push(format!(
+                        "undeclared SSH key {} is authorized to log in ({})",
+                        k.fingerprint, k.location
+                    ));
+                }
+            }
         }
         DeclaredSection::Keys => {
             for k in &o.keys {

@@ -211,7 +211,10 @@ pub fn parse(d: &[u8]) -> Result<Parsed, Reject> {
         return Ok(Parsed {
             len: Some(total as u64),
             confidence: Confidence::Medium,
-            description: format!("device tree (FIT?), truncated: declares {total} bytes, {} present", d.len()),
+            description: format!(
+                "device tree (FIT?), truncated: declares {total} bytes, {} present",
+                d.len()
+            ),
             facts: BTreeMap::from([("truncated".to_string(), "true".to_string())]),
         });
     }
@@ -311,11 +314,10 @@ fn verify_hashes(d: &[u8], t: &Tree, node: &str, data: &[u8]) -> Vec<String> {
     use sha2::Digest;
     let prefix = format!("{node}/");
     let mut problems = Vec::new();
-    for h in t
-        .nodes
-        .iter()
-        .filter(|n| n.strip_prefix(&prefix).is_some_and(|rest| !rest.contains('/') && rest.starts_with("hash")))
-    {
+    for h in t.nodes.iter().filter(|n| {
+        n.strip_prefix(&prefix)
+            .is_some_and(|rest| !rest.contains('/') && rest.starts_with("hash"))
+    }) {
         let Some(want) = t.prop(h, "value").map(|p| &d[p.value.clone()]) else {
             continue;
         };
@@ -326,12 +328,16 @@ fn verify_hashes(d: &[u8], t: &Tree, node: &str, data: &[u8]) -> Vec<String> {
             "md5" => md5::Md5::digest(data).to_vec(),
             "crc32" => crc32fast::hash(data).to_be_bytes().to_vec(),
             other => {
-                problems.push(format!("{h}: hash algorithm `{other}` is not supported, so the data is not verified"));
+                problems.push(format!(
+                    "{h}: hash algorithm `{other}` is not supported, so the data is not verified"
+                ));
                 continue;
             }
         };
         if got != want {
-            problems.push(format!("{h}: {algo} of the data does not match the stored value: the image is damaged or altered"));
+            problems.push(format!(
+                "{h}: {algo} of the data does not match the stored value: the image is damaged or altered"
+            ));
         }
     }
     problems
