@@ -459,3 +459,41 @@ fn exit_codes_clean_bad_and_unanalysable() {
             .any(|q| q.cause == Some(fwcert::standards::Cause::Unsupported))
     );
 }
+
+#[test]
+fn every_example_declaration_parses_and_fits_the_hardened_sample() {
+    let rules = rules();
+    let mut n = 0;
+    for entry in std::fs::read_dir("docs/examples/declarations").unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let d =
+            Declaration::parse(&path.display().to_string(), &text, &rules.catalog).unwrap_or_else(|e| panic!("{e}"));
+        let opts = ScanOptions {
+            declaration: Some(std::sync::Arc::new(d)),
+            ..ScanOptions::default()
+        };
+        let r = sample_report("camera-hardened.bin", &opts);
+        // The declarations describe the sample: nothing is undeclared or
+        // contradicted, and every firmware unit is decided.
+        assert_eq!(r.outcome.exit_code, 0, "{}: {:?}", path.display(), r.outcome.reasons);
+        n += 1;
+    }
+    assert!(n >= 4, "one example per standard family");
+    // The GB example's justified recommendation is NOT-APPLICABLE, cited.
+    let text = std::fs::read_to_string("docs/examples/declarations/gb-camera.toml").unwrap();
+    let d = Declaration::parse("gb-camera.toml", &text, &rules.catalog).unwrap();
+    let opts = ScanOptions {
+        declaration: Some(std::sync::Arc::new(d)),
+        profile: "gb-t-41387-2022".into(),
+        ..ScanOptions::default()
+    };
+    let r = sample_report("camera-hardened.bin", &opts);
+    let q = clause(&r, "6.3.6 c)");
+    assert_eq!(q.verdict, Verdict::NotApplicable);
+    assert!(
+        q.reasons[0].contains("per-device random 128-bit key"),
+        "{:?}",
+        q.reasons
+    );
+}

@@ -78,7 +78,7 @@ pub struct Product {
     /// The EN 18031 parts that apply (`"1"`, `"2"`, `"3"`); `None` means
     /// all of them (conservative).
     #[serde(default)]
-    pub en18031_parts: Option<Vec<String>>,
+    pub en18031_parts: Option<Vec<En18031Part>>,
     /// Whether the device processes personal data; a camera does.
     #[serde(default = "yes")]
     pub personal_data: bool,
@@ -118,6 +118,39 @@ pub enum IcsStatus {
     NotApplicable,
 }
 
+/// How a declared interface can be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Access {
+    /// Switched off in software.
+    Disabled,
+    /// Asks for authentication.
+    Login,
+    /// Gives access without authentication.
+    Open,
+}
+
+/// An EN 18031 part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+pub enum En18031Part {
+    #[serde(rename = "1")]
+    One,
+    #[serde(rename = "2")]
+    Two,
+    #[serde(rename = "3")]
+    Three,
+}
+
+impl En18031Part {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            En18031Part::One => "1",
+            En18031Part::Two => "2",
+            En18031Part::Three => "3",
+        }
+    }
+}
+
 /// Whether a declared service or interface is on in the default state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -152,8 +185,7 @@ pub struct DeclaredInterface {
     /// Whether the interface can be reached on a shipped unit (pads or a
     /// connector exposed without destroying the case).
     pub reachable: bool,
-    /// `disabled`, `login` (authentication required) or `open`.
-    pub access: String,
+    pub access: Access,
     #[serde(default)]
     pub justification: String,
 }
@@ -258,22 +290,6 @@ impl Declaration {
                 ));
             }
         }
-        if let Some(parts) = &data.product.en18031_parts
-            && let Some(p) = parts.iter().find(|p| !["1", "2", "3"].contains(&p.as_str()))
-        {
-            return Err(err(0, format!("product.en18031_parts: no EN 18031 part `{p}`")));
-        }
-        for i in &data.interfaces {
-            if !["disabled", "login", "open"].contains(&i.access.as_str()) {
-                return Err(err(
-                    0,
-                    format!(
-                        "interface {}: access must be disabled, login or open, not `{}`",
-                        i.kind, i.access
-                    ),
-                ));
-            }
-        }
         Ok(Declaration {
             sha256: crate::hash::sha256_hex(text.as_bytes()),
             name: name.to_string(),
@@ -327,11 +343,12 @@ impl Declaration {
             return None;
         }
         let parts = self.data.product.en18031_parts.as_ref()?;
-        (!parts.iter().any(|p| p == part)).then(|| {
+        (!parts.iter().any(|p| p.as_str() == part)).then(|| {
+            let names: Vec<&str> = parts.iter().map(|p| p.as_str()).collect();
             format!(
                 "declared product category `{}` falls under EN 18031 part(s) {} only",
                 self.data.product.category,
-                parts.join(", ")
+                names.join(", ")
             )
         })
     }
@@ -398,7 +415,7 @@ fn compare_section(section: DeclaredSection, d: &DeclarationFile, o: &Observatio
             for i in &o.interfaces {
                 c.compared += 1;
                 if i.access == "open" {
-                    let declared_open = find_interface(d, i.kind, &i.name).is_some_and(|x| x.access == "open");
+                    let declared_open = find_interface(d, i.kind, &i.name).is_some_and(|x| x.access == Access::Open);
                     if !declared_open {
                         c.problems.push(format!(
                             "{} {} at {} gives access without authentication",
@@ -418,11 +435,11 @@ fn compare_section(section: DeclaredSection, d: &DeclarationFile, o: &Observatio
                 };
                 match find_interface(d, i.kind, &i.name) {
                     None => c.problems.push(format!("undeclared interface: {label} enabled at {}", i.location)),
-                    Some(x) if x.access == "disabled" => c.problems.push(format!(
+                    Some(x) if x.access == Access::Disabled => c.problems.push(format!(
                         "declaration contradicted: {label} is declared disabled but is enabled at {}",
                         i.location
                     )),
-                    Some(x) if x.access == "login" && i.access == "open" => c.problems.push(format!(
+                    Some(x) if x.access == Access::Login && i.access == "open" => c.problems.push(format!(
                         "declaration contradicted: {label} is declared to require a login but gives access without one at {}",
                         i.location
                     )),
@@ -586,6 +603,19 @@ mod tests {
         assert_eq!(e.line, 2, "{e}");
         let e = Declaration::parse("d.toml", "[[service]]\nname = \"a\"\n", &catalog).unwrap_err();
         assert!(e.message.contains("default"), "{e}");
+        let text = "[[interface]]\nkind = \"uart\"\nreachable = true\naccess = \"sometimes\"\n";
+        let e = Declaration::parse("d.toml", text, &catalog).unwrap_err();
+        assert_eq!(e.line, 4, "{e}");
+        let e = Declaration::parse("d.toml", "[product]\n\nen18031_parts = [\"1\", \"4\"]\n", &catalog).unwrap_err();
+        assert_eq!(e.line, 3, "{e}");
+        let e = Declaration::parse(
+            "d.toml",
+            "[[ics]]\nstandard = \"etsi-en-303-645\"\nclause = \"5.6-4\"\nstatus = \"not-applicable\"\n",
+            &catalog,
+        )
+        .unwrap_err();
+        assert!(e.message.contains("needs a justification"), "{e}");
+        assert_eq!(e.line, 3, "{e}");
     }
 
     #[test]
