@@ -17,6 +17,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
@@ -27,6 +28,7 @@ use crate::error::{Error, Result};
 use crate::hash::sha256_hex;
 use crate::report::{self, Format};
 use crate::scan::Scanner;
+use crate::standards::Declaration;
 
 /// The summary file's schema name.
 pub const SUMMARY_SCHEMA: &str = "fwcert-batch/1";
@@ -56,20 +58,27 @@ impl std::str::FromStr for Shard {
     }
 }
 
-/// One image to scan: where it is, and its path relative to the input
-/// (which names its reports).
+/// One image to scan: where it is, its path relative to the input (which
+/// names its reports), and the manufacturer's declaration for it, when a
+/// manifest names one.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Input {
     pub relative: PathBuf,
     pub path: PathBuf,
+    pub declaration: Option<PathBuf>,
 }
 
-/// A manifest entry: a path, or an object with one.
+/// A manifest entry: a path, or an object with one and optionally the
+/// image's declaration (relative to the manifest, like the path).
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
 enum ManifestEntry {
     Path(String),
-    Entry { path: String },
+    Entry {
+        path: String,
+        #[serde(default)]
+        declaration: Option<String>,
+    },
 }
 
 /// A relative path that stays inside the output directory: no root, no
@@ -101,14 +110,18 @@ pub fn inputs(input: &Path) -> Result<Vec<Input>> {
                     stack.push(path);
                 } else if kind.is_file() {
                     let relative = confined(path.strip_prefix(input).unwrap_or(&path));
-                    out.push(Input { relative, path });
+                    out.push(Input {
+                        relative,
+                        path,
+                        declaration: None,
+                    });
                 }
             }
         }
     } else {
         let text = std::fs::read_to_string(input).map_err(|e| read_err(input, e))?;
         let base = input.parent().unwrap_or(Path::new("."));
-        let paths: Vec<String> = if text.trim_start().starts_with('[') {
+        let entries: Vec<(String, Option<String>)> = if text.trim_start().starts_with('[') {
             let entries: Vec<ManifestEntry> = serde_json::from_str(&text).map_err(|e| Error::InputFormat {
                 path: input.to_path_buf(),
                 message: e.to_string(),
@@ -116,26 +129,26 @@ pub fn inputs(input: &Path) -> Result<Vec<Input>> {
             entries
                 .into_iter()
                 .map(|e| match e {
-                    ManifestEntry::Path(p) | ManifestEntry::Entry { path: p } => p,
+                    ManifestEntry::Path(p) => (p, None),
+                    ManifestEntry::Entry { path, declaration } => (path, declaration),
                 })
                 .collect()
         } else {
             text.lines()
                 .map(str::trim)
                 .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                .map(String::from)
+                .map(|l| (l.to_string(), None))
                 .collect()
         };
-        for p in paths {
-            let given = PathBuf::from(&p);
-            let path = if given.is_absolute() {
-                given.clone()
-            } else {
-                base.join(&given)
-            };
+        let resolve = |p: &str| {
+            let given = PathBuf::from(p);
+            if given.is_absolute() { given } else { base.join(given) }
+        };
+        for (p, declaration) in entries {
             out.push(Input {
-                relative: confined(&given),
-                path,
+                relative: confined(Path::new(&p)),
+                path: resolve(&p),
+                declaration: declaration.as_deref().map(resolve),
             });
         }
     }
@@ -309,6 +322,26 @@ fn one(scanner: &Scanner, input: &Input, out: &Path, opts: &BatchOptions) -> Ima
         Err(e) => return failed(String::new(), format!("cannot read {}: {e}", input.path.display())),
     };
     let sha256 = sha256_hex(&data);
+    // The image's own declaration replaces the batch's.
+    let own;
+    let scanner = match &input.declaration {
+        None => scanner,
+        Some(path) => {
+            let parsed = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read declaration {}: {e}", path.display()))
+                .and_then(|text| {
+                    Declaration::parse(&path.display().to_string(), &text, &scanner.rules().catalog)
+                        .map_err(|e| e.to_string())
+                });
+            match parsed {
+                Ok(d) => {
+                    own = scanner.with_declaration(Some(Arc::new(d)));
+                    &own
+                }
+                Err(e) => return failed(sha256, e),
+            }
+        }
+    };
     let json_path = report_path(out, &input.relative, "json");
     let declaration = scanner.options().declaration.as_ref().map(|d| d.sha256.as_str());
     if let Some(old) = reusable(&json_path, &sha256, &scanner.rules().digest, declaration) {
@@ -474,6 +507,7 @@ mod tests {
             .map(|i| Input {
                 relative: PathBuf::from(format!("img{i:02}.bin")),
                 path: PathBuf::from(format!("/in/img{i:02}.bin")),
+                declaration: None,
             })
             .collect();
         let mut seen = Vec::new();

@@ -140,7 +140,8 @@ pub struct ScanSettings {
 #[derive(Debug, clap::Args)]
 pub struct BatchArgs {
     /// A directory of images (every file below it), or a manifest: a JSON
-    /// array of paths (or of objects with a `path`), or one path a line.
+    /// array of paths (or of objects with a `path` and optionally the
+    /// image's own `declaration`), or one path a line.
     #[arg(required_unless_present = "merge")]
     pub input: Option<PathBuf>,
     /// The directory for the reports (`<relative path>.json`, mirroring the

@@ -90,6 +90,14 @@ impl Scanner {
         &self.options
     }
 
+    /// The same scanner (rules shared, not recompiled) judging images
+    /// against another declaration: a batch manifest's per-image one.
+    pub fn with_declaration(&self, declaration: Option<Arc<Declaration>>) -> Scanner {
+        let mut s = self.clone();
+        s.options.declaration = declaration;
+        s
+    }
+
     /// Scan the image file at `path`; the report names it by its file name.
     pub fn scan_path(&self, path: &Path) -> Result<Report> {
         let data = unpack::read_image(path).map_err(|source| Error::ReadInput {

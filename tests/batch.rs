@@ -185,6 +185,63 @@ fn a_manifest_names_images_and_its_paths_stay_inside_the_output() {
     assert!(batch::inputs(&bad).unwrap_err().to_string().contains("bad.json"));
 }
 
+/// A manifest entry may name the image's own declaration: the report cites
+/// it, judges the image against it, and a rerun with another declaration
+/// scans again. A broken declaration is that image's error, not the batch's.
+#[test]
+fn a_manifest_gives_each_image_its_own_declaration() {
+    let input = input_dir();
+    let decl = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/examples/declarations/etsi-en-303-645-camera.toml"),
+    )
+    .unwrap();
+    std::fs::write(input.path().join("camera.toml"), &decl).unwrap();
+    // The same image declared without its service: undeclared, so it fails.
+    std::fs::write(
+        input.path().join("incomplete.toml"),
+        decl.replace("name = \"ipcam\"", "name = \"other\""),
+    )
+    .unwrap();
+    std::fs::write(input.path().join("broken.toml"), "[[service]]\nname = 3\n").unwrap();
+    std::fs::copy(input.path().join("camera-hardened.bin"), input.path().join("copy.bin")).unwrap();
+    std::fs::copy(input.path().join("camera-hardened.bin"), input.path().join("third.bin")).unwrap();
+    let manifest = input.path().join("list.json");
+    std::fs::write(
+        &manifest,
+        r#"[{"path": "camera-hardened.bin", "declaration": "camera.toml"},
+            {"path": "copy.bin", "declaration": "incomplete.toml"},
+            {"path": "third.bin", "declaration": "broken.toml"}]"#,
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let s = run(&manifest, out.path(), None);
+    let by: std::collections::BTreeMap<&str, (u8, Option<&str>)> = s
+        .images
+        .iter()
+        .map(|i| (i.image.as_str(), (i.exit_code, i.error.as_deref())))
+        .collect();
+    assert_eq!(by["camera-hardened.bin"].0, 0);
+    assert_eq!(by["copy.bin"].0, 1, "the undeclared service fails 5.6-5");
+    assert_eq!(by["third.bin"].0, 3);
+    assert!(
+        by["third.bin"].1.unwrap().contains("broken.toml:2"),
+        "{:?}",
+        by["third.bin"]
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("camera-hardened.bin.json")).unwrap()).unwrap();
+    let sha = fwcert::hash::sha256_hex(decl.as_bytes());
+    assert_eq!(report["declaration"]["sha256"], sha.as_str());
+    // Another declaration for the same image: not reused.
+    std::fs::write(input.path().join("camera.toml"), decl.clone() + "\n# revised\n").unwrap();
+    let s = run(&manifest, out.path(), None);
+    let first = s.images.iter().find(|i| i.image == "camera-hardened.bin").unwrap();
+    assert!(!first.reused);
+    let s = run(&manifest, out.path(), None);
+    let first = s.images.iter().find(|i| i.image == "camera-hardened.bin").unwrap();
+    assert!(first.reused, "same image, rules and declaration");
+}
+
 #[test]
 fn the_command_exits_with_the_worst_images_code() {
     let input = input_dir();
