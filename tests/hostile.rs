@@ -474,7 +474,11 @@ fn readers_survive_noisy_input() {
         b"-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----\n",
         b"\x30\x82\xff\xff\x02\x01",
         b"\0\0\xff'\"`$(",
+        b"[[ics]]\nstandard = \"etsi-en-303-645\"\nclause = \"5.6-4\"\n",
+        b"status = \"not-applicable\"\njustification = \"x\"\n[[interface]]\nkind = \"uart\"\n",
+        b"[product]\nen18031_parts = [\"1\", \"9\"]\n[[service]]\nname = \"a\"\ndefault = \"on\"\n",
     ];
+    let rules = fwcert::Rules::embedded().unwrap();
     let mut x: u32 = 99;
     for _ in 0..2000 {
         let mut data = Vec::new();
@@ -495,5 +499,6 @@ fn readers_survive_noisy_input() {
         let _ = fwcert::inventory::keys::pem::scan(&data);
         let _ = fwcert::inventory::keys::x509::parse(&data);
         let _ = fwcert::inventory::keys::pkcs::rsa_private(&data);
+        let _ = fwcert::standards::Declaration::parse("d.toml", &text, &rules.catalog);
     }
 }
