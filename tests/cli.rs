@@ -104,13 +104,28 @@ fn a_declaration_is_checked_cited_and_errors_name_the_line() {
 
 #[test]
 fn rules_list_standard_shows_every_clause_with_its_units() {
-    let (code, out, _) = fwcert(&["rules", "list", "--standard", "etsi-en-303-645"]);
-    assert_eq!(code, 0);
     let rules = fwcert::Rules::embedded().unwrap();
-    let s = &rules.catalog.standards["etsi-en-303-645"];
-    for c in &s.clauses {
-        assert!(out.contains(&format!("\n{}  {}  [", c.key(), c.title)), "{}", c.key());
+    for (id, s) in &rules.catalog.standards {
+        let (code, out, _) = fwcert(&["rules", "list", "--standard", id]);
+        assert_eq!(code, 0, "{id}");
+        for c in &s.clauses {
+            let modality = format!("{:?}", c.modality).to_lowercase();
+            assert!(
+                out.contains(&format!("\n{}  {}  [{modality}, ", c.key(), c.title)),
+                "{id} {}",
+                c.key()
+            );
+            for u in &c.units {
+                assert!(
+                    out.contains(&format!("    {:<10} ", u.id)),
+                    "{id} {} unit {}",
+                    c.key(),
+                    u.id
+                );
+            }
+        }
     }
+    let (_, out, _) = fwcert(&["rules", "list", "--standard", "etsi-en-303-645"]);
     assert!(out.contains("5.1-1-2"), "TS 103 701 style unit ids");
     assert!(
         out.contains("rules FW-CRED-002") || out.contains(" FW-CRED-002"),
