@@ -12,6 +12,23 @@ fn corpus(rel: &str) -> Option<PathBuf> {
     Some(PathBuf::from(dir).join(rel))
 }
 
+/// ETSI EN 303 645 `clause` FAILs, citing a finding of `rule`.
+fn fails_through(r: &fwcert::Report, clause: &str, rule: &str) {
+    let q = r
+        .requirements
+        .iter()
+        .find(|q| q.standard == "etsi-en-303-645" && q.clause == clause)
+        .unwrap();
+    assert_eq!(q.verdict, Verdict::Fail, "{clause}: {:?}", q.reasons);
+    let cited: Vec<&str> = r
+        .findings
+        .iter()
+        .filter(|f| q.findings.contains(&f.fingerprint))
+        .map(|f| f.id.as_str())
+        .collect();
+    assert!(cited.contains(&rule), "{clause} cites {cited:?}, not {rule}");
+}
+
 #[test]
 fn tplink_wr841n_fails_on_root_sohoadmin() {
     let Some(path) = corpus("firmware/tplink-wr841n-v10-3.16.9-150310.bin") else {
@@ -39,6 +56,10 @@ fn tplink_wr841n_fails_on_root_sohoadmin() {
         .unwrap();
     assert_eq!(q.verdict, Verdict::Fail);
     assert!(q.findings.contains(&f.fingerprint));
+    // The other violations it deserves: vulnerable components, and a U-Boot
+    // console that can be interrupted.
+    fails_through(&r, "5.3-8", "FW-COMP-002");
+    fails_through(&r, "5.6-4", "FW-DEBUG-007");
     // The dropbear binary's "BEGIN RSA PRIVATE KEY" format string is not a
     // finding (its version is: the components family cites the binary).
     assert!(
@@ -248,6 +269,8 @@ fn dvar_arm_rootfs_root_has_an_empty_password() {
         .expect("root:: is found");
     assert_eq!(f.path, "/rootfs-arm/etc/shadow");
     assert!(f.evidence.contains("`root`"));
+    fails_through(&r, "5.1-1", "FW-CRED-001");
+    fails_through(&r, "5.6-4", "FW-DEBUG-001");
     assert!(
         r.components
             .iter()
