@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 use fwcert::batch::Shard;
 use fwcert::checks::CheckOptions;
 use fwcert::checks::rule::Severity;
-use fwcert::report::Format;
+use fwcert::report::{Format, Lang};
 use fwcert::unpack::budget::Limits;
 
 /// Process exit codes, documented in `--help` and the README.
@@ -84,6 +84,10 @@ pub struct ScanArgs {
     /// Write the report to FILE instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Language of the text, Markdown and HTML reports (JSON, SARIF and
+    /// JUnit are for machines and stay English).
+    #[arg(long, default_value_t = Lang::En, value_parser = lang_parser())]
+    pub lang: Lang,
     #[command(flatten)]
     pub settings: ScanSettings,
     #[command(flatten)]
@@ -239,4 +243,9 @@ fn format_parser() -> impl TypedValueParser<Value = Format> {
 /// `--fail-on`: the library's severities, listed in `--help`.
 fn severity_parser() -> impl TypedValueParser<Value = Severity> {
     PossibleValuesParser::new(Severity::ALL.map(Severity::as_str)).try_map(|s| s.parse::<Severity>())
+}
+
+/// `--lang`: the report languages, listed in `--help`.
+fn lang_parser() -> impl TypedValueParser<Value = Lang> {
+    PossibleValuesParser::new(Lang::ALL.map(Lang::as_str)).try_map(|s| s.parse::<Lang>())
 }

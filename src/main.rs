@@ -136,7 +136,7 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     opts.unpack.progress = progress_of(&status);
     let report = Scanner::new(Arc::new(rules), opts)?.scan_path(&args.image)?;
     drop(status);
-    let rendered = fwcert::report::render(&report, args.format);
+    let rendered = fwcert::report::render_in(&report, args.format, args.lang);
     match &args.output {
         Some(path) => std::fs::write(path, rendered).with_context(|| format!("cannot write {}", path.display()))?,
         None => std::io::stdout().write_all(rendered.as_bytes())?,

@@ -35,7 +35,7 @@ pub struct Inputs<'a> {
 
 pub fn build(i: Inputs) -> Report {
     let u = i.unpacked;
-    let findings = findings_section(&i.results.findings, i.redact_secrets);
+    let findings = findings_section(&i.results.findings, i.rules, i.redact_secrets);
     let requirements = requirements_section(i.verdicts);
     Report {
         schema: SCHEMA,
@@ -76,7 +76,7 @@ fn shown_secret(f: &CheckedFinding, redact: bool) -> Option<String> {
 }
 
 /// Findings, most severe first.
-fn findings_section(checked: &[CheckedFinding], redact: bool) -> Vec<FindingOut> {
+fn findings_section(checked: &[CheckedFinding], rules: &Rules, redact: bool) -> Vec<FindingOut> {
     let mut findings: Vec<FindingOut> = checked
         .iter()
         .map(|c| {
@@ -91,6 +91,11 @@ fn findings_section(checked: &[CheckedFinding], redact: bool) -> Vec<FindingOut>
                 category: c.category,
                 severity: c.severity,
                 title: c.title.clone(),
+                title_zh: rules
+                    .checks
+                    .rule(&f.rule)
+                    .map(|r| r.title_zh.clone())
+                    .unwrap_or_default(),
                 path: f.path.clone(),
                 container: f.container.clone(),
                 line: f.line,
@@ -522,7 +527,8 @@ mod tests {
     /// A preview finding says so in the JSON; a stable one has no field.
     #[test]
     fn preview_findings_are_marked() {
-        let json = |preview| serde_json::to_value(&findings_section(&[checked(preview)], false)[0]).unwrap();
+        let rules = Rules::embedded().unwrap();
+        let json = |preview| serde_json::to_value(&findings_section(&[checked(preview)], &rules, false)[0]).unwrap();
         assert_eq!(json(true)["preview"], serde_json::Value::Bool(true));
         assert!(json(false).get("preview").is_none());
     }

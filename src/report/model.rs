@@ -181,6 +181,8 @@ pub struct FindingOut {
     pub category: Category,
     pub severity: Severity,
     pub title: String,
+    /// The rule's Chinese title (for the zh-CN views).
+    pub title_zh: String,
     pub path: String,
     pub container: Chain,
     #[serde(skip_serializing_if = "Option::is_none")]
