@@ -159,7 +159,38 @@ pub struct Strings {
     pub new_since_baseline: &'static str,
     pub page: &'static str,
     pub clauses_failing: &'static str,
-    pub clauses_rest: &'static str,
+    pub firmware: &'static str,
+    pub at: &'static str,
+    pub in_: &'static str,
+    pub filesystem: &'static str,
+    pub none_found: &'static str,
+    pub location: &'static str,
+    pub coverage_gap: &'static str,
+    pub custom: &'static str,
+    pub declaration_lc: &'static str,
+    pub no_declaration_lc: &'static str,
+    pub image_lc: &'static str,
+    pub profile_lc: &'static str,
+    pub rules_lc: &'static str,
+    pub open_need: &'static str,
+    pub see_json: &'static str,
+    pub refuted_by: &'static str,
+    pub unpack_lc: &'static str,
+    pub unpack_summary: &'static str,
+    pub file_word: &'static str,
+    pub in_word: &'static str,
+    pub filesystem_word: &'static str,
+    /// English adds an `s` to counted nouns; Chinese does not.
+    pub plural_s: bool,
+    pub preview_short: &'static str,
+    pub image_sha256_lc: &'static str,
+    pub standard_lc: &'static str,
+    pub verdict_lc: &'static str,
+    pub findings_lc: &'static str,
+    pub severity_lc: &'static str,
+    pub evidence_lc: &'static str,
+    pub file_sha256_lc: &'static str,
+    pub secret_lc: &'static str,
 }
 
 impl Strings {
@@ -184,6 +215,19 @@ impl Strings {
 
     /// A cause keeps its stable English key (it is an identifier in the
     /// JSON); this is the same.
+    /// `""` or `"s"` after a count of `n` of something.
+    pub fn plural(&self, n: usize) -> &'static str {
+        if self.plural_s && n != 1 { "s" } else { "" }
+    }
+
+    /// The word of a verdict given by its JSON name (a `counts` key).
+    pub fn verdict_named(&self, name: &str) -> &'static str {
+        Verdict::ALL
+            .iter()
+            .find(|v| v.as_str() == name)
+            .map_or("?", |v| self.verdict(*v))
+    }
+
     pub fn cause(&self, c: Cause) -> &'static str {
         c.as_str()
     }
@@ -279,7 +323,37 @@ pub static EN: Strings = Strings {
     new_since_baseline: "new since the baseline",
     page: "page",
     clauses_failing: "CLAUSES (FAIL and INCONCLUSIVE, with their units)",
-    clauses_rest: "PASS, OPEN (need a device test, a document or an audit), NOT-APPLICABLE; see the JSON report",
+    firmware: "firmware",
+    at: "at",
+    in_: "in",
+    filesystem: "filesystem",
+    none_found: "None.",
+    location: "location",
+    coverage_gap: "coverage gap",
+    custom: "custom",
+    declaration_lc: "declaration",
+    no_declaration_lc: "no declaration",
+    image_lc: "image",
+    profile_lc: "profile",
+    rules_lc: "rules",
+    open_need: "need a device test, a document or an audit",
+    see_json: "see the JSON report",
+    refuted_by: "refuted by",
+    unpack_lc: "unpack",
+    unpack_summary: "Unpack",
+    file_word: "file",
+    in_word: "in",
+    filesystem_word: "filesystem",
+    plural_s: true,
+    preview_short: "preview",
+    image_sha256_lc: "image SHA-256",
+    standard_lc: "standard",
+    verdict_lc: "verdict",
+    findings_lc: "findings",
+    severity_lc: "severity",
+    evidence_lc: "evidence",
+    file_sha256_lc: "file sha256",
+    secret_lc: "secret",
 };
 
 pub static ZH_CN: Strings = Strings {
@@ -372,7 +446,37 @@ pub static ZH_CN: Strings = Strings {
     new_since_baseline: "相对基线新增",
     page: "页",
     clauses_failing: "条款（不符合与无法判定，附测试单元）",
-    clauses_rest: "符合、待测（需设备测试、文档或审核）、不适用；详见 JSON 报告",
+    firmware: "固件",
+    at: "位置",
+    in_: "容器",
+    filesystem: "文件系统",
+    none_found: "无。",
+    location: "位置",
+    coverage_gap: "覆盖缺口",
+    custom: "自定义规则",
+    declaration_lc: "厂商声明",
+    no_declaration_lc: "无厂商声明",
+    image_lc: "镜像",
+    profile_lc: "标准集",
+    rules_lc: "规则",
+    open_need: "需设备测试、文档或审核",
+    see_json: "详见 JSON 报告",
+    refuted_by: "被以下规则的发现否定",
+    unpack_lc: "解包",
+    unpack_summary: "解包",
+    file_word: "个文件",
+    in_word: "分布于",
+    filesystem_word: "个文件系统",
+    plural_s: false,
+    preview_short: "预览",
+    image_sha256_lc: "镜像 SHA-256",
+    standard_lc: "标准",
+    verdict_lc: "判定",
+    findings_lc: "检测发现",
+    severity_lc: "严重程度",
+    evidence_lc: "证据",
+    file_sha256_lc: "文件 sha256",
+    secret_lc: "秘密",
 };
 
 #[cfg(test)]

@@ -94,10 +94,10 @@ pub fn render(report: &Report, format: Format) -> String {
 pub fn render_in(report: &Report, format: Format, lang: Lang) -> String {
     match format {
         Format::Json => json::render(report),
-        Format::Text => text::render(report),
+        Format::Text => text::render_in(report, lang),
         Format::Sarif => sarif::render(report),
         Format::Junit => junit::render(report),
-        Format::Markdown => markdown::render(report),
+        Format::Markdown => markdown::render_in(report, lang),
         Format::Html => html::render(report, lang),
     }
 }
