@@ -67,6 +67,26 @@ pub enum Command {
     /// and a summary; shards split the work between machines.
     #[command(after_help = BATCH_EXIT_CODES)]
     Batch(BatchArgs),
+    /// Make an Ed25519 key pair for signing reports: NAME (private,
+    /// PKCS#8 PEM) and NAME.pub (public, SubjectPublicKeyInfo PEM).
+    Keygen {
+        /// The private key's file; the public key goes to NAME.pub.
+        #[arg(short, long, value_name = "NAME")]
+        output: PathBuf,
+    },
+    /// Check a signed JSON report against its signature (REPORT.sig) and a
+    /// public key. Exit 0 when it verifies, 1 when the report or signature
+    /// was altered or signed with another key, 3 when a file is unreadable.
+    Verify {
+        /// The JSON report written by `scan --format json --sign KEY -o REPORT`.
+        report: PathBuf,
+        /// The signer's public key (NAME.pub from `fwcert keygen`).
+        #[arg(long, value_name = "PUB")]
+        key: PathBuf,
+        /// The signature document [default: REPORT.sig].
+        #[arg(long, value_name = "FILE")]
+        signature: Option<PathBuf>,
+    },
     /// List the rules or explain one.
     Rules {
         #[command(subcommand)]
@@ -88,6 +108,11 @@ pub struct ScanArgs {
     /// JUnit are for machines and stay English).
     #[arg(long, default_value_t = Lang::En, value_parser = lang_parser())]
     pub lang: Lang,
+    /// Sign the JSON report with this Ed25519 private key (from `fwcert
+    /// keygen`): the signature goes to FILE.sig beside `-o FILE`. Needs
+    /// `--format json` and `-o`.
+    #[arg(long, value_name = "KEY")]
+    pub sign: Option<PathBuf>,
     #[command(flatten)]
     pub settings: ScanSettings,
     #[command(flatten)]

@@ -28,6 +28,7 @@ pub mod report;
 pub mod rules;
 pub mod samples;
 pub mod scan;
+pub mod signing;
 pub mod standards;
 pub mod unpack;
 
