@@ -129,8 +129,9 @@ pub struct ScanSettings {
     /// Standards to report on: all, eu, uk, cn, baseline, or comma-separated
     /// standard ids (see `fwcert rules profiles`). Each standard gets its
     /// own verdict.
-    #[arg(long, default_value_t = fwcert::ScanOptions::default().profile, conflicts_with = "standard")]
-    pub profile: String,
+    /// [default: the policy's standards or profile, else all]
+    #[arg(long, conflicts_with = "standard")]
+    pub profile: Option<String>,
     /// A standard to report on (repeatable), e.g. etsi-en-303-645; instead
     /// of --profile.
     #[arg(long, value_name = "ID")]
@@ -145,6 +146,22 @@ pub struct ScanSettings {
     /// the clauses say. Changes no verdict in the report.
     #[arg(long, value_parser = severity_parser())]
     pub fail_on: Option<Severity>,
+    /// The project's CI policy (TOML: standards, fail-on, waivers; see
+    /// docs/ci.md). Without it, `fwcert.toml` in the current directory is
+    /// used when there is one.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_policy")]
+    pub policy: Option<PathBuf>,
+    /// Use no policy, not even ./fwcert.toml.
+    #[arg(long)]
+    pub no_policy: bool,
+    /// An earlier JSON report: the gate counts only findings it did not
+    /// have (verdicts are unchanged; each finding is marked known or new).
+    #[arg(long, value_name = "OLD.json")]
+    pub baseline: Option<PathBuf>,
+    /// The date waivers' expiry is judged on (YYYY-MM-DD) [default:
+    /// $FWCERT_TODAY, else today's UTC date]; written in the report.
+    #[arg(long, value_name = "DATE")]
+    pub today: Option<String>,
     /// Seconds for password cracking, all hashes together (what is not
     /// tried in time is reported as a coverage gap).
     #[arg(long, default_value_t = CheckOptions::default().crack_time.as_secs())]

@@ -23,6 +23,7 @@ pub mod checks;
 pub mod error;
 pub mod hash;
 pub mod inventory;
+pub mod policy;
 pub mod progress;
 pub mod report;
 pub mod rules;

@@ -14,6 +14,7 @@ use clap::Parser;
 use signal_hook::consts::{SIGINT, SIGTERM};
 
 use cli::{BatchArgs, BudgetArgs, Cli, Command, ExitCode, JobsArg, RulesAction, ScanArgs, ScanSettings, UnpackArgs};
+use fwcert::policy::{Baseline, Gating, Policy, Today};
 use fwcert::progress::Progress;
 use fwcert::report::{listing, rules_view};
 use fwcert::standards::Declaration;
@@ -96,15 +97,61 @@ fn progress_of(status: &Option<Arc<StatusLine>>) -> Progress {
     }
 }
 
+/// The policy: `--policy FILE`, else `./fwcert.toml` when it exists
+/// (unless `--no-policy`).
+fn read_policy(args: &ScanSettings) -> anyhow::Result<Option<Policy>> {
+    let path = match (&args.policy, args.no_policy) {
+        (Some(p), _) => p.clone(),
+        (None, true) => return Ok(None),
+        (None, false) => {
+            let p = std::path::PathBuf::from("fwcert.toml");
+            if !p.is_file() {
+                return Ok(None);
+            }
+            p
+        }
+    };
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read policy {}", path.display()))?;
+    Ok(Some(Policy::parse(&path.display().to_string(), &text)?))
+}
+
 /// The rules and options `scan` and `batch` share.
 fn settings(args: &ScanSettings) -> anyhow::Result<(Rules, ScanOptions)> {
+    let policy = read_policy(args)?;
+    let profile = if !args.standard.is_empty() {
+        args.standard.join(",")
+    } else if let Some(p) = &args.profile {
+        p.clone()
+    } else if let Some(p) = policy.as_ref().filter(|p| !p.standards.is_empty()) {
+        p.standards.join(",")
+    } else if let Some(p) = policy.as_ref().and_then(|p| p.profile.clone()) {
+        p
+    } else {
+        ScanOptions::default().profile
+    };
+    let fail_on = args.fail_on.or(policy.as_ref().and_then(|p| p.fail_on));
+    let baseline = match &args.baseline {
+        Some(path) => {
+            let bytes = std::fs::read(path).with_context(|| format!("cannot read baseline {}", path.display()))?;
+            Some(Baseline::parse(&path.display().to_string(), &bytes)?)
+        }
+        None => None,
+    };
+    let today = match &policy {
+        Some(p) if !p.waivers.is_empty() => Some(Today::resolve(args.today.as_deref())?),
+        _ => None,
+    };
+    let gating = (policy.is_some() || baseline.is_some()).then(|| {
+        Arc::new(Gating {
+            policy,
+            baseline,
+            today,
+        })
+    });
     let mut opts = ScanOptions {
-        profile: if args.standard.is_empty() {
-            args.profile.clone()
-        } else {
-            args.standard.join(",")
-        },
-        fail_on: args.fail_on,
+        profile,
+        gating,
+        fail_on,
         redact_secrets: args.redact_secrets,
         ..ScanOptions::default()
     };
