@@ -344,7 +344,10 @@ fn one(scanner: &Scanner, input: &Input, out: &Path, opts: &BatchOptions) -> Ima
     };
     let json_path = report_path(out, &input.relative, "json");
     let declaration = scanner.options().declaration.as_ref().map(|d| d.sha256.as_str());
-    if let Some(old) = reusable(&json_path, &sha256, &scanner.rules().digest, declaration) {
+    // A policy or baseline may change between runs (and waivers expire):
+    // with one, every image is scanned again.
+    let reuse = scanner.options().gating.is_none();
+    if reuse && let Some(old) = reusable(&json_path, &sha256, &scanner.rules().digest, declaration) {
         return summary_of(image, &old, 0.0, true);
     }
     let name = input

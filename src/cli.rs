@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 use fwcert::batch::Shard;
 use fwcert::checks::CheckOptions;
 use fwcert::checks::rule::Severity;
-use fwcert::report::Format;
+use fwcert::report::{Format, Lang};
 use fwcert::unpack::budget::Limits;
 
 /// Process exit codes, documented in `--help` and the README.
@@ -67,6 +67,26 @@ pub enum Command {
     /// and a summary; shards split the work between machines.
     #[command(after_help = BATCH_EXIT_CODES)]
     Batch(BatchArgs),
+    /// Make an Ed25519 key pair for signing reports: NAME (private,
+    /// PKCS#8 PEM) and NAME.pub (public, SubjectPublicKeyInfo PEM).
+    Keygen {
+        /// The private key's file; the public key goes to NAME.pub.
+        #[arg(short, long, value_name = "NAME")]
+        output: PathBuf,
+    },
+    /// Check a signed JSON report against its signature (REPORT.sig) and a
+    /// public key. Exit 0 when it verifies, 1 when the report or signature
+    /// was altered or signed with another key, 3 when a file is unreadable.
+    Verify {
+        /// The JSON report written by `scan --format json --sign KEY -o REPORT`.
+        report: PathBuf,
+        /// The signer's public key (NAME.pub from `fwcert keygen`).
+        #[arg(long, value_name = "PUB")]
+        key: PathBuf,
+        /// The signature document [default: REPORT.sig].
+        #[arg(long, value_name = "FILE")]
+        signature: Option<PathBuf>,
+    },
     /// List the rules or explain one.
     Rules {
         #[command(subcommand)]
@@ -84,6 +104,15 @@ pub struct ScanArgs {
     /// Write the report to FILE instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Language of the text, Markdown and HTML reports (JSON, SARIF and
+    /// JUnit are for machines and stay English).
+    #[arg(long, default_value_t = Lang::En, value_parser = lang_parser())]
+    pub lang: Lang,
+    /// Sign the JSON report with this Ed25519 private key (from `fwcert
+    /// keygen`): the signature goes to FILE.sig beside `-o FILE`. Needs
+    /// `--format json` and `-o`.
+    #[arg(long, value_name = "KEY")]
+    pub sign: Option<PathBuf>,
     #[command(flatten)]
     pub settings: ScanSettings,
     #[command(flatten)]
@@ -100,8 +129,9 @@ pub struct ScanSettings {
     /// Standards to report on: all, eu, uk, cn, baseline, or comma-separated
     /// standard ids (see `fwcert rules profiles`). Each standard gets its
     /// own verdict.
-    #[arg(long, default_value_t = fwcert::ScanOptions::default().profile, conflicts_with = "standard")]
-    pub profile: String,
+    /// [default: the policy's standards or profile, else all]
+    #[arg(long, conflicts_with = "standard")]
+    pub profile: Option<String>,
     /// A standard to report on (repeatable), e.g. etsi-en-303-645; instead
     /// of --profile.
     #[arg(long, value_name = "ID")]
@@ -116,6 +146,22 @@ pub struct ScanSettings {
     /// the clauses say. Changes no verdict in the report.
     #[arg(long, value_parser = severity_parser())]
     pub fail_on: Option<Severity>,
+    /// The project's CI policy (TOML: standards, fail-on, waivers; see
+    /// docs/ci.md). Without it, `fwcert.toml` in the current directory is
+    /// used when there is one.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_policy")]
+    pub policy: Option<PathBuf>,
+    /// Use no policy, not even ./fwcert.toml.
+    #[arg(long)]
+    pub no_policy: bool,
+    /// An earlier JSON report: the gate counts only findings it did not
+    /// have (verdicts are unchanged; each finding is marked known or new).
+    #[arg(long, value_name = "OLD.json")]
+    pub baseline: Option<PathBuf>,
+    /// The date waivers' expiry is judged on (YYYY-MM-DD) [default:
+    /// $FWCERT_TODAY, else today's UTC date]; written in the report.
+    #[arg(long, value_name = "DATE")]
+    pub today: Option<String>,
     /// Seconds for password cracking, all hashes together (what is not
     /// tried in time is reported as a coverage gap).
     #[arg(long, default_value_t = CheckOptions::default().crack_time.as_secs())]
@@ -240,4 +286,9 @@ fn format_parser() -> impl TypedValueParser<Value = Format> {
 /// `--fail-on`: the library's severities, listed in `--help`.
 fn severity_parser() -> impl TypedValueParser<Value = Severity> {
     PossibleValuesParser::new(Severity::ALL.map(Severity::as_str)).try_map(|s| s.parse::<Severity>())
+}
+
+/// `--lang`: the report languages, listed in `--help`.
+fn lang_parser() -> impl TypedValueParser<Value = Lang> {
+    PossibleValuesParser::new(Lang::ALL.map(Lang::as_str)).try_map(|s| s.parse::<Lang>())
 }

@@ -23,11 +23,13 @@ pub mod checks;
 pub mod error;
 pub mod hash;
 pub mod inventory;
+pub mod policy;
 pub mod progress;
 pub mod report;
 pub mod rules;
 pub mod samples;
 pub mod scan;
+pub mod signing;
 pub mod standards;
 pub mod unpack;
 

@@ -14,6 +14,7 @@ use clap::Parser;
 use signal_hook::consts::{SIGINT, SIGTERM};
 
 use cli::{BatchArgs, BudgetArgs, Cli, Command, ExitCode, JobsArg, RulesAction, ScanArgs, ScanSettings, UnpackArgs};
+use fwcert::policy::{Baseline, Gating, Policy, Today};
 use fwcert::progress::Progress;
 use fwcert::report::{listing, rules_view};
 use fwcert::standards::Declaration;
@@ -51,6 +52,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Batch(args) => return batch(args),
         Command::Unpack(args) => unpack(args)?,
         Command::Rules { action } => rules(action)?,
+        Command::Keygen { output } => keygen(&output)?,
+        Command::Verify { report, key, signature } => verify(&report, &key, signature.as_deref())?,
     };
     Ok(code as i32)
 }
@@ -94,15 +97,61 @@ fn progress_of(status: &Option<Arc<StatusLine>>) -> Progress {
     }
 }
 
+/// The policy: `--policy FILE`, else `./fwcert.toml` when it exists
+/// (unless `--no-policy`).
+fn read_policy(args: &ScanSettings) -> anyhow::Result<Option<Policy>> {
+    let path = match (&args.policy, args.no_policy) {
+        (Some(p), _) => p.clone(),
+        (None, true) => return Ok(None),
+        (None, false) => {
+            let p = std::path::PathBuf::from("fwcert.toml");
+            if !p.is_file() {
+                return Ok(None);
+            }
+            p
+        }
+    };
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read policy {}", path.display()))?;
+    Ok(Some(Policy::parse(&path.display().to_string(), &text)?))
+}
+
 /// The rules and options `scan` and `batch` share.
 fn settings(args: &ScanSettings) -> anyhow::Result<(Rules, ScanOptions)> {
+    let policy = read_policy(args)?;
+    let profile = if !args.standard.is_empty() {
+        args.standard.join(",")
+    } else if let Some(p) = &args.profile {
+        p.clone()
+    } else if let Some(p) = policy.as_ref().filter(|p| !p.standards.is_empty()) {
+        p.standards.join(",")
+    } else if let Some(p) = policy.as_ref().and_then(|p| p.profile.clone()) {
+        p
+    } else {
+        ScanOptions::default().profile
+    };
+    let fail_on = args.fail_on.or(policy.as_ref().and_then(|p| p.fail_on));
+    let baseline = match &args.baseline {
+        Some(path) => {
+            let bytes = std::fs::read(path).with_context(|| format!("cannot read baseline {}", path.display()))?;
+            Some(Baseline::parse(&path.display().to_string(), &bytes)?)
+        }
+        None => None,
+    };
+    let today = match &policy {
+        Some(p) if !p.waivers.is_empty() => Some(Today::resolve(args.today.as_deref())?),
+        _ => None,
+    };
+    let gating = (policy.is_some() || baseline.is_some()).then(|| {
+        Arc::new(Gating {
+            policy,
+            baseline,
+            today,
+        })
+    });
     let mut opts = ScanOptions {
-        profile: if args.standard.is_empty() {
-            args.profile.clone()
-        } else {
-            args.standard.join(",")
-        },
-        fail_on: args.fail_on,
+        profile,
+        gating,
+        fail_on,
         redact_secrets: args.redact_secrets,
         ..ScanOptions::default()
     };
@@ -130,16 +179,34 @@ fn settings(args: &ScanSettings) -> anyhow::Result<(Rules, ScanOptions)> {
 }
 
 fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
+    // Checked before the scan: a signature needs the canonical JSON in a file.
+    let signing = match (&args.sign, &args.output) {
+        (None, _) => None,
+        (Some(_), _) if args.format != fwcert::report::Format::Json => {
+            bail!(
+                "--sign signs the canonical JSON report: use --format json (render other views with a second scan; reports are deterministic)"
+            )
+        }
+        (Some(_), None) => bail!("--sign needs -o FILE (the signature goes to FILE.sig)"),
+        (Some(key), Some(out)) => {
+            let pem = std::fs::read_to_string(key).with_context(|| format!("cannot read key {}", key.display()))?;
+            Some((pem, signature_path(out)))
+        }
+    };
     set_jobs(&args.jobs)?;
     let (rules, mut opts) = settings(&args.settings)?;
     let status = terminal_progress(args.quiet);
     opts.unpack.progress = progress_of(&status);
     let report = Scanner::new(Arc::new(rules), opts)?.scan_path(&args.image)?;
     drop(status);
-    let rendered = fwcert::report::render(&report, args.format);
+    let rendered = fwcert::report::render_in(&report, args.format, args.lang);
     match &args.output {
-        Some(path) => std::fs::write(path, rendered).with_context(|| format!("cannot write {}", path.display()))?,
+        Some(path) => std::fs::write(path, &rendered).with_context(|| format!("cannot write {}", path.display()))?,
         None => std::io::stdout().write_all(rendered.as_bytes())?,
+    }
+    if let Some((pem, sig_path)) = signing {
+        let sig = fwcert::signing::sign(&pem, rendered.as_bytes())?;
+        std::fs::write(&sig_path, sig).with_context(|| format!("cannot write {}", sig_path.display()))?;
     }
     Ok(match report.outcome.exit_code {
         0 => ExitCode::Pass,
@@ -221,6 +288,75 @@ fn unpack(args: UnpackArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::Inconclusive
     })
+}
+
+/// `REPORT.sig`: where a report's signature goes.
+fn signature_path(report: &std::path::Path) -> std::path::PathBuf {
+    let mut name = report.as_os_str().to_owned();
+    name.push(".sig");
+    name.into()
+}
+
+/// `fwcert keygen -o NAME`: NAME (private, owner-only) and NAME.pub.
+fn keygen(output: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let public_path = {
+        let mut p = output.as_os_str().to_owned();
+        p.push(".pub");
+        std::path::PathBuf::from(p)
+    };
+    for p in [output, public_path.as_path()] {
+        if p.exists() {
+            bail!("{} exists; not overwriting a key", p.display());
+        }
+    }
+    let (private, public) = fwcert::signing::generate()?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+        .open(output)
+        .and_then(|mut f| f.write_all(private.as_bytes()))
+        .with_context(|| format!("cannot write {}", output.display()))?;
+    std::fs::write(&public_path, public).with_context(|| format!("cannot write {}", public_path.display()))?;
+    println!(
+        "private key {} (keep it secret), public key {}",
+        output.display(),
+        public_path.display()
+    );
+    Ok(ExitCode::Pass)
+}
+
+/// `fwcert verify REPORT --key PUB`: exit 0 when it verifies, 1 when not.
+fn verify(
+    report: &std::path::Path,
+    key: &std::path::Path,
+    signature: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
+    let sig_path = signature.map_or_else(|| signature_path(report), std::path::Path::to_path_buf);
+    let bytes = std::fs::read(report).with_context(|| format!("cannot read {}", report.display()))?;
+    let pem = std::fs::read_to_string(key).with_context(|| format!("cannot read key {}", key.display()))?;
+    let sig =
+        std::fs::read_to_string(&sig_path).with_context(|| format!("cannot read signature {}", sig_path.display()))?;
+    match fwcert::signing::verify(&pem, &bytes, &sig) {
+        Ok(doc) => {
+            println!(
+                "OK: {} is signed by Ed25519 key {} (report SHA-256 {})",
+                report.display(),
+                doc.public_key,
+                doc.report_sha256
+            );
+            Ok(ExitCode::Pass)
+        }
+        Err(e @ (fwcert::signing::SignError::PublicKey(_) | fwcert::signing::SignError::Document(_))) => Err(e.into()),
+        Err(e) => {
+            println!("FAILED: {}: {e}", report.display());
+            Ok(ExitCode::Fail)
+        }
+    }
 }
 
 fn rules(action: RulesAction) -> anyhow::Result<ExitCode> {

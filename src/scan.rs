@@ -25,7 +25,7 @@ use crate::inventory::Inventory;
 use crate::report::build::{Inputs, build};
 use crate::report::model::Report;
 use crate::rules::Rules;
-use crate::standards::{Assessment, Declaration};
+use crate::standards::{Assessment, Declaration, gate_excusing};
 use crate::unpack::{self, Bytes, UnpackOptions};
 
 /// Options for scanning.
@@ -44,6 +44,9 @@ pub struct ScanOptions {
     /// Replace recovered passwords and found secrets in the report with a
     /// marker (fingerprints stay), for reports that leave the lab.
     pub redact_secrets: bool,
+    /// CI gating: a policy's waivers and a baseline report. Changes the
+    /// gate (exit code), never a verdict.
+    pub gating: Option<Arc<crate::policy::Gating>>,
 }
 
 impl Default for ScanOptions {
@@ -55,6 +58,7 @@ impl Default for ScanOptions {
             fail_on: None,
             declaration: None,
             redact_secrets: false,
+            gating: None,
         }
     }
 }
@@ -136,17 +140,21 @@ impl Scanner {
                 });
             }
         }
-        let verdicts = self.rules.catalog.evaluate(
-            &self.standards,
-            &Assessment {
-                findings: &results.findings,
-                coverage: &results.coverage,
-                unpack_gaps: &unpack_gaps,
-                observed: &results.observed,
-                declaration,
-                fail_on: opts.fail_on,
-            },
-        );
+        let assessment = Assessment {
+            findings: &results.findings,
+            coverage: &results.coverage,
+            unpack_gaps: &unpack_gaps,
+            observed: &results.observed,
+            declaration,
+            fail_on: opts.fail_on,
+        };
+        let mut verdicts = self.rules.catalog.evaluate(&self.standards, &assessment);
+        let gating = opts.gating.as_deref();
+        let matched = gating.map(|g| g.assess(&results.findings));
+        if let (Some(g), Some(m)) = (gating, &matched) {
+            verdicts.gate = gate_excusing(&verdicts.clauses, &assessment, &m.excused());
+            verdicts.gate.reasons.extend(waiver_notes(g, m));
+        }
         progress.stage("report");
         Ok(build(Inputs {
             unpacked: &unpacked,
@@ -158,8 +166,36 @@ impl Scanner {
             profile: &opts.profile,
             declaration,
             redact_secrets: opts.redact_secrets,
+            gating: gating.zip(matched.as_ref()),
+            fail_on: opts.fail_on,
         }))
     }
+}
+
+/// What the gate's reasons say about the waivers: one that matched
+/// nothing, and one that expired while it still matches findings.
+fn waiver_notes(g: &crate::policy::Gating, m: &crate::policy::Matched) -> Vec<String> {
+    let mut notes = Vec::new();
+    let Some(p) = &g.policy else { return notes };
+    for (i, (w, state)) in p.waivers.iter().zip(&m.waivers).enumerate() {
+        let what = match (&w.fingerprint, &w.rule, &w.path) {
+            (Some(fp), _, _) => format!("fingerprint {fp}"),
+            (None, Some(r), Some(path)) => format!("{r} at {path}"),
+            (None, Some(r), None) => r.clone(),
+            (None, None, _) => String::new(),
+        };
+        if state.matched.is_empty() {
+            notes.push(format!("waiver {} ({what}) matched no finding", i + 1));
+        } else if !state.active {
+            notes.push(format!(
+                "waiver {} ({what}) expired on {}: its {} finding(s) count again",
+                i + 1,
+                w.expires,
+                state.matched.len()
+            ));
+        }
+    }
+    notes
 }
 
 /// Scan image bytes with the embedded rules: a one-off convenience; use a

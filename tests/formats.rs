@@ -7,7 +7,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use fwcert::report::{Format, Report, junit, markdown, sarif};
+use fwcert::report::{Format, Lang, Report, junit, markdown, sarif, text};
 use fwcert::{ScanOptions, Verdict, scan_bytes};
 
 const SAMPLES: [&str; 2] = ["camera-default-root.bin", "camera-hardened.bin"];
@@ -85,10 +85,51 @@ fn snapshots() {
     }
 }
 
+/// The human views in Chinese, and the text view of the hardened sample
+/// (the English text of the other is in tests/report.rs).
+#[test]
+fn human_views_in_both_languages() {
+    for name in SAMPLES {
+        let r = report(name);
+        let stem = name.trim_end_matches(".bin");
+        insta::assert_snapshot!(format!("{stem}.zh-CN.md"), markdown::render_in(&r, Lang::ZhCn));
+        insta::assert_snapshot!(format!("{stem}.zh-CN.txt"), text::render_in(&r, Lang::ZhCn));
+        // English is the default.
+        assert_eq!(markdown::render_in(&r, Lang::En), markdown::render(&r));
+        assert_eq!(text::render_in(&r, Lang::En), text::render(&r));
+    }
+    insta::assert_snapshot!("camera-hardened.en.txt", text::render(&report("camera-hardened.bin")));
+}
+
+/// In Chinese, standards, clauses and rules are named by their Chinese
+/// titles from the data, and verdicts and headings are Chinese words.
+#[test]
+fn chinese_views_use_the_chinese_titles() {
+    let r = report("camera-default-root.bin");
+    let txt = text::render_in(&r, Lang::ZhCn);
+    let md = markdown::render_in(&r, Lang::ZhCn);
+    for st in &r.standards {
+        assert!(txt.contains(&st.title_zh), "{}", st.title_zh);
+        assert!(md.contains(&markdown::esc(&st.title_zh)), "{}", st.title_zh);
+    }
+    let failed = r
+        .requirements
+        .iter()
+        .find(|q| q.verdict == Verdict::Fail)
+        .expect("a failed clause");
+    assert!(txt.contains(&format!("不符合         {}", failed.clause)) || txt.contains(&failed.title_zh));
+    assert!(txt.contains(&failed.title_zh), "{}", failed.title_zh);
+    let shadow = r.findings.iter().find(|f| f.id == "FW-CRED-002").expect("FW-CRED-002");
+    assert!(txt.contains(&shadow.title_zh), "{}", shadow.title_zh);
+    assert!(txt.contains("结论: 不通过 (退出码 1)"), "{txt}");
+    assert!(md.starts_with("## fwcert: 不通过 (退出码 1)"), "{md}");
+    assert!(!txt.contains("FINDINGS"), "headings are translated");
+}
+
 #[test]
 fn renderers_are_deterministic() {
     for name in SAMPLES {
-        for f in [Format::Sarif, Format::Junit, Format::Markdown] {
+        for f in [Format::Sarif, Format::Junit, Format::Markdown, Format::Html] {
             assert_eq!(
                 fwcert::report::render(&report(name), f),
                 fwcert::report::render(&report(name), f),

@@ -14,6 +14,7 @@ use crate::checks::rule::Severity;
 use crate::checks::{CheckResults, CheckedFinding, SECRET_SLOT};
 use crate::inventory::boot::Condition;
 use crate::inventory::{Inventory, Origin};
+use crate::policy::{Gating, Matched};
 use crate::rules::Rules;
 use crate::standards::{Declaration, Verdict, Verdicts};
 use crate::unpack::Unpacked;
@@ -31,11 +32,18 @@ pub struct Inputs<'a> {
     pub declaration: Option<&'a Declaration>,
     /// Replace recovered passwords and found secrets with [`REDACTED`].
     pub redact_secrets: bool,
+    /// The CI gating given, and what it matched.
+    pub gating: Option<(&'a Gating, &'a Matched)>,
+    /// The severity threshold of the gate.
+    pub fail_on: Option<Severity>,
 }
 
 pub fn build(i: Inputs) -> Report {
     let u = i.unpacked;
-    let findings = findings_section(&i.results.findings, i.redact_secrets);
+    let mut findings = findings_section(&i.results.findings, i.rules, i.redact_secrets);
+    if let Some((_, m)) = i.gating {
+        annotate(&mut findings, m);
+    }
     let requirements = requirements_section(i.verdicts);
     Report {
         schema: SCHEMA,
@@ -65,6 +73,60 @@ pub fn build(i: Inputs) -> Report {
         components: components_section(i.inventory, i.results, &i.rules.checks.vulndata),
         boot: boot_section(i.inventory),
         requirements,
+        gate: i.gating.map(|(g, m)| gate_section(g, m, i.fail_on)),
+    }
+}
+
+/// Marks each finding with the waiver that covers it and its baseline state.
+fn annotate(findings: &mut [FindingOut], m: &Matched) {
+    let baseline = !m.known.is_empty() || !m.new.is_empty();
+    for f in findings {
+        f.waiver = m.waived.get(&f.fingerprint).map(|i| i + 1);
+        if baseline {
+            f.baseline = Some(if m.known.contains(&f.fingerprint) {
+                "known"
+            } else {
+                "new"
+            });
+        }
+    }
+}
+
+fn gate_section(g: &Gating, m: &Matched, fail_on: Option<Severity>) -> GateOut {
+    let waivers = g
+        .policy
+        .iter()
+        .flat_map(|p| p.waivers.iter())
+        .zip(&m.waivers)
+        .enumerate()
+        .map(|(i, (w, state))| WaiverOut {
+            number: i + 1,
+            fingerprint: w.fingerprint.clone(),
+            rule: w.rule.clone(),
+            path: w.path.clone(),
+            justification: w.justification.clone(),
+            owner: w.owner.clone(),
+            expires: w.expires.clone(),
+            state: if state.active { "active" } else { "expired" },
+            matched: state.matched.clone(),
+        })
+        .collect();
+    GateOut {
+        policy: g.policy.as_ref().map(|p| FileRef {
+            name: p.name.clone(),
+            sha256: p.sha256.clone(),
+        }),
+        baseline: g.baseline.as_ref().map(|b| BaselineOut {
+            name: b.name.clone(),
+            sha256: b.sha256.clone(),
+            findings: b.findings,
+        }),
+        today: g.today.as_ref().map(|t| TodayOut {
+            date: t.date.clone(),
+            source: t.source.clone(),
+        }),
+        fail_on,
+        waivers,
     }
 }
 
@@ -76,7 +138,7 @@ fn shown_secret(f: &CheckedFinding, redact: bool) -> Option<String> {
 }
 
 /// Findings, most severe first.
-fn findings_section(checked: &[CheckedFinding], redact: bool) -> Vec<FindingOut> {
+fn findings_section(checked: &[CheckedFinding], rules: &Rules, redact: bool) -> Vec<FindingOut> {
     let mut findings: Vec<FindingOut> = checked
         .iter()
         .map(|c| {
@@ -91,6 +153,11 @@ fn findings_section(checked: &[CheckedFinding], redact: bool) -> Vec<FindingOut>
                 category: c.category,
                 severity: c.severity,
                 title: c.title.clone(),
+                title_zh: rules
+                    .checks
+                    .rule(&f.rule)
+                    .map(|r| r.title_zh.clone())
+                    .unwrap_or_default(),
                 path: f.path.clone(),
                 container: f.container.clone(),
                 line: f.line,
@@ -102,6 +169,8 @@ fn findings_section(checked: &[CheckedFinding], redact: bool) -> Vec<FindingOut>
                 controls: c.controls.clone(),
                 custom_rule: f.custom.as_ref().map(|c| c.rule.clone()),
                 preview: c.preview,
+                waiver: None,
+                baseline: None,
             }
         })
         .collect();
@@ -522,7 +591,8 @@ mod tests {
     /// A preview finding says so in the JSON; a stable one has no field.
     #[test]
     fn preview_findings_are_marked() {
-        let json = |preview| serde_json::to_value(&findings_section(&[checked(preview)], false)[0]).unwrap();
+        let rules = Rules::embedded().unwrap();
+        let json = |preview| serde_json::to_value(&findings_section(&[checked(preview)], &rules, false)[0]).unwrap();
         assert_eq!(json(true)["preview"], serde_json::Value::Bool(true));
         assert!(json(false).get("preview").is_none());
     }

@@ -6,30 +6,43 @@
 
 use std::fmt::Write;
 
+use super::i18n::Lang;
 use super::model::{FindingOut, Report, Verdict};
 use crate::checks::rule::Severity;
 
 /// Evidence longer than this many characters is cut, with `…`.
 pub const EVIDENCE_CHARS: usize = 100;
 
+/// The Markdown view in English.
 pub fn render(r: &Report) -> String {
+    render_in(r, Lang::En)
+}
+
+/// The Markdown view in `lang`.
+pub fn render_in(r: &Report, lang: Lang) -> String {
+    let t = lang.strings();
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "## fwcert: {} (exit {}) — {}",
-        r.outcome.status.to_uppercase(),
+        "## fwcert: {} ({} {}) — {}",
+        t.status(r.outcome.status),
+        t.exit,
         r.outcome.exit_code,
         esc(&r.image.name)
     );
     let _ = writeln!(s);
     let _ = writeln!(
         s,
-        "Profile `{}` · fwcert {} · rules `{}` · image SHA-256 `{}` ({} bytes)",
+        "{} `{}` · fwcert {} · {} `{}` · {} `{}` ({} {})",
+        t.profile,
         r.profile.replace('`', "'"),
         r.tool.version,
+        t.rules_lc,
         r.tool.rules_digest.get(..16).unwrap_or(&r.tool.rules_digest),
+        t.image_sha256_lc,
         r.image.sha256,
-        r.image.size
+        r.image.size,
+        t.bytes
     );
     let _ = writeln!(s);
 
@@ -40,8 +53,11 @@ pub fn render(r: &Report) -> String {
     let verdicts = Verdict::ALL;
     let _ = writeln!(
         s,
-        "| standard | verdict | firmware | {} |",
-        verdicts.map(Verdict::as_str).join(" | ")
+        "| {} | {} | {} | {} |",
+        t.standard_lc,
+        t.verdict_lc,
+        t.firmware,
+        verdicts.map(|v| t.verdict(v)).join(" | ")
     );
     let _ = writeln!(s, "|---|---|---|{}", "---:|".repeat(verdicts.len()));
     for st in &r.standards {
@@ -52,9 +68,9 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(
             s,
             "| {} | {} | {} | {} |",
-            esc(&st.title),
-            st.verdict.as_str(),
-            st.firmware_verdict.map_or("—", |v| v.as_str()),
+            esc(lang.pick(&st.title, &st.title_zh)),
+            t.verdict(st.verdict),
+            st.firmware_verdict.map_or("—", |v| t.verdict(v)),
             row.join(" | ")
         );
     }
@@ -62,28 +78,33 @@ pub fn render(r: &Report) -> String {
 
     let severities: Vec<Severity> = Severity::ALL.iter().rev().copied().collect();
     let names: Vec<&str> = severities.iter().map(|v| v.as_str()).collect();
-    let _ = writeln!(s, "| findings | {} |", names.join(" | "));
+    let words: Vec<&str> = severities.iter().map(|v| t.severity(*v)).collect();
+    let _ = writeln!(s, "| {} | {} |", t.findings_lc, words.join(" | "));
     let _ = writeln!(s, "|---|{}", "---:|".repeat(names.len()));
     let row: Vec<String> = names
         .iter()
         .map(|n| r.summary.findings.get(n).copied().unwrap_or(0).to_string())
         .collect();
-    let _ = writeln!(s, "| count | {} |", row.join(" | "));
+    let _ = writeln!(s, "| {} | {} |", t.count, row.join(" | "));
     let _ = writeln!(s);
 
-    let _ = writeln!(s, "### Findings ({})", r.findings.len());
+    let _ = writeln!(s, "### {} ({})", t.findings, r.findings.len());
     let _ = writeln!(s);
     if r.findings.is_empty() {
-        let _ = writeln!(s, "None.");
+        let _ = writeln!(s, "{}", t.none_found);
     } else {
-        let _ = writeln!(s, "| severity | id | location | evidence |");
+        let _ = writeln!(s, "| {} | id | {} | {} |", t.severity_lc, t.location, t.evidence_lc);
         let _ = writeln!(s, "|---|---|---|---|");
         for f in &r.findings {
-            let preview = if f.preview { " (preview)" } else { "" };
+            let preview = if f.preview {
+                format!(" ({})", t.preview_short)
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 s,
                 "| {} | {}{preview} | {} | {} |",
-                f.severity.as_str(),
+                t.severity(f.severity),
                 esc(&f.id),
                 esc(&location(f)),
                 esc(&shorten(&f.evidence, EVIDENCE_CHARS))
@@ -96,25 +117,30 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(s, "<details>");
     let _ = writeln!(
         s,
-        "<summary>Unpack {}, {} file{} in {} filesystem{}; {} coverage gap{}</summary>",
-        if r.unpack.complete { "complete" } else { "INCOMPLETE" },
+        "<summary>{} {}, {} {}{} {} {} {}{}; {} {}{}</summary>",
+        t.unpack_summary,
+        if r.unpack.complete { t.complete } else { t.incomplete },
         r.unpack.files,
-        plural(r.unpack.files),
+        t.file_word,
+        t.plural(r.unpack.files),
+        t.in_word,
         r.unpack.filesystems.len(),
-        plural(r.unpack.filesystems.len()),
+        t.filesystem_word,
+        t.plural(r.unpack.filesystems.len()),
         gaps,
-        plural(gaps)
+        t.coverage_gap,
+        t.plural(gaps)
     );
     let _ = writeln!(s);
     if r.unpack.reasons.is_empty() {
-        let _ = writeln!(s, "- unpack: complete");
+        let _ = writeln!(s, "- {}: {}", t.unpack_lc, t.complete);
     }
     for reason in &r.unpack.reasons {
-        let _ = writeln!(s, "- unpack: {}", esc(reason));
+        let _ = writeln!(s, "- {}: {}", t.unpack_lc, esc(reason));
     }
     for c in &r.checks {
         if c.reasons.is_empty() {
-            let _ = writeln!(s, "- {}: complete", c.family);
+            let _ = writeln!(s, "- {}: {}", c.family, t.complete);
         }
         for reason in &c.reasons {
             let _ = writeln!(s, "- {}: {}", c.family, esc(reason));
@@ -123,10 +149,6 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(s);
     let _ = writeln!(s, "</details>");
     s
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }
 
 /// `path:line`, `path@0xoffset` or the bare path.

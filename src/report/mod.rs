@@ -1,6 +1,8 @@
 //! Stage 5: the canonical report model and its renderers.
 
 pub mod build;
+pub mod html;
+pub mod i18n;
 pub mod json;
 pub mod junit;
 pub mod listing;
@@ -10,6 +12,7 @@ pub mod rules_view;
 pub mod sarif;
 pub mod text;
 
+pub use i18n::Lang;
 pub use model::Report;
 
 /// Output formats.
@@ -23,6 +26,8 @@ pub enum Format {
     Junit,
     /// A Markdown merge-request summary ([`markdown`]).
     Markdown,
+    /// The self-contained, printable HTML certificate ([`html`]).
+    Html,
 }
 
 impl Format {
@@ -35,16 +40,18 @@ impl Format {
             Format::Sarif => "sarif",
             Format::Junit => "junit.xml",
             Format::Markdown => "md",
+            Format::Html => "html",
         }
     }
 
     /// Every format.
-    pub const ALL: [Format; 5] = [
+    pub const ALL: [Format; 6] = [
         Format::Json,
         Format::Text,
         Format::Sarif,
         Format::Junit,
         Format::Markdown,
+        Format::Html,
     ];
 
     /// The format's name on the command line.
@@ -55,6 +62,7 @@ impl Format {
             Format::Sarif => "sarif",
             Format::Junit => "junit",
             Format::Markdown => "markdown",
+            Format::Html => "html",
         }
     }
 }
@@ -76,12 +84,20 @@ impl std::str::FromStr for Format {
     }
 }
 
+/// The report in `format`, in English.
 pub fn render(report: &Report, format: Format) -> String {
+    render_in(report, format, Lang::En)
+}
+
+/// The report in `format`; the human views (text, Markdown, HTML) in
+/// `lang`. JSON, SARIF and JUnit are for machines and stay as they are.
+pub fn render_in(report: &Report, format: Format, lang: Lang) -> String {
     match format {
         Format::Json => json::render(report),
-        Format::Text => text::render(report),
+        Format::Text => text::render_in(report, lang),
         Format::Sarif => sarif::render(report),
         Format::Junit => junit::render(report),
-        Format::Markdown => markdown::render(report),
+        Format::Markdown => markdown::render_in(report, lang),
+        Format::Html => html::render(report, lang),
     }
 }

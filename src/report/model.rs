@@ -42,6 +42,66 @@ pub struct Report {
     /// environment: the evidence behind the services and debug findings.
     pub boot: BootSection,
     pub requirements: Vec<RequirementOut>,
+    /// CI gating: the policy, its waivers and the baseline; absent without
+    /// them. Changes no verdict (see `docs/ci.md`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gate: Option<GateOut>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GateOut {
+    /// The policy file: name and SHA-256 of its bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<FileRef>,
+    /// The baseline report: name, SHA-256 and how many findings it had.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineOut>,
+    /// The date waiver expiry was judged on, and where it came from
+    /// (`--today`, `FWCERT_TODAY` or `clock`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub today: Option<TodayOut>,
+    /// The severity threshold the gate applied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fail_on: Option<Severity>,
+    pub waivers: Vec<WaiverOut>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FileRef {
+    pub name: String,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BaselineOut {
+    pub name: String,
+    pub sha256: String,
+    pub findings: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TodayOut {
+    pub date: String,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WaiverOut {
+    /// 1-based, in the policy file's order.
+    pub number: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    pub justification: String,
+    pub owner: String,
+    pub expires: String,
+    /// `active`, or `expired` (it no longer excuses anything).
+    pub state: &'static str,
+    /// Fingerprints of the findings it matches (an expired waiver's too).
+    pub matched: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -181,6 +241,8 @@ pub struct FindingOut {
     pub category: Category,
     pub severity: Severity,
     pub title: String,
+    /// The rule's Chinese title (for the zh-CN views).
+    pub title_zh: String,
     pub path: String,
     pub container: Chain,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -207,6 +269,14 @@ pub struct FindingOut {
     /// it fails no requirement. Absent for stable rules.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub preview: bool,
+    /// The number of the active policy waiver that covers this finding: the
+    /// gate does not count it (its verdicts stand). Absent when none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<usize>,
+    /// With `--baseline`: `known` (the baseline had it; the gate does not
+    /// count it) or `new`. Absent without a baseline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<&'static str>,
 }
 
 /// What `--redact-secrets` writes instead of a secret.

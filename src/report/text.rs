@@ -3,23 +3,39 @@
 
 use std::fmt::Write;
 
+use super::i18n::{Lang, Strings};
 use super::model::{Report, Verdict};
 
+/// The text view in English.
 pub fn render(r: &Report) -> String {
+    render_in(r, Lang::En)
+}
+
+/// The text view in `lang` (every fixed word from [`Strings`]).
+pub fn render_in(r: &Report, lang: Lang) -> String {
+    let t = lang.strings();
     let mut s = String::new();
     let _ = writeln!(s, "fwcert {} — {}", r.tool.version, r.image.name);
-    let _ = writeln!(s, "image sha256 {}  ({} bytes)", r.image.sha256, r.image.size);
     let _ = writeln!(
         s,
-        "profile {}  rules {}",
+        "{} sha256 {}  ({} {})",
+        t.image_lc, r.image.sha256, r.image.size, t.bytes
+    );
+    let _ = writeln!(
+        s,
+        "{} {}  {} {}",
+        t.profile_lc,
         r.profile,
+        t.rules_lc,
         &r.tool.rules_digest[..16.min(r.tool.rules_digest.len())]
     );
     let _ = writeln!(s);
     let _ = writeln!(
         s,
-        "OUTCOME: {} (exit {})",
-        r.outcome.status.to_uppercase(),
+        "{}: {} ({} {})",
+        t.outcome.to_uppercase(),
+        t.status(r.outcome.status),
+        t.exit,
         r.outcome.exit_code
     );
     for why in &r.outcome.reasons {
@@ -27,28 +43,29 @@ pub fn render(r: &Report) -> String {
     }
     match (&r.declaration.name, &r.declaration.sha256) {
         (Some(name), Some(sha)) => {
-            let _ = writeln!(s, "declaration {name} (sha256 {sha})");
+            let _ = writeln!(s, "{} {name} (sha256 {sha})", t.declaration_lc);
         }
         _ => {
-            let _ = writeln!(s, "no declaration: {}", r.declaration.assumptions.join("; "));
+            let _ = writeln!(s, "{}: {}", t.no_declaration_lc, r.declaration.assumptions.join("; "));
         }
     }
     let _ = writeln!(s);
-    let _ = writeln!(s, "STANDARDS");
+    let _ = writeln!(s, "{}", t.standards.to_uppercase());
     for st in &r.standards {
         let counts: Vec<String> = st
             .counts
             .iter()
             .filter(|(_, n)| **n > 0)
-            .map(|(k, n)| format!("{n} {k}"))
+            .map(|(k, n)| format!("{n} {}", t.verdict_named(k)))
             .collect();
         let _ = writeln!(
             s,
-            "  {:<14} {} {}  (firmware: {}; {})",
-            st.verdict.as_str(),
-            st.title,
+            "  {:<14} {} {}  ({}: {}; {})",
+            t.verdict(st.verdict),
+            lang.pick(&st.title, &st.title_zh),
             st.version,
-            st.firmware_verdict.map_or("none", |v| v.as_str()),
+            t.firmware,
+            st.firmware_verdict.map_or(t.none, |v| t.verdict(v)),
             counts.join(", ")
         );
     }
@@ -56,11 +73,16 @@ pub fn render(r: &Report) -> String {
 
     let _ = writeln!(
         s,
-        "UNPACK ({})",
-        if r.unpack.complete { "complete" } else { "INCOMPLETE" }
+        "{} ({})",
+        t.unpack.to_uppercase(),
+        if r.unpack.complete { t.complete } else { t.incomplete }
     );
     for c in &r.unpack.containers {
-        let _ = writeln!(s, "  [{:?}] {}  ({} bytes) {}", c.status, c.path, c.size, c.description);
+        let _ = writeln!(
+            s,
+            "  [{:?}] {}  ({} {}) {}",
+            c.status, c.path, c.size, t.bytes, c.description
+        );
         if let Some(e) = &c.error {
             let _ = writeln!(s, "      ! {e}");
         }
@@ -68,10 +90,16 @@ pub fn render(r: &Report) -> String {
     for f in &r.unpack.filesystems {
         let _ = writeln!(
             s,
-            "  filesystem {} {} files{}",
+            "  {} {} {} {}{}",
+            t.filesystem,
             f.container,
             f.files,
-            if f.rootfs { " (root filesystem)" } else { "" }
+            t.files,
+            if f.rootfs {
+                format!(" ({})", t.root_filesystem)
+            } else {
+                String::new()
+            }
         );
         let h = &f.hardening;
         if h.elf > 0 {
@@ -96,7 +124,7 @@ pub fn render(r: &Report) -> String {
     }
     let _ = writeln!(s);
 
-    let _ = writeln!(s, "FINDINGS ({})", r.findings.len());
+    let _ = writeln!(s, "{} ({})", t.findings.to_uppercase(), r.findings.len());
     for f in &r.findings {
         let loc = match (f.line, f.offset) {
             (Some(l), _) => format!("{}:{l}", f.path),
@@ -106,43 +134,43 @@ pub fn render(r: &Report) -> String {
         let custom = f
             .custom_rule
             .as_ref()
-            .map(|c| format!(" (custom: {c})"))
+            .map(|c| format!(" ({}: {c})", t.custom))
             .unwrap_or_default();
         let preview = if f.preview {
-            " (preview: reported for review, fails no requirement)"
+            format!(" ({})", t.preview)
         } else {
-            ""
+            String::new()
         };
         let _ = writeln!(
             s,
             "  {} {} [{}] {}{custom}{preview}",
-            f.severity.as_str().to_uppercase(),
+            t.severity(f.severity).to_uppercase(),
             f.id,
             f.rule,
-            f.title
+            lang.pick(&f.title, &f.title_zh)
         );
-        let _ = writeln!(s, "      at {loc}  in {}", f.container);
+        let _ = writeln!(s, "      {} {loc}  {} {}", t.at, t.in_, f.container);
         let _ = writeln!(s, "      {}", f.evidence);
         if let Some(h) = &f.sha256 {
-            let _ = writeln!(s, "      file sha256 {h}");
+            let _ = writeln!(s, "      {} {h}", t.file_sha256_lc);
         }
         if let Some(h) = &f.secret_fingerprint {
-            let _ = writeln!(s, "      secret {h}");
+            let _ = writeln!(s, "      {} {h}", t.secret_lc);
         }
     }
     let _ = writeln!(s);
 
     if !r.components.is_empty() {
-        let _ = writeln!(s, "COMPONENTS");
+        let _ = writeln!(s, "{}", t.components.to_uppercase());
         for c in &r.components {
-            let _ = writeln!(s, "  {} {}  ({} in {})", c.name, c.version, c.path, c.container);
+            let _ = writeln!(s, "  {} {}  ({} {} {})", c.name, c.version, c.path, t.in_, c.container);
         }
         let _ = writeln!(s);
     }
 
-    boot(&mut s, r);
+    boot(&mut s, r, t);
 
-    let _ = writeln!(s, "CLAUSES (FAIL and INCONCLUSIVE, with their units)");
+    let _ = writeln!(s, "{}", t.clauses_failing);
     let mut reqs: Vec<_> = r
         .requirements
         .iter()
@@ -150,14 +178,20 @@ pub fn render(r: &Report) -> String {
         .collect();
     reqs.sort_by_key(|q| q.verdict);
     for q in reqs {
-        let cause = q.cause.map(|c| format!(" [{}]", c.as_str())).unwrap_or_default();
+        let cause = q.cause.map(|c| format!(" [{}]", t.cause(c))).unwrap_or_default();
+        // The standard's title in this language, as its block gives it.
+        let standard = r
+            .standards
+            .iter()
+            .find(|st| st.id == q.standard)
+            .map_or(q.standard_title.as_str(), |st| lang.pick(&st.title, &st.title_zh));
         let _ = writeln!(
             s,
             "  {:<12} {} {}  {}{cause}",
-            q.verdict.as_str(),
-            q.standard_title,
+            t.verdict(q.verdict),
+            standard,
             q.clause,
-            q.title
+            lang.pick(&q.title, &q.title_zh)
         );
         for why in &q.reasons {
             let _ = writeln!(s, "               {why}");
@@ -173,30 +207,44 @@ pub fn render(r: &Report) -> String {
     let count = |v: Verdict| r.requirements.iter().filter(|q| q.verdict == v).count();
     let _ = writeln!(
         s,
-        "  ({} PASS, {} OPEN (need a device test, a document or an audit), {} NOT-APPLICABLE; see the JSON report)",
+        "  ({} {}, {} {} ({}), {} {}; {})",
         count(Verdict::Pass),
+        t.verdict(Verdict::Pass),
         count(Verdict::Open),
-        count(Verdict::NotApplicable)
+        t.verdict(Verdict::Open),
+        t.open_need,
+        count(Verdict::NotApplicable),
+        t.verdict(Verdict::NotApplicable),
+        t.see_json
     );
     s
 }
 
 /// The boot graph: which file and line starts what, so that each services
 /// or debug finding can be checked by opening one file.
-fn boot(s: &mut String, r: &Report) {
+fn boot(s: &mut String, r: &Report, t: &Strings) {
     for g in &r.boot.graphs {
-        let _ = writeln!(s, "BOOT {} in {} (init: {})", g.root, g.container, g.init);
+        let _ = writeln!(
+            s,
+            "{} {} {} {} ({}: {})",
+            t.boot.to_uppercase(),
+            g.root,
+            t.in_,
+            g.container,
+            t.init,
+            g.init
+        );
         for st in &g.starts {
             let loc = match st.line {
                 Some(l) => format!("{}:{l}", st.script),
-                None => format!("{} (built in)", st.script),
+                None => format!("{} ({})", st.script, t.built_in),
             };
             let mut cmd = st.argv.join(" ");
             for o in &st.optional_args {
                 cmd.push_str(&format!(" [{o}]"));
             }
             let mut what = match (&st.binary, &st.applet, st.applet_present) {
-                (None, _, _) => " → not in the image".to_string(),
+                (None, _, _) => format!(" → {}", t.not_in_image),
                 (Some(b), Some(a), Some(false)) => format!(" → {b}: applet `{a}` NOT compiled in, does not run"),
                 (Some(b), Some(a), None) => format!(" → {b}: applet `{a}`, unknown whether compiled in"),
                 (Some(b), Some(a), Some(true)) => format!(" → {b} [{a}]"),
@@ -211,7 +259,7 @@ fn boot(s: &mut String, r: &Report) {
             }
             let _ = writeln!(s, "  {loc}  [{} {}] {cmd}{what}", st.mechanism, st.action);
             if let Some(c) = &st.condition {
-                let _ = writeln!(s, "      only if {c}");
+                let _ = writeln!(s, "      {} {c}", t.condition);
             }
         }
         for e in &g.edges {
@@ -222,7 +270,7 @@ fn boot(s: &mut String, r: &Report) {
             let cond = e
                 .condition
                 .as_ref()
-                .map(|c| format!(" (only if {c})"))
+                .map(|c| format!(" ({} {c})", t.condition))
                 .unwrap_or_default();
             let _ = writeln!(s, "  {from} → {} ({}){cond}", e.to, e.how);
         }
@@ -232,10 +280,10 @@ fn boot(s: &mut String, r: &Report) {
         let _ = writeln!(s);
     }
     if !r.boot.uboot.is_empty() {
-        let _ = writeln!(s, "U-BOOT ENVIRONMENT");
+        let _ = writeln!(s, "{}", t.uboot.to_uppercase());
         for u in &r.boot.uboot {
             let vars: Vec<String> = u.vars.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            let _ = writeln!(s, "  {}@{:#x} in {} ({})", u.path, u.offset, u.container, u.kind);
+            let _ = writeln!(s, "  {}@{:#x} {} {} ({})", u.path, u.offset, t.in_, u.container, u.kind);
             for v in vars {
                 let _ = writeln!(s, "      {v}");
             }

@@ -415,26 +415,67 @@ fn standard_verdict<'c>(standard: &'c Standard, clauses: &[ClauseVerdict<'c>]) -
 /// incomplete or a firmware unit of an applicable clause is INCONCLUSIVE;
 /// else pass. OPEN clauses are listed, not blocking.
 fn gate(clauses: &[ClauseVerdict], a: &Assessment) -> Gate {
-    let failed: Vec<String> = clauses
+    gate_excusing(clauses, a, &BTreeSet::new())
+}
+
+/// Whether a FAIL clause fails only through `excused` findings: every unit
+/// that FAILs cites findings, and all of them are excused. A FAIL unit that
+/// cites none (nothing to waive) is never excused.
+fn excused_fail(c: &ClauseVerdict, excused: &BTreeSet<String>) -> bool {
+    let mut failing = c.units.iter().filter(|u| u.verdict == Verdict::Fail).peekable();
+    failing.peek().is_some()
+        && failing.all(|u| !u.findings.is_empty() && u.findings.iter().all(|f| excused.contains(f)))
+}
+
+/// The gate when the findings in `excused` (waived by a project's policy,
+/// or already in a baseline report) are not counted: a clause that FAILs
+/// only through them, and a finding at or above `--fail-on` that is one of
+/// them, no longer fail the gate. Verdicts are not touched; the reasons say
+/// what was not counted.
+pub fn gate_excusing(clauses: &[ClauseVerdict], a: &Assessment, excused: &BTreeSet<String>) -> Gate {
+    let name = |c: &ClauseVerdict| format!("{} {}", c.standard.standard.title, c.clause.key());
+    let (not_counted, failed): (Vec<&ClauseVerdict>, Vec<&ClauseVerdict>) = clauses
         .iter()
         .filter(|c| c.verdict == Verdict::Fail)
-        .map(|c| format!("{} {}", c.standard.standard.title, c.clause.key()))
-        .collect();
+        .partition(|c| excused_fail(c, excused));
+    let failed: Vec<String> = failed.into_iter().map(name).collect();
+    let not_counted: Vec<String> = not_counted.into_iter().map(name).collect();
     let mut reasons = Vec::new();
+    let mut notes = Vec::new();
     if !failed.is_empty() {
         reasons.push(format!("{} clause(s) FAIL: {}", failed.len(), failed.join(", ")));
     }
+    if !not_counted.is_empty() {
+        notes.push(format!(
+            "{} clause(s) FAIL only through waived or baseline findings, not counted by the gate: {}",
+            not_counted.len(),
+            not_counted.join(", ")
+        ));
+    }
     if let Some(threshold) = a.fail_on {
-        let n = a
+        let (n, waived) = a
             .findings
             .iter()
             .filter(|f| !f.preview && f.severity >= threshold)
-            .count();
+            .fold((0, 0), |(n, w), f| {
+                if excused.contains(&f.fingerprint) {
+                    (n, w + 1)
+                } else {
+                    (n + 1, w)
+                }
+            });
         if n > 0 {
             reasons.push(format!("{n} finding(s) at or above --fail-on {}", threshold.as_str()));
         }
+        if waived > 0 {
+            notes.push(format!(
+                "{waived} finding(s) at or above --fail-on {} are waived or in the baseline, not counted by the gate",
+                threshold.as_str()
+            ));
+        }
     }
     if !reasons.is_empty() {
+        reasons.extend(notes);
         return Gate {
             exit: Exit::Fail,
             reasons,
@@ -462,12 +503,19 @@ fn gate(clauses: &[ClauseVerdict], a: &Assessment) -> Gate {
         ));
     }
     if reasons.is_empty() {
-        reasons.push("no clause FAILs and every firmware unit was decided".into());
+        reasons.push(if not_counted.is_empty() {
+            "no clause FAILs and every firmware unit was decided".into()
+        } else {
+            "no clause FAILs except through findings the gate does not count, and every firmware unit was decided"
+                .into()
+        });
+        reasons.extend(notes);
         return Gate {
             exit: Exit::Pass,
             reasons,
         };
     }
+    reasons.extend(notes);
     Gate {
         exit: Exit::Gap,
         reasons,

@@ -32,7 +32,7 @@ pub use catalog::{
     Catalog, Clause, Condition, Confirmed, Control, DeclaredSection, Kind, Modality, PROFILES, Scope, Standard,
     StandardMeta, Unit, UnitKind,
 };
-pub use decide::{Assessment, ClauseVerdict, Exit, Gate, StandardVerdict, UnitVerdict, Verdicts};
+pub use decide::{Assessment, ClauseVerdict, Exit, Gate, StandardVerdict, UnitVerdict, Verdicts, gate_excusing};
 pub use declaration::{Declaration, DeclarationError};
 
 /// The verdict of a unit, a clause or a standard.
