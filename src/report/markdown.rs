@@ -96,11 +96,17 @@ pub fn render_in(r: &Report, lang: Lang) -> String {
         let _ = writeln!(s, "| {} | id | {} | {} |", t.severity_lc, t.location, t.evidence_lc);
         let _ = writeln!(s, "|---|---|---|---|");
         for f in &r.findings {
-            let preview = if f.preview {
+            let mut preview = if f.preview {
                 format!(" ({})", t.preview_short)
             } else {
                 String::new()
             };
+            match (f.waiver, f.baseline) {
+                (Some(n), _) => preview.push_str(&format!(" ({} {n})", t.waived_by)),
+                (None, Some("known")) => preview.push_str(&format!(" ({})", t.known_in_baseline)),
+                (None, Some(_)) => preview.push_str(&format!(" ({})", t.new_since_baseline)),
+                (None, None) => {}
+            }
             let _ = writeln!(
                 s,
                 "| {} | {}{preview} | {} | {} |",

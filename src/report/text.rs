@@ -141,9 +141,15 @@ pub fn render_in(r: &Report, lang: Lang) -> String {
         } else {
             String::new()
         };
+        let gated = match (f.waiver, f.baseline) {
+            (Some(n), _) => format!(" ({} {n})", t.waived_by),
+            (None, Some("known")) => format!(" ({})", t.known_in_baseline),
+            (None, Some(_)) => format!(" ({})", t.new_since_baseline),
+            (None, None) => String::new(),
+        };
         let _ = writeln!(
             s,
-            "  {} {} [{}] {}{custom}{preview}",
+            "  {} {} [{}] {}{custom}{preview}{gated}",
             t.severity(f.severity).to_uppercase(),
             f.id,
             f.rule,
@@ -168,6 +174,7 @@ pub fn render_in(r: &Report, lang: Lang) -> String {
         let _ = writeln!(s);
     }
 
+    gate(&mut s, r, t);
     boot(&mut s, r, t);
 
     let _ = writeln!(s, "{}", t.clauses_failing);
@@ -218,6 +225,48 @@ pub fn render_in(r: &Report, lang: Lang) -> String {
         t.see_json
     );
     s
+}
+
+/// The policy's waivers and the baseline, when given: what the gate did
+/// not count and why.
+fn gate(s: &mut String, r: &Report, t: &Strings) {
+    let Some(g) = &r.gate else { return };
+    let _ = writeln!(s, "{}", t.gate.to_uppercase());
+    if let Some(p) = &g.policy {
+        let _ = writeln!(s, "  {} {} (sha256 {})", t.policy, p.name, p.sha256);
+    }
+    if let Some(d) = &g.today {
+        let _ = writeln!(s, "  {} {} ({})", t.today, d.date, d.source);
+    }
+    if let Some(b) = &g.baseline {
+        let _ = writeln!(
+            s,
+            "  {} {} (sha256 {}, {} {})",
+            t.baseline, b.name, b.sha256, b.findings, t.findings_lc
+        );
+    }
+    for w in &g.waivers {
+        let what = match (&w.fingerprint, &w.rule, &w.path) {
+            (Some(fp), _, _) => fp.clone(),
+            (None, Some(rule), Some(path)) => format!("{rule} {path}"),
+            (None, Some(rule), None) => rule.clone(),
+            (None, None, _) => String::new(),
+        };
+        let _ = writeln!(
+            s,
+            "  {} {} [{}] {what}: {} ({}, {} {}); {} {}",
+            t.waiver,
+            w.number,
+            if w.state == "active" { t.active } else { t.expired },
+            w.justification,
+            w.owner,
+            t.expires,
+            w.expires,
+            w.matched.len(),
+            t.findings_lc
+        );
+    }
+    let _ = writeln!(s);
 }
 
 /// The boot graph: which file and line starts what, so that each services
