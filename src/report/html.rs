@@ -95,7 +95,7 @@ fn location(f: &FindingOut) -> String {
 const STYLE: &str = r#"
 :root { --fail:#b3261e; --inconclusive:#a15c00; --open:#3b5b99; --pass:#1e7a34; --na:#666; --line:#c8c8c8; }
 * { box-sizing: border-box; }
-body { font-family: "Noto Sans", "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", Arial, sans-serif; font-size: 10.5pt; color: #111; margin: 0; }
+body { font-family: "Noto Sans", "Noto Sans CJK SC", "Source Han Sans SC", "Noto Serif CJK SC", "WenQuanYi Micro Hei", "Microsoft YaHei", "PingFang SC", "SimSun", Arial, sans-serif; font-size: 10.5pt; color: #111; margin: 0; }
 main { max-width: 1100px; margin: 0 auto; padding: 0 16px 24px; }
 header.running { background: #f4f4f4; border-bottom: 1px solid var(--line); padding: 6px 16px; font-size: 9pt; display: flex; gap: 16px; flex-wrap: wrap; }
 header.running b { font-size: 10pt; }

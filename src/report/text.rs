@@ -3,8 +3,11 @@
 
 use std::fmt::Write;
 
+use anstyle::{AnsiColor, Style};
+
 use super::i18n::{Lang, Strings};
 use super::model::{Report, Verdict};
+use crate::checks::rule::Severity;
 
 /// The text view in English.
 pub fn render(r: &Report) -> String {
@@ -13,6 +16,64 @@ pub fn render(r: &Report) -> String {
 
 /// The text view in `lang` (every fixed word from [`Strings`]).
 pub fn render_in(r: &Report, lang: Lang) -> String {
+    render_styled(r, lang, false)
+}
+
+/// Colours for a terminal: verdicts, the outcome and severities. The words
+/// are the same with or without them; the binary strips them when standard
+/// output is not a terminal or `NO_COLOR` is set.
+#[derive(Clone, Copy)]
+struct Paint(bool);
+
+impl Paint {
+    fn wrap(self, style: Style, text: &str) -> String {
+        if self.0 {
+            format!("{}{text}{}", style.render(), style.render_reset())
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn verdict(self, v: Verdict, text: &str) -> String {
+        let colour = match v {
+            Verdict::Fail => AnsiColor::Red,
+            Verdict::Inconclusive => AnsiColor::Yellow,
+            Verdict::Open => AnsiColor::Blue,
+            Verdict::Pass => AnsiColor::Green,
+            Verdict::NotApplicable => AnsiColor::BrightBlack,
+        };
+        self.wrap(Style::new().fg_color(Some(colour.into())).bold(), text)
+    }
+
+    fn status(self, status: &str, text: &str) -> String {
+        let v = match status {
+            "pass" => Verdict::Pass,
+            "fail" => Verdict::Fail,
+            _ => Verdict::Inconclusive,
+        };
+        self.verdict(v, text)
+    }
+
+    fn severity(self, sev: Severity, text: &str) -> String {
+        let style = match sev {
+            Severity::Critical | Severity::High => Style::new().fg_color(Some(AnsiColor::Red.into())).bold(),
+            Severity::Medium => Style::new().fg_color(Some(AnsiColor::Yellow.into())),
+            Severity::Low => Style::new().fg_color(Some(AnsiColor::Blue.into())),
+            Severity::Info => Style::new().dimmed(),
+        };
+        self.wrap(style, text)
+    }
+}
+
+/// Pads `text` to `width` characters, then paints it (so the escape codes
+/// do not upset the columns).
+fn pad(text: &str, width: usize) -> String {
+    format!("{text:<width$}")
+}
+
+/// The text view in `lang`, with terminal colours when `colour`.
+pub fn render_styled(r: &Report, lang: Lang, colour: bool) -> String {
+    let paint = Paint(colour);
     let t = lang.strings();
     let mut s = String::new();
     let _ = writeln!(s, "fwcert {} — {}", r.tool.version, r.image.name);
@@ -34,7 +95,7 @@ pub fn render_in(r: &Report, lang: Lang) -> String {
         s,
         "{}: {} ({} {})",
         t.outcome.to_uppercase(),
-        t.status(r.outcome.status),
+        paint.status(r.outcome.status, t.status(r.outcome.status)),
         t.exit,
         r.outcome.exit_code
     );
@@ -60,8 +121,8 @@ pub fn render_in(r: &Report, lang: Lang) -> String {
             .collect();
         let _ = writeln!(
             s,
-            "  {:<14} {} {}  ({}: {}; {})",
-            t.verdict(st.verdict),
+            "  {} {} {}  ({}: {}; {})",
+            paint.verdict(st.verdict, &pad(t.verdict(st.verdict), 14)),
             lang.pick(&st.title, &st.title_zh),
             st.version,
             t.firmware,
@@ -150,7 +211,7 @@ pub fn render_in(r: &Report, lang: Lang) -> String {
         let _ = writeln!(
             s,
             "  {} {} [{}] {}{custom}{preview}{gated}",
-            t.severity(f.severity).to_uppercase(),
+            paint.severity(f.severity, &t.severity(f.severity).to_uppercase()),
             f.id,
             f.rule,
             lang.pick(&f.title, &f.title_zh)
@@ -194,8 +255,8 @@ pub fn render_in(r: &Report, lang: Lang) -> String {
             .map_or(q.standard_title.as_str(), |st| lang.pick(&st.title, &st.title_zh));
         let _ = writeln!(
             s,
-            "  {:<12} {} {}  {}{cause}",
-            t.verdict(q.verdict),
+            "  {} {} {}  {}{cause}",
+            paint.verdict(q.verdict, &pad(t.verdict(q.verdict), 12)),
             standard,
             q.clause,
             lang.pick(&q.title, &q.title_zh)
