@@ -14,11 +14,11 @@ fn colours_change_no_word() {
     };
     let bytes = fwcert::samples::named("camera-default-root.bin").expect("sample");
     let r = scan_bytes(bytes.into(), "camera-default-root.bin", &opts).expect("scans");
+    let escapes = regex::Regex::new("\u{1b}\\[[0-9;]*m").expect("regex");
     for lang in Lang::ALL {
         let plain = text::render_in(&r, lang);
         let coloured = text::render_styled(&r, lang, true);
         assert!(coloured.contains("\u{1b}[1m\u{1b}[31m"), "FAIL is bold red");
-        let escapes = regex::Regex::new("\u{1b}\\[[0-9;]*m").expect("regex");
         assert_eq!(escapes.replace_all(&coloured, ""), plain, "{lang}");
         assert!(!plain.contains('\u{1b}'));
     }
