@@ -188,4 +188,13 @@ fn the_ci_examples_run_against_a_sample() {
     let md = std::fs::read_to_string(dir.path().join("fwcert.md")).expect("Markdown");
     assert!(md.starts_with("## fwcert: FAIL (exit 1)"), "{md}");
     assert!(md.contains("(waived by waiver 1)"), "{md}");
+    assert!(
+        md.contains("| 1 FW-DEBUG-001 /etc/inittab | active (1 findings) | the serial header is not populated on production boards \\(HW-1234\\) (hardware-team@example.com) | 2027-06-30 |"),
+        "{md}"
+    );
+    let junit = String::from_utf8(junit).expect("UTF-8");
+    assert!(
+        junit.contains("[waived by waiver 1]"),
+        "the JUnit failure says the finding is waived"
+    );
 }
