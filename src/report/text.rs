@@ -166,16 +166,24 @@ pub fn render_styled(r: &Report, lang: Lang, colour: bool) -> String {
         if h.elf > 0 {
             let _ = writeln!(
                 s,
-                "    hardening: {} ELF ({} programs): {} executable stack, {} PIE, {} canary ({} unknown), RELRO {} full {} partial, {} fortified, {} RPATH/RUNPATH",
+                "    {} {} ELF ({} {}): {} {}, {} PIE, {} {} ({} {}), RELRO {} {} {} {}, {} {}, {} RPATH/RUNPATH",
+                t.hardening[0],
                 h.elf,
                 h.programs,
+                t.hardening[1],
                 h.exec_stack,
+                t.hardening[2],
                 h.pie,
                 h.canary,
+                t.hardening[3],
                 h.canary_unknown,
+                t.hardening[4],
                 h.relro_full,
+                t.hardening[5],
                 h.relro_partial,
+                t.hardening[6],
                 h.fortified,
+                t.hardening[7],
                 h.search_path
             );
         }
@@ -355,8 +363,8 @@ fn boot(s: &mut String, r: &Report, t: &Strings) {
             }
             let mut what = match (&st.binary, &st.applet, st.applet_present) {
                 (None, _, _) => format!(" → {}", t.not_in_image),
-                (Some(b), Some(a), Some(false)) => format!(" → {b}: applet `{a}` NOT compiled in, does not run"),
-                (Some(b), Some(a), None) => format!(" → {b}: applet `{a}`, unknown whether compiled in"),
+                (Some(b), Some(a), Some(false)) => format!(" → {b}: applet `{a}` {}", t.applet_missing),
+                (Some(b), Some(a), None) => format!(" → {b}: applet `{a}`, {}", t.applet_unknown),
                 (Some(b), Some(a), Some(true)) => format!(" → {b} [{a}]"),
                 (Some(b), None, _) if b.ends_with(st.program.trim_start_matches('-')) => String::new(),
                 (Some(b), None, _) => format!(" → {b}"),
