@@ -199,9 +199,21 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     opts.unpack.progress = progress_of(&status);
     let report = Scanner::new(Arc::new(rules), opts)?.scan_path(&args.image)?;
     drop(status);
-    let rendered = fwcert::report::render_in(&report, args.format, args.lang);
+    // On standard output the text view is coloured; anstream strips the
+    // colours again when standard output is not a terminal or NO_COLOR is set.
+    let coloured = args.output.is_none() && args.format == fwcert::report::Format::Text;
+    let rendered = if coloured {
+        fwcert::report::text::render_styled(&report, args.lang, true)
+    } else {
+        fwcert::report::render_in(&report, args.format, args.lang)
+    };
     match &args.output {
         Some(path) => std::fs::write(path, &rendered).with_context(|| format!("cannot write {}", path.display()))?,
+        None if coloured => {
+            let mut out = anstream::stdout();
+            out.write_all(rendered.as_bytes())?;
+            out.flush()?;
+        }
         None => std::io::stdout().write_all(rendered.as_bytes())?,
     }
     if let Some((pem, sig_path)) = signing {

@@ -139,3 +139,68 @@ fn sign_needs_the_json_report_in_a_file() {
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("-o FILE"), "{err}");
 }
+
+/// The key files and the signature are standard: OpenSSL reads the keys
+/// and verifies the signature over the report bytes (when installed).
+#[test]
+fn openssl_verifies_the_signature() {
+    if !Command::new("openssl")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        eprintln!("skipped: openssl is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let key = dir.path().join("lab");
+    assert_eq!(fwcert(&["keygen", "-o", s(&key)]).0, 0);
+    let report = dir.path().join("r.json");
+    let (code, _, err) = fwcert(&[
+        "scan",
+        "samples/camera-hardened.bin",
+        "--format",
+        "json",
+        "-o",
+        s(&report),
+        "--sign",
+        s(&key),
+        "-q",
+    ]);
+    assert_eq!(code, 0, "the hardened sample passes: {err}");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json.sig")).expect("sig")).expect("JSON");
+    let sig = hex::decode(doc["signature"].as_str().expect("hex")).expect("hex");
+    let sig_path = dir.path().join("sig.bin");
+    std::fs::write(&sig_path, sig).expect("write");
+    let pubout = Command::new("openssl")
+        .args(["pkey", "-in", s(&key), "-pubout"])
+        .output()
+        .expect("openssl runs");
+    assert!(pubout.status.success(), "OpenSSL reads the private key");
+    assert_eq!(
+        String::from_utf8_lossy(&pubout.stdout),
+        std::fs::read_to_string(dir.path().join("lab.pub")).expect("pub")
+    );
+    let verified = Command::new("openssl")
+        .args([
+            "pkeyutl",
+            "-verify",
+            "-pubin",
+            "-inkey",
+            s(&dir.path().join("lab.pub")),
+            "-rawin",
+            "-in",
+            s(&report),
+            "-sigfile",
+            s(&sig_path),
+        ])
+        .output()
+        .expect("openssl runs");
+    assert!(
+        verified.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&verified.stdout),
+        String::from_utf8_lossy(&verified.stderr)
+    );
+}

@@ -26,6 +26,7 @@ pub fn render(r: &Report, lang: Lang) -> String {
     outcome(&mut s, r, t);
     identity(&mut s, r, lang, t);
     standards(&mut s, r, lang, t);
+    gate(&mut s, r, t);
     chart(&mut s, r, lang, t);
     clauses(&mut s, r, lang, t);
     findings(&mut s, r, lang, t);
@@ -94,7 +95,7 @@ fn location(f: &FindingOut) -> String {
 const STYLE: &str = r#"
 :root { --fail:#b3261e; --inconclusive:#a15c00; --open:#3b5b99; --pass:#1e7a34; --na:#666; --line:#c8c8c8; }
 * { box-sizing: border-box; }
-body { font-family: "Noto Sans", "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", Arial, sans-serif; font-size: 10.5pt; color: #111; margin: 0; }
+body { font-family: "Noto Sans", "Noto Sans CJK SC", "Source Han Sans SC", "Noto Serif CJK SC", "WenQuanYi Micro Hei", "Microsoft YaHei", "PingFang SC", "SimSun", Arial, sans-serif; font-size: 10.5pt; color: #111; margin: 0; }
 main { max-width: 1100px; margin: 0 auto; padding: 0 16px 24px; }
 header.running { background: #f4f4f4; border-bottom: 1px solid var(--line); padding: 6px 16px; font-size: 9pt; display: flex; gap: 16px; flex-wrap: wrap; }
 header.running b { font-size: 10pt; }
@@ -257,6 +258,77 @@ fn identity(s: &mut String, r: &Report, lang: Lang, t: &Strings) {
     row(s, t.vuln_snapshot, &shown);
     let _ = lang;
     let _ = writeln!(s, "</table></section>");
+}
+
+/// The CI policy, its waivers and the baseline, when given.
+fn gate(s: &mut String, r: &Report, t: &Strings) {
+    let Some(g) = &r.gate else { return };
+    let _ = writeln!(s, "<section id=\"gate\"><h2>{}</h2><table>", esc(t.gate));
+    if let Some(p) = &g.policy {
+        row(
+            s,
+            t.policy,
+            &format!("<code>{}</code> SHA-256 <code>{}</code>", esc(&p.name), esc(&p.sha256)),
+        );
+    }
+    if let Some(d) = &g.today {
+        row(s, t.today, &format!("{} ({})", esc(&d.date), esc(&d.source)));
+    }
+    if let Some(b) = &g.baseline {
+        row(
+            s,
+            t.baseline,
+            &format!(
+                "<code>{}</code> SHA-256 <code>{}</code> ({} {})",
+                esc(&b.name),
+                esc(&b.sha256),
+                b.findings,
+                esc(t.findings_lc)
+            ),
+        );
+    }
+    let _ = writeln!(s, "</table>");
+    if !g.waivers.is_empty() {
+        let _ = writeln!(
+            s,
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+            esc(t.waiver),
+            esc(t.status),
+            esc(t.reasons),
+            esc(t.expires),
+            esc(t.findings)
+        );
+        for w in &g.waivers {
+            let what = match (&w.fingerprint, &w.rule, &w.path) {
+                (Some(fp), _, _) => fp.clone(),
+                (None, Some(rule), Some(path)) => format!("{rule} {path}"),
+                (None, Some(rule), None) => rule.clone(),
+                (None, None, _) => String::new(),
+            };
+            let links: Vec<String> = w
+                .matched
+                .iter()
+                .map(|fp| format!("<a href=\"#{}\">{}</a>", anchor(fp), esc(fp)))
+                .collect();
+            let _ = writeln!(
+                s,
+                "<tr><td>{} <code>{}</code></td><td>{}</td><td>{} ({})</td><td>{}</td><td>{}</td></tr>",
+                w.number,
+                esc(&what),
+                esc(if w.state == "active" { t.active } else { t.expired }),
+                esc(&w.justification),
+                esc(&w.owner),
+                esc(&w.expires),
+                if links.is_empty() {
+                    esc(t.none)
+                } else {
+                    links.join("<br>")
+                }
+            );
+        }
+        let _ = writeln!(s, "</tbody></table>");
+    }
+    let _ = writeln!(s, "</section>");
 }
 
 fn standard_title(st: &StandardOut, lang: Lang) -> String {
@@ -476,6 +548,18 @@ fn findings(s: &mut String, r: &Report, lang: Lang, t: &Strings) {
                 String::new()
             }
         );
+        match (f.waiver, f.baseline) {
+            (Some(n), _) => {
+                let _ = writeln!(s, " <span class=\"badge v-na\">{} {n}</span>", esc(t.waived_by));
+            }
+            (None, Some("known")) => {
+                let _ = writeln!(s, " <span class=\"badge v-na\">{}</span>", esc(t.known_in_baseline));
+            }
+            (None, Some(_)) => {
+                let _ = writeln!(s, " <span class=\"badge v-open\">{}</span>", esc(t.new_since_baseline));
+            }
+            (None, None) => {}
+        }
         let _ = writeln!(s, "<dl>");
         let _ = writeln!(s, "<dt>{}</dt><dd><code>{}</code></dd>", esc(t.path), location(f));
         let _ = writeln!(

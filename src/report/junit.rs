@@ -126,7 +126,15 @@ fn finding_line(f: &FindingOut) -> String {
         (None, Some(o)) => format!("{}@{o:#x}", f.path),
         _ => f.path.clone(),
     };
-    format!("{} {loc} in {}: {}", f.id, f.container, f.evidence)
+    // The gate's view of it, when a policy or baseline was given: the
+    // failure stays (verdicts do not change), the reader sees why the job
+    // may still pass.
+    let gated = match (f.waiver, f.baseline) {
+        (Some(n), _) => format!(" [waived by waiver {n}]"),
+        (None, Some("known")) => " [in the baseline]".to_string(),
+        _ => String::new(),
+    };
+    format!("{} {loc} in {}: {}{gated}", f.id, f.container, f.evidence)
 }
 
 /// Escapes character data: `&`, `<`, `>`, and characters XML 1.0 cannot

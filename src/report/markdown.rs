@@ -96,11 +96,17 @@ pub fn render_in(r: &Report, lang: Lang) -> String {
         let _ = writeln!(s, "| {} | id | {} | {} |", t.severity_lc, t.location, t.evidence_lc);
         let _ = writeln!(s, "|---|---|---|---|");
         for f in &r.findings {
-            let preview = if f.preview {
+            let mut preview = if f.preview {
                 format!(" ({})", t.preview_short)
             } else {
                 String::new()
             };
+            match (f.waiver, f.baseline) {
+                (Some(n), _) => preview.push_str(&format!(" ({} {n})", t.waived_by)),
+                (None, Some("known")) => preview.push_str(&format!(" ({})", t.known_in_baseline)),
+                (None, Some(_)) => preview.push_str(&format!(" ({})", t.new_since_baseline)),
+                (None, None) => {}
+            }
             let _ = writeln!(
                 s,
                 "| {} | {}{preview} | {} | {} |",
@@ -113,6 +119,33 @@ pub fn render_in(r: &Report, lang: Lang) -> String {
     }
     let _ = writeln!(s);
 
+    if let Some(g) = &r.gate
+        && !g.waivers.is_empty()
+    {
+        let _ = writeln!(s, "| {} | {} | {} | {} |", t.waiver, t.status, t.reasons, t.expires);
+        let _ = writeln!(s, "|---|---|---|---|");
+        for w in &g.waivers {
+            let what = match (&w.fingerprint, &w.rule, &w.path) {
+                (Some(fp), _, _) => fp.clone(),
+                (None, Some(rule), Some(path)) => format!("{rule} {path}"),
+                (None, Some(rule), None) => rule.clone(),
+                (None, None, _) => String::new(),
+            };
+            let _ = writeln!(
+                s,
+                "| {} {} | {} ({} {}) | {} ({}) | {} |",
+                w.number,
+                esc(&what),
+                if w.state == "active" { t.active } else { t.expired },
+                w.matched.len(),
+                t.findings_lc,
+                esc(&w.justification),
+                esc(&w.owner),
+                esc(&w.expires)
+            );
+        }
+        let _ = writeln!(s);
+    }
     let gaps: usize = r.unpack.reasons.len() + r.checks.iter().map(|c| c.reasons.len()).sum::<usize>();
     let _ = writeln!(s, "<details>");
     let _ = writeln!(

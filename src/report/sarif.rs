@@ -69,7 +69,7 @@ pub fn build(r: &Report) -> Value {
     let results: Vec<Value> = r
         .findings
         .iter()
-        .map(|f| result(f, index.get(f.id.as_str()).copied().unwrap_or(0)))
+        .map(|f| result(f, index.get(f.id.as_str()).copied().unwrap_or(0), r))
         .collect();
 
     let mut run_props = Map::new();
@@ -137,7 +137,7 @@ fn rule(first: &FindingOut, all: &[&FindingOut]) -> Value {
     })
 }
 
-fn result(f: &FindingOut, rule_index: usize) -> Value {
+fn result(f: &FindingOut, rule_index: usize, r: &Report) -> Value {
     let mut region = Map::new();
     if let Some(l) = f.line {
         region.insert("startLine".into(), json!(l));
@@ -173,7 +173,7 @@ fn result(f: &FindingOut, rule_index: usize) -> Value {
         props.insert("preview".into(), json!(true));
     }
 
-    json!({
+    let mut result = json!({
         "ruleId": f.id,
         "ruleIndex": rule_index,
         "level": level(f.severity),
@@ -184,7 +184,30 @@ fn result(f: &FindingOut, rule_index: usize) -> Value {
         }],
         "partialFingerprints": { FINGERPRINT_KEY: f.fingerprint },
         "properties": Value::Object(props),
-    })
+    });
+    // A policy waiver is an accepted external suppression (code scanning
+    // then shows the alert as dismissed, with the justification); the
+    // baseline state maps to SARIF's own `baselineState`.
+    let waiver = f
+        .waiver
+        .and_then(|n| r.gate.as_ref().and_then(|g| g.waivers.iter().find(|w| w.number == n)));
+    if let (Some(obj), Some(w)) = (result.as_object_mut(), waiver) {
+        obj.insert(
+            "suppressions".into(),
+            json!([{
+                "kind": "external",
+                "status": "accepted",
+                "justification": format!("{} (waiver {} of the fwcert policy, owner {}, expires {})", w.justification, w.number, w.owner, w.expires),
+            }]),
+        );
+    }
+    if let (Some(obj), Some(state)) = (result.as_object_mut(), f.baseline) {
+        obj.insert(
+            "baselineState".into(),
+            json!(if state == "known" { "unchanged" } else { "new" }),
+        );
+    }
+    result
 }
 
 /// A path inside the image as a relative URI reference: the leading `/`

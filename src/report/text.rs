@@ -3,8 +3,11 @@
 
 use std::fmt::Write;
 
+use anstyle::{AnsiColor, Style};
+
 use super::i18n::{Lang, Strings};
 use super::model::{Report, Verdict};
+use crate::checks::rule::Severity;
 
 /// The text view in English.
 pub fn render(r: &Report) -> String {
@@ -13,6 +16,64 @@ pub fn render(r: &Report) -> String {
 
 /// The text view in `lang` (every fixed word from [`Strings`]).
 pub fn render_in(r: &Report, lang: Lang) -> String {
+    render_styled(r, lang, false)
+}
+
+/// Colours for a terminal: verdicts, the outcome and severities. The words
+/// are the same with or without them; the binary strips them when standard
+/// output is not a terminal or `NO_COLOR` is set.
+#[derive(Clone, Copy)]
+struct Paint(bool);
+
+impl Paint {
+    fn wrap(self, style: Style, text: &str) -> String {
+        if self.0 {
+            format!("{}{text}{}", style.render(), style.render_reset())
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn verdict(self, v: Verdict, text: &str) -> String {
+        let colour = match v {
+            Verdict::Fail => AnsiColor::Red,
+            Verdict::Inconclusive => AnsiColor::Yellow,
+            Verdict::Open => AnsiColor::Blue,
+            Verdict::Pass => AnsiColor::Green,
+            Verdict::NotApplicable => AnsiColor::BrightBlack,
+        };
+        self.wrap(Style::new().fg_color(Some(colour.into())).bold(), text)
+    }
+
+    fn status(self, status: &str, text: &str) -> String {
+        let v = match status {
+            "pass" => Verdict::Pass,
+            "fail" => Verdict::Fail,
+            _ => Verdict::Inconclusive,
+        };
+        self.verdict(v, text)
+    }
+
+    fn severity(self, sev: Severity, text: &str) -> String {
+        let style = match sev {
+            Severity::Critical | Severity::High => Style::new().fg_color(Some(AnsiColor::Red.into())).bold(),
+            Severity::Medium => Style::new().fg_color(Some(AnsiColor::Yellow.into())),
+            Severity::Low => Style::new().fg_color(Some(AnsiColor::Blue.into())),
+            Severity::Info => Style::new().dimmed(),
+        };
+        self.wrap(style, text)
+    }
+}
+
+/// Pads `text` to `width` characters, then paints it (so the escape codes
+/// do not upset the columns).
+fn pad(text: &str, width: usize) -> String {
+    format!("{text:<width$}")
+}
+
+/// The text view in `lang`, with terminal colours when `colour`.
+pub fn render_styled(r: &Report, lang: Lang, colour: bool) -> String {
+    let paint = Paint(colour);
     let t = lang.strings();
     let mut s = String::new();
     let _ = writeln!(s, "fwcert {} — {}", r.tool.version, r.image.name);
@@ -34,7 +95,7 @@ pub fn render_in(r: &Report, lang: Lang) -> String {
         s,
         "{}: {} ({} {})",
         t.outcome.to_uppercase(),
-        t.status(r.outcome.status),
+        paint.status(r.outcome.status, t.status(r.outcome.status)),
         t.exit,
         r.outcome.exit_code
     );
@@ -60,8 +121,8 @@ pub fn render_in(r: &Report, lang: Lang) -> String {
             .collect();
         let _ = writeln!(
             s,
-            "  {:<14} {} {}  ({}: {}; {})",
-            t.verdict(st.verdict),
+            "  {} {} {}  ({}: {}; {})",
+            paint.verdict(st.verdict, &pad(t.verdict(st.verdict), 14)),
             lang.pick(&st.title, &st.title_zh),
             st.version,
             t.firmware,
@@ -105,16 +166,24 @@ pub fn render_in(r: &Report, lang: Lang) -> String {
         if h.elf > 0 {
             let _ = writeln!(
                 s,
-                "    hardening: {} ELF ({} programs): {} executable stack, {} PIE, {} canary ({} unknown), RELRO {} full {} partial, {} fortified, {} RPATH/RUNPATH",
+                "    {} {} ELF ({} {}): {} {}, {} PIE, {} {} ({} {}), RELRO {} {} {} {}, {} {}, {} RPATH/RUNPATH",
+                t.hardening[0],
                 h.elf,
                 h.programs,
+                t.hardening[1],
                 h.exec_stack,
+                t.hardening[2],
                 h.pie,
                 h.canary,
+                t.hardening[3],
                 h.canary_unknown,
+                t.hardening[4],
                 h.relro_full,
+                t.hardening[5],
                 h.relro_partial,
+                t.hardening[6],
                 h.fortified,
+                t.hardening[7],
                 h.search_path
             );
         }
@@ -141,10 +210,16 @@ pub fn render_in(r: &Report, lang: Lang) -> String {
         } else {
             String::new()
         };
+        let gated = match (f.waiver, f.baseline) {
+            (Some(n), _) => format!(" ({} {n})", t.waived_by),
+            (None, Some("known")) => format!(" ({})", t.known_in_baseline),
+            (None, Some(_)) => format!(" ({})", t.new_since_baseline),
+            (None, None) => String::new(),
+        };
         let _ = writeln!(
             s,
-            "  {} {} [{}] {}{custom}{preview}",
-            t.severity(f.severity).to_uppercase(),
+            "  {} {} [{}] {}{custom}{preview}{gated}",
+            paint.severity(f.severity, &t.severity(f.severity).to_uppercase()),
             f.id,
             f.rule,
             lang.pick(&f.title, &f.title_zh)
@@ -168,6 +243,7 @@ pub fn render_in(r: &Report, lang: Lang) -> String {
         let _ = writeln!(s);
     }
 
+    gate(&mut s, r, t);
     boot(&mut s, r, t);
 
     let _ = writeln!(s, "{}", t.clauses_failing);
@@ -187,8 +263,8 @@ pub fn render_in(r: &Report, lang: Lang) -> String {
             .map_or(q.standard_title.as_str(), |st| lang.pick(&st.title, &st.title_zh));
         let _ = writeln!(
             s,
-            "  {:<12} {} {}  {}{cause}",
-            t.verdict(q.verdict),
+            "  {} {} {}  {}{cause}",
+            paint.verdict(q.verdict, &pad(t.verdict(q.verdict), 12)),
             standard,
             q.clause,
             lang.pick(&q.title, &q.title_zh)
@@ -220,6 +296,48 @@ pub fn render_in(r: &Report, lang: Lang) -> String {
     s
 }
 
+/// The policy's waivers and the baseline, when given: what the gate did
+/// not count and why.
+fn gate(s: &mut String, r: &Report, t: &Strings) {
+    let Some(g) = &r.gate else { return };
+    let _ = writeln!(s, "{}", t.gate.to_uppercase());
+    if let Some(p) = &g.policy {
+        let _ = writeln!(s, "  {} {} (sha256 {})", t.policy, p.name, p.sha256);
+    }
+    if let Some(d) = &g.today {
+        let _ = writeln!(s, "  {} {} ({})", t.today, d.date, d.source);
+    }
+    if let Some(b) = &g.baseline {
+        let _ = writeln!(
+            s,
+            "  {} {} (sha256 {}, {} {})",
+            t.baseline, b.name, b.sha256, b.findings, t.findings_lc
+        );
+    }
+    for w in &g.waivers {
+        let what = match (&w.fingerprint, &w.rule, &w.path) {
+            (Some(fp), _, _) => fp.clone(),
+            (None, Some(rule), Some(path)) => format!("{rule} {path}"),
+            (None, Some(rule), None) => rule.clone(),
+            (None, None, _) => String::new(),
+        };
+        let _ = writeln!(
+            s,
+            "  {} {} [{}] {what}: {} ({}, {} {}); {} {}",
+            t.waiver,
+            w.number,
+            if w.state == "active" { t.active } else { t.expired },
+            w.justification,
+            w.owner,
+            t.expires,
+            w.expires,
+            w.matched.len(),
+            t.findings_lc
+        );
+    }
+    let _ = writeln!(s);
+}
+
 /// The boot graph: which file and line starts what, so that each services
 /// or debug finding can be checked by opening one file.
 fn boot(s: &mut String, r: &Report, t: &Strings) {
@@ -245,8 +363,8 @@ fn boot(s: &mut String, r: &Report, t: &Strings) {
             }
             let mut what = match (&st.binary, &st.applet, st.applet_present) {
                 (None, _, _) => format!(" → {}", t.not_in_image),
-                (Some(b), Some(a), Some(false)) => format!(" → {b}: applet `{a}` NOT compiled in, does not run"),
-                (Some(b), Some(a), None) => format!(" → {b}: applet `{a}`, unknown whether compiled in"),
+                (Some(b), Some(a), Some(false)) => format!(" → {b}: applet `{a}` {}", t.applet_missing),
+                (Some(b), Some(a), None) => format!(" → {b}: applet `{a}`, {}", t.applet_unknown),
                 (Some(b), Some(a), Some(true)) => format!(" → {b} [{a}]"),
                 (Some(b), None, _) if b.ends_with(st.program.trim_start_matches('-')) => String::new(),
                 (Some(b), None, _) => format!(" → {b}"),
