@@ -34,6 +34,8 @@ use crate::standards::Declaration;
 pub const SUMMARY_SCHEMA: &str = "fwcert-batch/1";
 /// The summary's file name in the output directory.
 pub const SUMMARY_FILE: &str = "summary.json";
+/// The same summary as a page for a person, beside it.
+pub const SUMMARY_HTML: &str = "summary.html";
 
 /// This worker's share of a sorted input list: the inputs whose index `i`
 /// has `i % count == index` (`--shard K/N`, K from 0, as Kubernetes'
@@ -411,6 +413,8 @@ fn write_summary(out: &Path, summary: &Summary) -> Result<()> {
         message: e.to_string(),
     })?;
     json.push('\n');
+    write_atomically(&out.join(SUMMARY_HTML), html_table(summary).as_bytes())?;
+    // JSON last: it is what a merge or a rerun reads.
     write_atomically(&out.join(SUMMARY_FILE), json.as_bytes())
 }
 
@@ -500,9 +504,125 @@ pub fn table(summary: &Summary) -> String {
     out
 }
 
+/// `summary.html`: one self-contained page (no script, nothing fetched)
+/// with a row per image: outcome, exit code, each standard's verdict,
+/// findings per severity, time, and links to the image's reports (relative,
+/// so the folder can be moved or served as it is).
+pub fn html_table(summary: &Summary) -> String {
+    use crate::report::html::esc;
+    use std::fmt::Write as _;
+    let standards: std::collections::BTreeSet<&str> = summary
+        .images
+        .iter()
+        .flat_map(|i| i.standards.keys().map(String::as_str))
+        .collect();
+    let severities = ["critical", "high", "medium", "low", "info"];
+    let mut s = String::from(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n\
+         <title>fwcert batch summary</title>\n<style>\n\
+         body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}\
+         th,td{border:1px solid #bbb;padding:.2em .5em;text-align:left;font-size:.9em}\
+         .pass,.PASS{background:#d9f2d9}.fail,.FAIL{background:#f8d0d0}.analysis-gap,.INCONCLUSIVE{background:#fbe9c4}\
+         .OPEN{background:#e3e9f7}.error{background:#ddd}td.n{text-align:right}\n</style>\n</head>\n<body>\n",
+    );
+    let _ = writeln!(
+        s,
+        "<h1>fwcert batch summary</h1>\n<p>{} image(s), exit code {}{}; rules digest <code>{}</code>{}</p>",
+        summary.images.len(),
+        summary.exit_code,
+        if summary.interrupted {
+            ", <strong>interrupted</strong>"
+        } else {
+            ""
+        },
+        esc(&summary.rules_digest),
+        summary
+            .shard
+            .as_ref()
+            .map(|k| format!("; shard {}", esc(k)))
+            .unwrap_or_default()
+    );
+    s.push_str("<table>\n<tr><th>image</th><th>outcome</th><th>exit</th>");
+    for id in &standards {
+        let _ = write!(s, "<th>{}</th>", esc(id));
+    }
+    for sev in severities {
+        let _ = write!(s, "<th>{sev}</th>");
+    }
+    s.push_str("<th>sec</th><th>reports</th></tr>\n");
+    for i in &summary.images {
+        let status = i.status.as_deref().unwrap_or("error");
+        let _ = write!(
+            s,
+            "<tr><td>{}{}</td><td class=\"{}\">{}</td><td class=\"n\">{}</td>",
+            esc(&i.image),
+            i.error
+                .as_ref()
+                .map(|e| format!("<br><small>{}</small>", esc(e)))
+                .unwrap_or_default(),
+            esc(status),
+            esc(status),
+            i.exit_code
+        );
+        for id in &standards {
+            let v = i.standards.get(*id).map(String::as_str).unwrap_or("");
+            let _ = write!(s, "<td class=\"{}\">{}</td>", esc(v), esc(v));
+        }
+        for sev in severities {
+            let _ = write!(s, "<td class=\"n\">{}</td>", i.findings.get(sev).copied().unwrap_or(0));
+        }
+        // A relative URI reference, each byte outside RFC 3986's
+        // unreserved set percent-encoded (as SARIF locations are).
+        let link = |ext: &str| {
+            let href = crate::report::sarif::uri(&format!("{}.{ext}", i.image));
+            format!("<a href=\"{}\">{ext}</a>", esc(&href))
+        };
+        let _ = writeln!(
+            s,
+            "<td class=\"n\">{:.1}{}</td><td>{}</td></tr>",
+            i.seconds,
+            if i.reused { " (reused)" } else { "" },
+            if i.error.is_some() { String::new() } else { link("json") }
+        );
+    }
+    s.push_str("</table>\n</body>\n</html>\n");
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_html_summary_escapes_and_links_each_report() {
+        let summary = Summary {
+            schema: SUMMARY_SCHEMA.into(),
+            rules_digest: "d".into(),
+            shard: None,
+            interrupted: false,
+            exit_code: 1,
+            images: vec![ImageSummary {
+                image: "a dir/<x>.bin".into(),
+                sha256: String::new(),
+                status: Some("fail".into()),
+                standards: BTreeMap::from([("etsi-en-303-645".to_string(), "FAIL".to_string())]),
+                exit_code: 1,
+                findings: BTreeMap::from([("critical".to_string(), 2)]),
+                seconds: 0.25,
+                reused: false,
+                error: None,
+            }],
+        };
+        let page = html_table(&summary);
+        assert!(
+            page.contains("<td>a dir/&lt;x&gt;.bin</td><td class=\"fail\">fail</td><td class=\"n\">1</td>"),
+            "{page}"
+        );
+        assert!(page.contains("<td class=\"FAIL\">FAIL</td>"), "{page}");
+        assert!(page.contains("<a href=\"a%20dir/%3Cx%3E.bin.json\">json</a>"), "{page}");
+        assert!(!page.contains("<script"));
+    }
 
     #[test]
     fn shards_split_the_sorted_inputs_exactly_once() {

@@ -77,8 +77,16 @@ fn a_directory_gives_one_report_per_image_and_a_summary() {
             "camera-hardened.bin.json",
             "sub/again.bin.json",
             "sub/notes.txt.json",
+            "summary.html",
             "summary.json",
         ]
+    );
+    // The page for a person links each report, relative to itself.
+    let page = std::fs::read_to_string(out.path().join("summary.html")).unwrap();
+    assert!(page.contains("<a href=\"sub/again.bin.json\">json</a>"), "{page}");
+    assert!(
+        page.contains("<td>sub/notes.txt</td><td class=\"analysis-gap\">analysis-gap</td>"),
+        "{page}"
     );
     let some = |v: &str| Some(v.to_string());
     assert_eq!(
@@ -161,7 +169,11 @@ fn a_stopped_run_starts_nothing_and_still_writes_its_summary() {
     let stop = AtomicBool::new(true);
     let s = batch::run(&scanner(), &inputs, out.path(), &BatchOptions::default(), &stop).unwrap();
     assert!(s.images.is_empty() && s.interrupted);
-    assert_eq!(listing(out.path()), ["summary.json"], "no report and no temporary file");
+    assert_eq!(
+        listing(out.path()),
+        ["summary.html", "summary.json"],
+        "no report and no temporary file"
+    );
 }
 
 #[test]
