@@ -30,6 +30,7 @@ pub mod rule;
 pub(crate) mod secrets;
 pub(crate) mod services;
 mod starts;
+pub(crate) mod updater;
 pub(crate) mod updates;
 pub mod yara;
 
@@ -86,6 +87,10 @@ pub const FAMILIES: &[Family] = &[
     Family {
         name: "services",
         check: services::check,
+    },
+    Family {
+        name: "updater",
+        check: updater::check,
     },
     Family {
         name: "updates",
