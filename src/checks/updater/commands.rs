@@ -64,9 +64,14 @@ pub enum Role {
     VersionCompare,
     /// A test on a saved exit status (`[ $? -ne 0 ]`, `[ "$rc" = 0 ]`):
     /// `true` when success means the saved status was non-zero.
-    StatusTest { var: String, inverted: bool },
+    StatusTest {
+        var: String,
+        inverted: bool,
+    },
     /// A download; `insecure` names why its transport is not protected.
-    Fetch { insecure: Option<String> },
+    Fetch {
+        insecure: Option<String>,
+    },
     Other,
 }
 
@@ -153,7 +158,10 @@ fn test_role(args: &[String]) -> Role {
             return Role::VersionCompare;
         }
     }
-    if args.iter().any(|a| a.contains("sort -V") || a.contains("sort --version-sort")) {
+    if args
+        .iter()
+        .any(|a| a.contains("sort -V") || a.contains("sort --version-sort"))
+    {
         return Role::VersionCompare;
     }
     Role::Other
@@ -175,7 +183,11 @@ fn fetch_insecure(name: &str, args: &[String]) -> Option<String> {
     if name == "curl"
         && args.iter().any(|a| {
             a == "--insecure"
-                || (a.starts_with('-') && !a.starts_with("--") && a.len() > 1 && a[1..].chars().all(|c| c.is_ascii_alphabetic()) && a.contains('k'))
+                || (a.starts_with('-')
+                    && !a.starts_with("--")
+                    && a.len() > 1
+                    && a[1..].chars().all(|c| c.is_ascii_alphabetic())
+                    && a.contains('k'))
         })
     {
         return Some("curl -k accepts any certificate".into());
@@ -202,12 +214,18 @@ mod tests {
         assert_eq!(r("dd", &["if=/tmp/fw", "of=/dev/mtdblock3"]), Role::Flash);
         assert_eq!(r("dd", &["if=/dev/zero", "of=/tmp/x"]), Role::Other);
         assert_eq!(
-            r("openssl", &["dgst", "-sha256", "-verify", "k.pem", "-signature", "s", "f"]),
+            r(
+                "openssl",
+                &["dgst", "-sha256", "-verify", "k.pem", "-signature", "s", "f"]
+            ),
             Role::Verify
         );
         assert_eq!(r("openssl", &["dgst", "-sha256", "f"]), Role::Other);
         assert_eq!(r("usign", &["-V", "-m", "f", "-P", "/etc/opkg/keys"]), Role::Verify);
-        assert_eq!(r("[", &["$NEW_VERSION", "-gt", "$CUR_VERSION", "]"]), Role::VersionCompare);
+        assert_eq!(
+            r("[", &["$NEW_VERSION", "-gt", "$CUR_VERSION", "]"]),
+            Role::VersionCompare
+        );
         assert_eq!(r("[", &["$a", "-gt", "$b", "]"]), Role::Other);
         assert_eq!(
             r("[", &["$?", "-ne", "0", "]"]),
@@ -223,9 +241,18 @@ mod tests {
                 inverted: false
             }
         );
-        assert!(matches!(r("curl", &["-sk", "https://x/fw.bin"]), Role::Fetch { insecure: Some(_) }));
-        assert!(matches!(r("curl", &["-s", "https://x/fw.bin"]), Role::Fetch { insecure: None }));
-        assert!(matches!(r("wget", &["http://x/fw.bin"]), Role::Fetch { insecure: Some(_) }));
+        assert!(matches!(
+            r("curl", &["-sk", "https://x/fw.bin"]),
+            Role::Fetch { insecure: Some(_) }
+        ));
+        assert!(matches!(
+            r("curl", &["-s", "https://x/fw.bin"]),
+            Role::Fetch { insecure: None }
+        ));
+        assert!(matches!(
+            r("wget", &["http://x/fw.bin"]),
+            Role::Fetch { insecure: Some(_) }
+        ));
         assert!(is_checksum_only("md5sum", &["-c".into()]));
     }
 }

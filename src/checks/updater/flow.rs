@@ -192,10 +192,7 @@ impl<'a> Walker<'a> {
     }
 
     fn parse_file(&mut self, dev: &str) -> Result<Vec<Cmd>, String> {
-        let (_, data) = self
-            .root
-            .file(dev)
-            .ok_or_else(|| format!("{dev}: not in the image"))?;
+        let (_, data) = self.root.file(dev).ok_or_else(|| format!("{dev}: not in the image"))?;
         self.out.files.insert(dev.to_string());
         shell::parse(&text(data)).map_err(|e| format!("{dev}: the shell reader could not read it: {e}"))
     }
@@ -288,8 +285,13 @@ impl<'a> Walker<'a> {
                 // `openssl dgst -verify … | grep -q 'Verified OK'`: the
                 // verification's outcome is what the last command tests.
                 let verify_piped_to_grep = cmds.len() > 1
-                    && cmds[..cmds.len() - 1].iter().any(|c| self.simple_role(c) == Some(Role::Verify))
-                    && matches!(cmds.last().and_then(simple_name).as_deref(), Some("grep" | "egrep" | "fgrep"));
+                    && cmds[..cmds.len() - 1]
+                        .iter()
+                        .any(|c| self.simple_role(c) == Some(Role::Verify))
+                    && matches!(
+                        cmds.last().and_then(simple_name).as_deref(),
+                        Some("grep" | "egrep" | "fgrep")
+                    );
                 let mut o = Out::default();
                 for (i, c) in cmds.iter().enumerate() {
                     let r = self.cmd(c, s.clone());
@@ -297,7 +299,9 @@ impl<'a> Walker<'a> {
                         o = r;
                     }
                 }
-                if verify_piped_to_grep && let Some(Cmd::Simple(v)) = cmds.iter().find(|c| self.simple_role(c) == Some(Role::Verify)) {
+                if verify_piped_to_grep
+                    && let Some(Cmd::Simple(v)) = cmds.iter().find(|c| self.simple_role(c) == Some(Role::Verify))
+                {
                     let g = self.gate(Kind::Signature, v, true);
                     let mut ok = s.clone();
                     ok.insert(g);
@@ -821,7 +825,10 @@ mod tests {
             &format!("#!/bin/sh\n. /lib/fw.sh\n{V} || exit 1\n/sbin/flash.sh /tmp/fw.bin\n"),
             &[
                 ("/lib/fw.sh", "do_flash() { mtd write \"$1\" firmware; }\n"),
-                ("/sbin/flash.sh", "#!/bin/sh\n[ -f \"$1\" ] || exit 1\nflashcp \"$1\" /dev/mtd3\n"),
+                (
+                    "/sbin/flash.sh",
+                    "#!/bin/sh\n[ -f \"$1\" ] || exit 1\nflashcp \"$1\" /dev/mtd3\n",
+                ),
             ],
         );
         assert_eq!(w[&3], kinds(&[Kind::Signature]));

@@ -38,7 +38,14 @@ use commands::Role;
 use flow::{At, Kind, State, Walked, Walker, is_shell_script};
 
 /// Bytes a script must contain to be read as a possible updater.
-const FLASH_NEEDLES: &[&[u8]] = &[b"mtd", b"flashcp", b"nandwrite", b"ubiupdatevol", b"sysupgrade", b"of=/dev/"];
+const FLASH_NEEDLES: &[&[u8]] = &[
+    b"mtd",
+    b"flashcp",
+    b"nandwrite",
+    b"ubiupdatevol",
+    b"sysupgrade",
+    b"of=/dev/",
+];
 
 /// Words that make a flash-writing script an updater.
 const UPDATER_WORDS: &[&str] = &["upgrade", "update", "firmware", "fwup", "ota"];
@@ -148,9 +155,16 @@ fn commented_verifications(root: &Root, files: &BTreeSet<String>) -> Vec<(String
                 continue;
             }
             let Some(c) = t.strip_prefix('#') else { continue };
-            if ["-verify", "usign -V", "gpg --verify", "gpgv", "signify -V", "minisign -V"]
-                .iter()
-                .any(|k| c.contains(k))
+            if [
+                "-verify",
+                "usign -V",
+                "gpg --verify",
+                "gpgv",
+                "signify -V",
+                "minisign -V",
+            ]
+            .iter()
+            .any(|k| c.contains(k))
             {
                 out.push((f.clone(), i + 1, t.to_string()));
             }
@@ -163,9 +177,8 @@ pub fn check(cx: &Context) -> FamilyResult {
     let inv = cx.inventory;
     let mut out = FamilyResult::default();
     if inv.boot.is_empty() {
-        out.gaps.push(
-            "no root filesystem was found, so the update mechanism could not be looked for".into(),
-        );
+        out.gaps
+            .push("no root filesystem was found, so the update mechanism could not be looked for".into());
         return out;
     }
     for g in &inv.boot {
@@ -264,7 +277,8 @@ fn check_root(inv: &Inventory, g: &BootGraph, out: &mut FamilyResult) {
     let mut judged: BTreeMap<At, Judged> = BTreeMap::new();
     for e in &entries {
         let w: Walked = Walker::new(root).run(e);
-        out.gaps.extend(w.gaps.iter().map(|x| format!("{} in {}: {x}", g.root, g.container)));
+        out.gaps
+            .extend(w.gaps.iter().map(|x| format!("{} in {}: {x}", g.root, g.container)));
         for (at, gates) in &w.writes {
             let j = judged.entry(at.clone()).or_default();
             j.gates = Some(match j.gates.take() {
