@@ -86,3 +86,24 @@ fn checksum_only_vendor_headers_are_integrity_only() {
         );
     }
 }
+
+/// The updates family's coverage gaps.
+fn updates_gaps(r: &Report) -> Vec<String> {
+    r.checks
+        .iter()
+        .filter(|c| c.family == "updates")
+        .flat_map(|c| c.reasons.clone())
+        .collect()
+}
+
+#[test]
+fn a_cms_signature_appended_to_the_image_counts_as_signed() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/cms");
+    let r = scan(&dir.join("fw-with-cms.bin"));
+    assert!(unsigned(&r).is_empty(), "{:?}", unsigned(&r));
+    assert!(updates_gaps(&r).is_empty(), "{:?}", updates_gaps(&r));
+    // The same bytes without it: nothing recognised, so unknown (a gap),
+    // never signed.
+    let r = scan(&dir.join("fw.bin"));
+    assert_eq!(updates_gaps(&r), ["no container was recognised in the image"]);
+}
