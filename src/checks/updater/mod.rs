@@ -16,8 +16,13 @@
 //!   channel that authenticates nothing (plain HTTP, TFTP, certificate
 //!   checks off): neither the image nor its source is authenticated.
 //!
-//! A root filesystem without an update script is a coverage gap, not a
-//! PASS: its updater may be a compiled program (a vendor upgrade daemon or
+//! Update frameworks configured in the root (Mender, SWUpdate, RAUC) are
+//! judged from their configuration ([`frameworks`]): no verification key
+//! is FW-UPD-004, SWUpdate without `--no-downgrading` FW-UPD-005, and what
+//! a framework leaves to hooks is a gap.
+//!
+//! A root filesystem without an update script or framework is a coverage
+//! gap, not a PASS: its updater may be a compiled program (a vendor upgrade daemon or
 //! CGI), which this family does not read. So is a flash write no script
 //! reaches (a program may run it), and anything the walk could not follow.
 //! The rules are listed in `docs/rules/updater.md`, generated from
@@ -25,6 +30,7 @@
 
 mod commands;
 pub mod flow;
+mod frameworks;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -243,6 +249,36 @@ fn check_root(inv: &Inventory, g: &BootGraph, out: &mut FamilyResult) {
             candidates.push((s, writes));
         }
         parsed.insert(&s.dev, cmds);
+    }
+    let frameworks = frameworks::find(&root, g);
+    for f in &frameworks {
+        let full = root.full(&f.file);
+        let finding = |rule: &str, evidence: String| Finding {
+            rule: rule.to_string(),
+            path: full.clone(),
+            container: g.container.clone(),
+            line: f.line,
+            offset: f.line.is_none().then_some(0),
+            evidence,
+            sha256: inv
+                .file_at(Origin::Filesystem(g.filesystem), &full)
+                .map(|x| x.sha256.clone()),
+            secret: None,
+            custom: None,
+        };
+        if let Err(why) = &f.verifies {
+            out.findings
+                .push(finding(rules::FW_UPD_004, format!("{} updates: {why}", f.name)));
+        }
+        if let Some(Err(why)) = &f.rollback {
+            out.findings
+                .push(finding(rules::FW_UPD_005, format!("{} updates: {why}", f.name)));
+        }
+        out.gaps
+            .extend(f.gaps.iter().map(|x| format!("{} in {}: {x}", g.root, g.container)));
+    }
+    if candidates.is_empty() && !frameworks.is_empty() {
+        return;
     }
     if candidates.is_empty() {
         out.gaps.push(format!(
