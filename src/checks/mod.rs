@@ -14,6 +14,7 @@
 //! generated into `docs/rules/`.
 
 pub(crate) mod binaries;
+pub(crate) mod boot;
 pub mod components;
 pub mod crack;
 pub(crate) mod credentials;
@@ -56,6 +57,10 @@ pub struct Family {
 /// The check families fwcert implements. Adding one is a module, a row
 /// here and a folder of rules under `checks/` (see `docs/architecture.md`).
 pub const FAMILIES: &[Family] = &[
+    Family {
+        name: "boot",
+        check: boot::check,
+    },
     Family {
         name: "components",
         check: components::check,
