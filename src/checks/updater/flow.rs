@@ -858,6 +858,67 @@ mod tests {
         assert!(w.insecure_fetches.is_empty());
     }
 
+    /// Pseudo-random scripts built from shell words that matter here:
+    /// whatever parses is walked without panicking, deterministically.
+    #[test]
+    fn random_scripts_walk_without_panicking() {
+        let words = [
+            "mtd write x y",
+            "openssl dgst -verify k -signature s f",
+            "exit 1",
+            "return 1",
+            "return",
+            "||",
+            "&&",
+            "|",
+            ";",
+            "\n",
+            "if",
+            "then",
+            "else",
+            "fi",
+            "f() {",
+            "}",
+            "f",
+            "(",
+            ")",
+            "set -e",
+            "[ $? -ne 0 ]",
+            "rc=$?",
+            "[ \"$rc\" = 0 ]",
+            "[ $NEW_VER -gt $CUR_VER ]",
+            "true",
+            "false",
+            "!",
+            "&",
+            "while",
+            "do",
+            "done",
+            ". /x.sh",
+            "/usr/sbin/up.sh",
+            "grep -q OK",
+            "case $1 in a) :;; esac",
+        ];
+        let mut x: u32 = 0x9e37_79b9;
+        let mut walked = 0;
+        for _ in 0..3000 {
+            let mut script = String::from("#!/bin/sh\n");
+            for _ in 0..8 {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                script.push_str(words[x as usize % words.len()]);
+                script.push(' ');
+            }
+            if shell::parse(&script).is_ok() {
+                let (_, w) = walk(&script, &[("/x.sh", "g() { mtd write a b; }\n")]);
+                walked += 1;
+                assert!(w.gaps.iter().all(|g| !g.is_empty()));
+            }
+        }
+        assert!(walked > 50, "only {walked} random scripts parsed");
+    }
+
     #[test]
     fn hostile_scripts_end() {
         // Mutual recursion and a script calling itself stop at the guard.
