@@ -23,6 +23,7 @@ mod daemons;
 pub(crate) mod debug;
 pub mod dictionary;
 pub(crate) mod hardening;
+pub(crate) mod input_validation;
 pub mod observed;
 pub(crate) mod overlap;
 pub mod patterns;
@@ -80,6 +81,10 @@ pub const FAMILIES: &[Family] = &[
     Family {
         name: "hardening",
         check: hardening::check,
+    },
+    Family {
+        name: "input-validation",
+        check: input_validation::check,
     },
     Family {
         name: "permissions",
