@@ -618,6 +618,39 @@ fn camera_rootfs(hardened: bool) -> Vec<Entry<'static>> {
     } else {
         "#!/bin/sh\nmount -a\ntelnetd &\n/usr/bin/ipcam &\n"
     };
+    // The updater the camera's web interface runs (not started at boot).
+    // Hardened: HTTPS with a pinned CA, a signature checked with `openssl
+    // dgst -verify` that stops the update when it fails, and a version
+    // comparison that refuses an older image. Default: plain HTTP, the
+    // verification commented out, no version check.
+    let updater = if hardened {
+        concat!(
+            "#!/bin/sh\n",
+            "# Fetch, verify and install a firmware update.\n",
+            "URL=https://update.example.com/ipcam/latest.bin\n",
+            "curl -sSf --cacert /etc/ssl/update-ca.pem \"$URL\" -o /tmp/fw.bin || exit 1\n",
+            "curl -sSf --cacert /etc/ssl/update-ca.pem \"$URL.sig\" -o /tmp/fw.sig || exit 1\n",
+            "if ! openssl dgst -sha256 -verify /etc/fw-key.pem -signature /tmp/fw.sig /tmp/fw.bin; then\n",
+            "    echo 'update: bad signature' >&2\n",
+            "    exit 1\n",
+            "fi\n",
+            "NEW_VERSION=$(tail -c 8 /tmp/fw.bin)\n",
+            "CUR_VERSION=$(cat /etc/fw_version)\n",
+            "if [ \"$NEW_VERSION\" -le \"$CUR_VERSION\" ]; then\n",
+            "    echo 'update: not newer than the installed firmware' >&2\n",
+            "    exit 1\n",
+            "fi\n",
+            "mtd write /tmp/fw.bin firmware\n",
+        )
+    } else {
+        concat!(
+            "#!/bin/sh\n",
+            "# Fetch and install a firmware update.\n",
+            "wget http://update.example.com/ipcam/latest.bin -O /tmp/fw.bin\n",
+            "# openssl dgst -sha256 -verify /etc/fw-key.pem -signature /tmp/fw.sig /tmp/fw.bin || exit 1\n",
+            "mtd write /tmp/fw.bin firmware\n",
+        )
+    };
     let inittab = if hardened {
         "::sysinit:/etc/init.d/rcS\nttyS0::respawn:/sbin/getty -L ttyS0 115200 vt100\n"
     } else {
@@ -694,8 +727,31 @@ fn camera_rootfs(hardened: bool) -> Vec<Entry<'static>> {
             mode: 0o755,
             data: minimal_elf(b"\0ipcam rtsp server 1.0\0rtsp://%s:554/stream\0"),
         },
+        Entry::File {
+            path: "usr/sbin/fw_upgrade.sh",
+            mode: 0o755,
+            data: updater.as_bytes().to_vec(),
+        },
+        Entry::File {
+            path: "etc/fw_version",
+            mode: 0o644,
+            data: b"20240101\n".to_vec(),
+        },
+        Entry::File {
+            path: "etc/fw-key.pem",
+            mode: 0o644,
+            data: UPDATE_PUBLIC_KEY.as_bytes().to_vec(),
+        },
     ]
 }
+
+/// The samples' update-signing public key (P-256; its private key was
+/// discarded: the samples are never updated).
+const UPDATE_PUBLIC_KEY: &str = "-----BEGIN PUBLIC KEY-----
+MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEYwnzJ0kj2IPsRyCHOdvNdEjZ+H4k
+QdQjEoFEWrilJ3kIEk6mREs9Gj2oZ/OiRekJxmrLZt1vqqCm+qCXEBHP+g==
+-----END PUBLIC KEY-----
+";
 
 /// The bytes of the bundled sample called `name`, if there is one.
 pub fn named(name: &str) -> Option<Vec<u8>> {
@@ -713,12 +769,12 @@ pub fn all() -> Vec<(&'static str, Vec<u8>, &'static str)> {
         (
             "camera-default-root.bin",
             uimage::build("ipcam-rootfs", 7, 0, EPOCH, &rootfs),
-            "FAIL: root has the Mirai default password xmhdipc (FW-CRED-002), MD5-crypt (FW-CRED-004); rcS starts telnetd (FW-SVC-001); askfirst shell on ttyS0 (FW-DEBUG-001)",
+            "FAIL: root has the Mirai default password xmhdipc (FW-CRED-002), MD5-crypt (FW-CRED-004); rcS starts telnetd (FW-SVC-001); askfirst shell on ttyS0 (FW-DEBUG-001); /usr/sbin/fw_upgrade.sh flashes an image fetched over plain HTTP with its signature check commented out and no version check (FW-UPD-003, FW-UPD-004, FW-UPD-005, FW-UPD-006)",
         ),
         (
             "camera-hardened.bin",
             fit::build(&[("rootfs", &hardened)]),
-            "exit 0, ETSI EN 303 645 firmware verdict PASS: a FIT image with a signed configuration, accounts locked, telnet commented out, getty login on ttyS0 (FW-DEBUG-002, info), current BusyBox; clauses that need a device test or documents stay OPEN",
+            "exit 0, ETSI EN 303 645 firmware verdict PASS: a FIT image with a signed configuration, accounts locked, telnet commented out, getty login on ttyS0 (FW-DEBUG-002, info), current BusyBox, an updater that fetches over HTTPS and checks the signature and the version before flashing; clauses that need a device test or documents stay OPEN",
         ),
     ]
 }

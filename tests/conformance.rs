@@ -143,6 +143,71 @@ fn update_transport_does_not_decide_automatic_or_periodic_updates() {
     }
 }
 
+/// The updater rules fail what their findings refute and nothing more: a
+/// missing signature check alone does not refute a trust relationship that
+/// can rest on an authenticated channel (EN 303 645 5.3-10, EN 18031
+/// SUM-2, CRA I.2(f)); with an unauthenticated channel as well it does.
+/// Anti-rollback fails only OWASP I4, the one clause that names it.
+#[test]
+fn updater_rules_fail_exactly_the_update_clauses_they_refute() {
+    let r = rules();
+    let set = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<String>>();
+    assert_eq!(
+        failed_by(&r, "FW-UPD-004"),
+        set(&[
+            "etsi-en-303-645 5.3-9",
+            "iec-62443-4-2 EDR 3.10 RE(1)",
+            "owasp-iot-top10-2018 I4"
+        ])
+    );
+    assert_eq!(
+        failed_by(&r, "FW-UPD-006"),
+        set(&[
+            "en-18031 1:SUM-2",
+            "en-18031 2:SUM-2",
+            "en-18031 3:SUM-2",
+            "etsi-en-303-645 5.3-10",
+            "eu-cra-annex-i I.2(f)",
+            "owasp-iot-top10-2018 I4"
+        ])
+    );
+    assert_eq!(failed_by(&r, "FW-UPD-005"), set(&["owasp-iot-top10-2018 I4"]));
+}
+
+/// An image whose updater is not a script (or that has none) does not
+/// pass the updater units: they are INCONCLUSIVE, cause unsupported.
+#[test]
+fn an_image_without_an_update_script_leaves_the_updater_units_undecided() {
+    let rootfs = fwcert::samples::squashfs(
+        &[
+            fwcert::samples::Entry::Dir {
+                path: "etc",
+                mode: 0o755,
+            },
+            fwcert::samples::Entry::Dir {
+                path: "bin",
+                mode: 0o755,
+            },
+            fwcert::samples::Entry::File {
+                path: "etc/passwd",
+                mode: 0o644,
+                data: b"root:x:0:0::/root:/bin/sh\n".to_vec(),
+            },
+        ],
+        &fwcert::unpack::formats::squashfs::XZ_CODEC,
+    );
+    let r = scan_bytes(rootfs.into(), "noupdater.bin", &en_303_645()).unwrap();
+    let q = clause(&r, "5.3-9");
+    let u = q.units.iter().find(|u| u.id == "5.3-9-2 b)").unwrap();
+    assert_eq!(u.verdict, Verdict::Inconclusive, "{:?}", u.reasons);
+    assert_eq!(u.cause, Some(fwcert::standards::Cause::Unsupported));
+    assert!(
+        u.reasons.iter().any(|x| x.contains("no update script found")),
+        "{:?}",
+        u.reasons
+    );
+}
+
 #[test]
 fn an_extra_uid0_account_fails_privilege_clauses_not_password_clauses() {
     let r = rules();
@@ -334,7 +399,15 @@ fn the_default_root_sample_fails_exactly_the_clauses_its_findings_refute() {
         .collect();
     assert_eq!(
         failed,
-        ["5.1-1", "5.1-3", "5.3-8", "5.4-1", "5.5-6", "5.5-7", "5.6-4", "5.6-9"]
+        // 5.3-7, 5.3-9 and 5.3-10 since the sample ships an updater
+        // (/usr/sbin/fw_upgrade.sh) that fetches over plain HTTP
+        // (FW-UPD-003 refutes 5.3-7-2 a)), has its signature check
+        // commented out (FW-UPD-004 refutes 5.3-9-2 b)) and so flashes an
+        // image neither signed nor from an authenticated server (FW-UPD-006
+        // refutes 5.3-10-2 b)).
+        [
+            "5.1-1", "5.1-3", "5.3-7", "5.3-8", "5.3-9", "5.3-10", "5.4-1", "5.5-6", "5.5-7", "5.6-4", "5.6-9"
+        ]
     );
     // Each is failed by a unit that names a rule the image's findings have,
     // and cites exactly those findings.

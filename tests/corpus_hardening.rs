@@ -246,3 +246,30 @@ fn dvar_arm_miniweb_flagged_and_miniweb_nx_not() {
         );
     }
 }
+
+/// The input-validation hint (a preview at info): the WR841N web server
+/// imports `system` and formats shell commands with `%s` (the shape of its
+/// published command injections); it is reported at its first such format
+/// and decides no clause.
+#[test]
+fn tplink_wr841n_httpd_formats_shell_commands() {
+    let Some(path) = corpus("firmware/tplink-wr841n-v10-3.16.9-150310.bin") else {
+        return;
+    };
+    let mut opts = ScanOptions::default();
+    opts.checks.crack_time = std::time::Duration::from_secs(5);
+    let r = scan_path(&path, &opts).unwrap();
+    let hints = of(&r, "FW-INPUT-001");
+    assert_eq!(hints.len(), 1, "{hints:?}");
+    assert_eq!(hints[0].path, "/usr/bin/httpd");
+    assert!(
+        hints[0].evidence.starts_with("web program imports system and holds "),
+        "{}",
+        hints[0].evidence
+    );
+    assert!(
+        hints[0].evidence.contains("`ifconfig %s 0.0.0.0`"),
+        "{}",
+        hints[0].evidence
+    );
+}

@@ -198,7 +198,8 @@ fn rule_set_meta() {
         let (fam, num) = r.id.trim_start_matches("FW-").split_once('-').unwrap();
         assert!(
             [
-                "CRED", "SECRET", "SVC", "DEBUG", "COMP", "UPD", "BOOT", "HARD", "CRYPTO", "PERM", "PRIV", "YARA"
+                "CRED", "SECRET", "SVC", "DEBUG", "COMP", "UPD", "BOOT", "HARD", "INPUT", "CRYPTO", "PERM", "PRIV",
+                "YARA"
             ]
             .contains(&fam),
             "{}",

@@ -14,6 +14,7 @@
 //! generated into `docs/rules/`.
 
 pub(crate) mod binaries;
+pub(crate) mod boot;
 pub mod components;
 pub mod crack;
 pub(crate) mod credentials;
@@ -22,6 +23,7 @@ mod daemons;
 pub(crate) mod debug;
 pub mod dictionary;
 pub(crate) mod hardening;
+pub(crate) mod input_validation;
 pub mod observed;
 pub(crate) mod overlap;
 pub mod patterns;
@@ -30,6 +32,7 @@ pub mod rule;
 pub(crate) mod secrets;
 pub(crate) mod services;
 mod starts;
+pub(crate) mod updater;
 pub(crate) mod updates;
 pub mod yara;
 
@@ -56,6 +59,10 @@ pub struct Family {
 /// here and a folder of rules under `checks/` (see `docs/architecture.md`).
 pub const FAMILIES: &[Family] = &[
     Family {
+        name: "boot",
+        check: boot::check,
+    },
+    Family {
         name: "components",
         check: components::check,
     },
@@ -76,6 +83,10 @@ pub const FAMILIES: &[Family] = &[
         check: hardening::check,
     },
     Family {
+        name: "input-validation",
+        check: input_validation::check,
+    },
+    Family {
         name: "permissions",
         check: permissions::check,
     },
@@ -86,6 +97,10 @@ pub const FAMILIES: &[Family] = &[
     Family {
         name: "services",
         check: services::check,
+    },
+    Family {
+        name: "updater",
+        check: updater::check,
     },
     Family {
         name: "updates",

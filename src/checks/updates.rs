@@ -1,8 +1,11 @@
 //! The `updates` family: whether the image itself could prove where it
 //! came from, and how the firmware fetches its updates.
 //!
-//! Image level ([`image_authenticity`]): a signed FIT (a `signature` node)
-//! counts as signed; the outer wrappers that vendors put around images
+//! Image level ([`image_authenticity`]): a signed FIT (a `signature` node
+//! with a value), an Android AVB vbmeta with a signing algorithm (a vbmeta
+//! image or a partition with an AVB footer) and a CMS/PKCS#7 signature
+//! appended to the image count as signed; an encrypted image is reported as
+//! encrypted, never as signed; the outer wrappers that vendors put around images
 //! (uImage, TP-Link, TRX, Dahua, Hikvision, Android sparse …) carry a CRC
 //! or an MD5 at most, which detects damage but proves nothing about who
 //! built the image. An image with no signature of any kind is reported by
@@ -11,10 +14,11 @@
 //! one image cannot show. The transport rules (certificate checks turned
 //! off, firmware fetched over plain HTTP) are `[[pattern]]` data.
 //!
-//! Not analysed yet: whether the updater verifies a signature before it
-//! writes flash, and anti-rollback. The standards data give those their own
-//! test units, scoped to a device test (OPEN), so that they are never
-//! taken as examined; they are not a gap in what this family does examine.
+//! Whether the updater verifies a signature before it writes flash, and
+//! anti-rollback, are the `updater` family's ([`super::updater`]).
+//! Not recognised: raw RSA/ECDSA signature blocks without a structure
+//! (random-looking bytes cannot be told from data), so an image signed that
+//! way is reported as unsigned, for review (the rule is a preview).
 //! The rules are listed in `docs/rules/updates.md`, generated from
 //! `checks/updates/`.
 
@@ -36,7 +40,8 @@ const INTEGRITY_ONLY: &[&str] = &[
 
 /// What the image shows about its own authenticity.
 enum Authenticity<'u> {
-    /// A FIT image with signature nodes.
+    /// A FIT image with a signed node, an AVB vbmeta with a signing
+    /// algorithm, or a trailing CMS signature.
     Signed,
     /// Wrapped in formats that carry a checksum at most.
     IntegrityOnly(&'u Container),
@@ -53,12 +58,23 @@ fn image_authenticity(u: &Unpacked) -> Authenticity<'_> {
     {
         return Authenticity::Signed;
     }
+    if avb_algorithm(&u.image).is_some_and(|a| a != AVB_NONE) || trailing_cms(&u.image).is_some() {
+        return Authenticity::Signed;
+    }
     let outer: Vec<&Container> = u.containers.iter().filter(|c| c.chain.depth() == 1).collect();
     if let Some(c) = outer.iter().find(|c| c.status == Status::Failed) {
-        return Authenticity::Unknown(format!(
-            "{} could not be opened, so whether the image is signed is unknown",
-            c.chain
-        ));
+        let encrypted = c.problems.iter().chain([&c.description]).any(|p| p.contains("encrypt"));
+        return Authenticity::Unknown(if encrypted {
+            format!(
+                "{} is encrypted: encryption is not a signature, and whether the image inside is signed is unknown",
+                c.chain
+            )
+        } else {
+            format!(
+                "{} could not be opened, so whether the image is signed is unknown",
+                c.chain
+            )
+        });
     }
     match outer.iter().find(|c| INTEGRITY_ONLY.contains(&c.format)) {
         Some(c) => Authenticity::IntegrityOnly(c),
@@ -67,6 +83,68 @@ fn image_authenticity(u: &Unpacked) -> Authenticity<'_> {
             None => Authenticity::Unknown("no container was recognised in the image".into()),
         },
     }
+}
+
+/// AVB's `algorithm_type` for "no signature" (AOSP external/avb,
+/// `AvbAlgorithmType`: 0 NONE, 1..=6 SHA256/SHA512 with RSA 2048/4096/8192).
+const AVB_NONE: u32 = 0;
+
+/// The `algorithm_type` of the image's AVB vbmeta: a vbmeta image (magic
+/// `AVB0` at the start) or a partition image with an AVB footer (`AVBf` in
+/// its last 64 bytes, pointing at its vbmeta). Header layout from AOSP
+/// external/avb `avb_vbmeta_image.h` / `avb_footer.h` (big-endian).
+fn avb_algorithm(d: &[u8]) -> Option<u32> {
+    let be32 = |b: &[u8], at: usize| b.get(at..at + 4).map(|x| u32::from_be_bytes([x[0], x[1], x[2], x[3]]));
+    let be64 = |b: &[u8], at: usize| {
+        b.get(at..at + 8)
+            .and_then(|x| <[u8; 8]>::try_from(x).ok())
+            .map(u64::from_be_bytes)
+    };
+    let vbmeta = if d.starts_with(b"AVB0") {
+        d
+    } else {
+        let footer = d.get(d.len().checked_sub(64)?..)?;
+        if !footer.starts_with(b"AVBf") {
+            return None;
+        }
+        let off = usize::try_from(be64(footer, 20)?).ok()?;
+        let vb = d.get(off..)?;
+        if !vb.starts_with(b"AVB0") {
+            return None;
+        }
+        vb
+    };
+    be32(vbmeta, 28)
+}
+
+/// A DER CMS/PKCS#7 `SignedData` (OID 1.2.840.113549.1.7.2) that ends the
+/// image (up to 16 bytes of padding after it): a signature appended to the
+/// image, as some vendors and the Linux kernel's module signing do.
+/// Returns its offset.
+fn trailing_cms(d: &[u8]) -> Option<usize> {
+    const OID: &[u8] = &[0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02];
+    let tail_start = d.len().saturating_sub(64 << 10);
+    let tail = &d[tail_start..];
+    memchr::memmem::find_iter(tail, OID).find_map(|rel| {
+        let oid_at = tail_start + rel;
+        // The ContentInfo SEQUENCE header just before the OID.
+        (2..=6).find_map(|h| {
+            let start = oid_at.checked_sub(h)?;
+            let hdr = d.get(start..oid_at)?;
+            if hdr[0] != 0x30 {
+                return None;
+            }
+            let len = match hdr[1] {
+                n if n < 0x80 && h == 2 => n as usize,
+                0x81 if h == 3 => hdr[2] as usize,
+                0x82 if h == 4 => u16::from_be_bytes([hdr[2], hdr[3]]) as usize,
+                0x83 if h == 5 => (hdr[2] as usize) << 16 | (hdr[3] as usize) << 8 | hdr[4] as usize,
+                _ => return None,
+            };
+            let end = oid_at.checked_add(len)?;
+            (end <= d.len() && d.len() - end <= 16).then_some(start)
+        })
+    })
 }
 
 pub fn check(cx: &Context) -> FamilyResult {
@@ -103,4 +181,62 @@ pub fn check(cx: &Context) -> FamilyResult {
         Authenticity::Unknown(why) => out.gaps.push(why),
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A vbmeta header: magic, libavb 1.0, block sizes, `algorithm`.
+    fn vbmeta(algorithm: u32) -> Vec<u8> {
+        let mut v = b"AVB0".to_vec();
+        v.extend_from_slice(&1u32.to_be_bytes());
+        v.extend_from_slice(&0u32.to_be_bytes());
+        v.extend_from_slice(&320u64.to_be_bytes());
+        v.extend_from_slice(&2048u64.to_be_bytes());
+        v.extend_from_slice(&algorithm.to_be_bytes());
+        v.resize(256, 0);
+        v
+    }
+
+    #[test]
+    fn avb_vbmeta_and_footer() {
+        assert_eq!(avb_algorithm(&vbmeta(1)), Some(1));
+        assert_eq!(avb_algorithm(&vbmeta(AVB_NONE)), Some(AVB_NONE));
+        // A partition image with its vbmeta after the data and a footer.
+        let mut part = vec![0x11; 4096];
+        let at = part.len() as u64;
+        part.extend(vbmeta(2));
+        let mut footer = b"AVBf".to_vec();
+        footer.extend_from_slice(&1u32.to_be_bytes());
+        footer.extend_from_slice(&0u32.to_be_bytes());
+        footer.extend_from_slice(&4096u64.to_be_bytes());
+        footer.extend_from_slice(&at.to_be_bytes());
+        footer.extend_from_slice(&256u64.to_be_bytes());
+        footer.resize(64, 0);
+        part.extend(footer);
+        assert_eq!(avb_algorithm(&part), Some(2));
+        // A footer pointing outside the image, or at no vbmeta: none.
+        let n = part.len();
+        part[n - 64 + 20..n - 64 + 28].copy_from_slice(&u64::MAX.to_be_bytes());
+        assert_eq!(avb_algorithm(&part), None);
+        assert_eq!(avb_algorithm(b"AVB"), None);
+    }
+
+    #[test]
+    fn trailing_cms_signature() {
+        // `openssl cms -sign -binary -outform DER` over the image, appended
+        // (tests/data/cms/make.sh).
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/cms/");
+        let signed = std::fs::read(format!("{dir}fw-with-cms.bin")).unwrap();
+        let plain = std::fs::read(format!("{dir}fw.bin")).unwrap();
+        assert_eq!(trailing_cms(&signed), Some(plain.len()));
+        assert_eq!(trailing_cms(&plain), None);
+        // The same block in the middle of an image is not a trailer.
+        let mut middle = signed.clone();
+        middle.extend(vec![0x33; 4096]);
+        assert_eq!(trailing_cms(&middle), None);
+        // Cut short: the declared length runs past the end.
+        assert_eq!(trailing_cms(&signed[..signed.len() - 40]), None);
+    }
 }

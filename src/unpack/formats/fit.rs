@@ -221,7 +221,7 @@ pub fn parse(d: &[u8]) -> Result<Parsed, Reject> {
     let t = walk(d).map_err(Reject)?;
     let images = t.images();
     if images.is_empty() {
-        return Err(Reject::new("device tree has no /images node: not a FIT"));
+        return control_fdt(d, &t).ok_or_else(|| Reject::new("device tree has no /images node: not a FIT"));
     }
     let mut facts = BTreeMap::new();
     if let Some(desc) = t.text(d, "/", "description") {
@@ -245,26 +245,110 @@ pub fn parse(d: &[u8]) -> Result<Parsed, Reject> {
         .filter(|n| leaf(n).starts_with("hash"))
         .map(|n| described(d, &t, n))
         .collect();
-    let signatures: Vec<String> = t
-        .nodes
+    let signature_nodes: Vec<&String> = t.nodes.iter().filter(|n| leaf(n).starts_with("signature")).collect();
+    let signatures: Vec<String> = signature_nodes.iter().map(|n| signature(d, &t, n)).collect();
+    // mkimage writes a signature node's `value` only when it signs (`-k`);
+    // a node without one is a template that proves nothing.
+    let with_value = |n: &&&String| t.prop(n, "value").is_some_and(|p| !p.value.is_empty());
+    let signed_configs: Vec<String> = signature_nodes
         .iter()
-        .filter(|n| leaf(n).starts_with("signature"))
-        .map(|n| described(d, &t, n))
+        .filter(with_value)
+        .filter_map(|n| {
+            let conf = n.strip_prefix("/configurations/")?.split('/').next()?;
+            let signs = t
+                .text(d, n, "sign-images")
+                .unwrap_or_else(|| "its kernel, fdt and ramdisk (default)".into());
+            let key = t.text(d, n, "key-name-hint").unwrap_or_else(|| "?".into());
+            Some(format!("{conf}: signs {signs} with key `{key}`"))
+        })
         .collect();
+    let signed = signature_nodes.iter().any(|n| with_value(&n));
     facts.insert("hash_nodes".into(), hashes.join("; "));
     facts.insert("signature_nodes".into(), signatures.join("; "));
-    facts.insert("signed".into(), (!signatures.is_empty()).to_string());
+    facts.insert("signed_configurations".into(), signed_configs.join("; "));
+    facts.insert("signed".into(), signed.to_string());
     Ok(Parsed {
         len: Some(end as u64),
         confidence: Confidence::Medium,
         description: format!(
             "U-Boot FIT, {} images{}",
             images.len(),
-            if signatures.is_empty() {
-                ", unsigned"
-            } else {
-                ", signed"
+            match (signed, signature_nodes.is_empty()) {
+                (true, _) => ", signed",
+                (false, false) => ", unsigned (signature nodes without a value)",
+                (false, true) => ", unsigned",
             }
+        ),
+        facts,
+    })
+}
+
+/// "/configurations/conf-1/signature-1 (sha256,rsa2048; key `dev`; signs
+/// kernel,fdt; 256-byte value)": a signature node as evidence.
+fn signature(d: &[u8], t: &Tree, node: &str) -> String {
+    let mut parts = vec![t.text(d, node, "algo").unwrap_or_else(|| "no algo".into())];
+    if let Some(k) = t.text(d, node, "key-name-hint") {
+        parts.push(format!("key `{k}`"));
+    }
+    if let Some(s) = t.text(d, node, "sign-images") {
+        parts.push(format!("signs {s}"));
+    }
+    match t.prop(node, "value") {
+        Some(p) if !p.value.is_empty() => parts.push(format!("{}-byte value", p.value.len())),
+        _ => parts.push("no value: not signed".into()),
+    }
+    format!("{node} ({})", parts.join("; "))
+}
+
+/// A U-Boot control device tree: no `/images`, but `/signature/key-*`
+/// nodes holding the public keys U-Boot verifies FIT images with. A key
+/// marked `required` (`conf` or `image`) makes U-Boot refuse an image that
+/// is not signed with it; without `required` an unsigned image still
+/// boots. Its keys become facts; it has no children.
+fn control_fdt(d: &[u8], t: &Tree) -> Option<Parsed> {
+    let keys: Vec<&String> = t
+        .nodes
+        .iter()
+        .filter(|n| {
+            n.strip_prefix("/signature/")
+                .is_some_and(|k| !k.contains('/') && k.starts_with("key-"))
+        })
+        .collect();
+    if keys.is_empty() {
+        return None;
+    }
+    let mut described = Vec::new();
+    let mut required = Vec::new();
+    for k in &keys {
+        let name = k.trim_start_matches("/signature/key-");
+        let algo = t.text(d, k, "algo").unwrap_or_else(|| "no algo".into());
+        let bits = t
+            .u32(d, k, "rsa,num-bits")
+            .map(|b| format!(", {b} bits"))
+            .unwrap_or_default();
+        let req = t.text(d, k, "required");
+        described.push(format!(
+            "{name} ({algo}{bits}, {})",
+            req.as_deref()
+                .map(|r| format!("required for {r}"))
+                .unwrap_or_else(|| "not required".into())
+        ));
+        if let Some(r) = req {
+            required.push(format!("{name} ({r})"));
+        }
+    }
+    let facts = BTreeMap::from([
+        ("control_fdt".to_string(), "true".to_string()),
+        ("keys".to_string(), described.join("; ")),
+        ("required_keys".to_string(), required.join("; ")),
+    ]);
+    Some(Parsed {
+        len: Some(t.total as u64),
+        confidence: Confidence::Medium,
+        description: format!(
+            "U-Boot control device tree, {} verified-boot key(s), {} required",
+            keys.len(),
+            required.len()
         ),
         facts,
     })
@@ -282,9 +366,12 @@ fn described(d: &[u8], t: &Tree, node: &str) -> String {
     }
 }
 
-pub fn extract(d: &[u8], _: &Parsed, _: &mut ExtractCtx) -> Result<Extraction, ExtractError> {
+pub fn extract(d: &[u8], p: &Parsed, _: &mut ExtractCtx) -> Result<Extraction, ExtractError> {
     let t = walk(d).map_err(ExtractError::Corrupt)?;
     let mut out = Extraction::default();
+    if p.facts.contains_key("control_fdt") {
+        return Ok(out);
+    }
     for node in t.images() {
         match image_range(d, &t, node) {
             Ok(r) if r.end <= d.len() => {
@@ -344,7 +431,8 @@ fn verify_hashes(d: &[u8], t: &Tree, node: &str, data: &[u8]) -> Vec<String> {
 }
 
 /// Build a FIT with inline images (name, data) and a signed configuration
-/// (a `signature-1` node; no real signature bytes), for tests and rule
+/// (a `signature-1` node with a key name, the images it signs and a value
+/// of placeholder bytes, not a real signature), for tests and rule
 /// fixtures.
 pub fn build(images: &[(&str, &[u8])]) -> Vec<u8> {
     let mut strings: Vec<u8> = Vec::new();
@@ -389,6 +477,12 @@ pub fn build(images: &[(&str, &[u8])]) -> Vec<u8> {
     begin(&mut s, "conf-1");
     begin(&mut s, "signature-1");
     prop(&mut s, &mut strings, "algo", b"sha256,rsa2048\0");
+    prop(&mut s, &mut strings, "key-name-hint", b"dev\0");
+    let signs: Vec<u8> = images.iter().flat_map(|(n, _)| n.bytes().chain([0])).collect();
+    prop(&mut s, &mut strings, "sign-images", &signs);
+    // Placeholder bytes where mkimage -k writes the RSA signature: fwcert
+    // never verifies signatures (that needs the vendor's key).
+    prop(&mut s, &mut strings, "value", &[0x5a; 256]);
     for _ in 0..4 {
         s.extend_from_slice(&END_NODE.to_be_bytes());
     }
@@ -430,7 +524,14 @@ mod tests {
         let (p, x) = run(&FORMAT, &d);
         assert_eq!(p.len, Some(len));
         assert_eq!(p.facts["signed"], "true");
-        assert!(p.facts["signature_nodes"].contains("/configurations/conf-1/signature-1 (sha256,rsa2048)"));
+        assert_eq!(
+            p.facts["signature_nodes"],
+            "/configurations/conf-1/signature-1 (sha256,rsa2048; key `dev`; signs kernel,rootfs; 256-byte value)"
+        );
+        assert_eq!(
+            p.facts["signed_configurations"],
+            "conf-1: signs kernel,rootfs with key `dev`"
+        );
         assert!(p.facts["hash_nodes"].contains("/images/kernel/hash-1 (sha256)"));
         let x = x.unwrap();
         assert!(x.problems.is_empty(), "{:?}", x.problems);
@@ -494,6 +595,47 @@ mod tests {
         unknown[at..at + 6].copy_from_slice(b"blake9");
         let (_, x) = run(&FORMAT, &unknown);
         assert!(x.unwrap().problems[0].contains("`blake9` is not supported"));
+    }
+
+    /// FITs made by U-Boot's mkimage (tests/data/fit/make.sh): without
+    /// `-k` the signature node is a template with no value, with `-k` it
+    /// is signed; the control device tree `-K … -r` wrote holds the key,
+    /// required for configurations.
+    #[test]
+    fn mkimage_signed_and_unsigned_fits_are_told_apart() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/fit/");
+        let read = |n: &str| std::fs::read(format!("{dir}{n}")).unwrap();
+        let (p, x) = run(&FORMAT, &read("unsigned.itb"));
+        assert_eq!(p.facts["signed"], "false");
+        assert_eq!(
+            p.description,
+            "U-Boot FIT, 2 images, unsigned (signature nodes without a value)"
+        );
+        assert_eq!(
+            p.facts["signature_nodes"],
+            "/configurations/conf-1/signature-1 (sha256,rsa2048; key `dev`; signs kernel,fdt; no value: not signed)"
+        );
+        assert_eq!(p.facts["signed_configurations"], "");
+        assert!(x.unwrap().problems.is_empty());
+        let (p, x) = run(&FORMAT, &read("signed.itb"));
+        assert_eq!(p.facts["signed"], "true");
+        assert_eq!(
+            p.facts["signature_nodes"],
+            "/configurations/conf-1/signature-1 (sha256,rsa2048; key `dev`; signs kernel,fdt; 256-byte value)"
+        );
+        assert_eq!(
+            p.facts["signed_configurations"],
+            "conf-1: signs kernel,fdt with key `dev`"
+        );
+        assert!(x.unwrap().problems.is_empty(), "mkimage's hashes verify");
+        let (p, x) = run(&FORMAT, &read("control.dtb"));
+        assert_eq!(
+            p.description,
+            "U-Boot control device tree, 1 verified-boot key(s), 1 required"
+        );
+        assert_eq!(p.facts["keys"], "dev (sha256,rsa2048, 2048 bits, required for conf)");
+        assert_eq!(p.facts["required_keys"], "dev (conf)");
+        assert!(x.unwrap().children.is_empty());
     }
 
     #[test]

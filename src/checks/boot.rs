@@ -1,0 +1,121 @@
+//! The `boot` family: secure-boot evidence the image itself carries.
+//!
+//! Today: the kernel's own build configuration, where the image ships one
+//! readable (a `.config` or `config-*` file, a decompressed
+//! `/proc/config.gz` copy, or the IKCONFIG block the unpacker carved from a
+//! kernel): whether the kernel loads modules (`CONFIG_MODULES`) without
+//! enforcing their signatures (`CONFIG_MODULE_SIG_FORCE`; Linux
+//! `Documentation/admin-guide/module-signing.rst`: without it, an unsigned
+//! or badly signed module is loaded and the kernel only taints itself).
+//! FW-BOOT-001 is information: secure boot evidence for a lab, listed by
+//! no test unit. An image without a readable kernel configuration is a
+//! coverage gap of this family. The verified-boot keys of a U-Boot control
+//! device tree are facts of its container (`unpack::formats::fit`).
+//!
+//! The rules are listed in `docs/rules/boot.md`, generated from
+//! `checks/boot/`.
+
+use std::collections::BTreeMap;
+
+use super::{Context, FamilyResult, Finding};
+use crate::inventory::{FileEntry, scanned_by_content};
+use crate::rules;
+
+/// Kernel configurations larger than this are not real ones.
+const MAX_CONFIG: usize = 4 << 20;
+
+/// `CONFIG_X` → (value, line): `y`, `m`, a string, or `n` for `# CONFIG_X
+/// is not set`.
+pub fn parse_kconfig(t: &str) -> BTreeMap<String, (String, usize)> {
+    let mut out = BTreeMap::new();
+    for (i, l) in t.lines().enumerate() {
+        let l = l.trim();
+        if let Some(rest) = l.strip_prefix("# ").and_then(|r| r.strip_suffix(" is not set")) {
+            if rest.starts_with("CONFIG_") {
+                out.insert(rest.to_string(), ("n".to_string(), i + 1));
+            }
+        } else if l.starts_with("CONFIG_")
+            && let Some((k, v)) = l.split_once('=')
+        {
+            out.insert(k.to_string(), (v.trim_matches('"').to_string(), i + 1));
+        }
+    }
+    out
+}
+
+/// Whether a file's bytes are a kernel build configuration.
+fn is_kconfig(d: &[u8]) -> bool {
+    d.len() <= MAX_CONFIG
+        && memchr::memmem::find(&d[..d.len().min(512)], b"# Automatically generated").is_some()
+        && memchr::memmem::find(d, b"\nCONFIG_").is_some()
+}
+
+fn judge(f: &FileEntry, out: &mut FamilyResult) {
+    let t = String::from_utf8_lossy(f.data);
+    let c = parse_kconfig(&t);
+    let get = |k: &str| c.get(k).map(|(v, _)| v.as_str()).unwrap_or("n");
+    let Some((modules, modules_line)) = c.get("CONFIG_MODULES") else {
+        return;
+    };
+    if modules != "y" || get("CONFIG_MODULE_SIG_FORCE") == "y" {
+        return;
+    }
+    let line = c
+        .get("CONFIG_MODULE_SIG_FORCE")
+        .or_else(|| c.get("CONFIG_MODULE_SIG"))
+        .map_or(*modules_line, |(_, l)| *l);
+    out.findings.push(Finding {
+        rule: rules::FW_BOOT_001.to_string(),
+        path: f.path.clone(),
+        container: f.container.clone(),
+        line: Some(line),
+        offset: None,
+        evidence: format!(
+            "the kernel loads modules (CONFIG_MODULES=y) without enforcing their signatures (CONFIG_MODULE_SIG_FORCE={}, CONFIG_MODULE_SIG={}); dm-verity support: CONFIG_DM_VERITY={}",
+            get("CONFIG_MODULE_SIG_FORCE"),
+            get("CONFIG_MODULE_SIG"),
+            get("CONFIG_DM_VERITY")
+        ),
+        sha256: Some(f.sha256.clone()),
+        secret: None,
+        custom: None,
+    });
+}
+
+pub fn check(cx: &Context) -> FamilyResult {
+    let inv = cx.inventory;
+    let mut out = FamilyResult::default();
+    let configs: Vec<&FileEntry> = inv
+        .files
+        .iter()
+        .filter(|f| scanned_by_content(inv.unpacked, f) && is_kconfig(f.data))
+        .collect();
+    if configs.is_empty() {
+        out.gaps.push(
+            "no readable kernel configuration (.config, a config.gz copy or IKCONFIG): kernel module signature enforcement and dm-verity support are not judged".into(),
+        );
+    }
+    for f in configs {
+        judge(f, &mut out);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kconfig_lines() {
+        let c = parse_kconfig(
+            "#\n# Automatically generated file; DO NOT EDIT.\n# Linux/arm 4.9.37 Kernel Configuration\n#\nCONFIG_MODULES=y\n# CONFIG_MODULE_SIG is not set\nCONFIG_LOCALVERSION=\"-vendor\"\n",
+        );
+        assert_eq!(c["CONFIG_MODULES"], ("y".to_string(), 5));
+        assert_eq!(c["CONFIG_MODULE_SIG"], ("n".to_string(), 6));
+        assert_eq!(c["CONFIG_LOCALVERSION"].0, "-vendor");
+        assert!(is_kconfig(
+            b"# Automatically generated file; DO NOT EDIT.\n#\nCONFIG_X=y\n"
+        ));
+        assert!(!is_kconfig(b"CONFIG_X=y\n"));
+    }
+}

@@ -1,0 +1,180 @@
+//! The `input-validation` family: static hints that input may reach a
+//! shell, in the programs that serve the web interface.
+//!
+//! A CGI or web-server binary (under `cgi-bin`, `www` or `htdocs`, named
+//! `*.cgi`, or a known web server) that imports `system` or `popen` and
+//! carries a printf format naming a shell command with a `%s`
+//! (`ping -c 4 %s`, `nvram set lan_ip=%s; /sbin/rc restart`) is the
+//! classic command-injection shape of embedded web interfaces. Whether the
+//! value is validated before it is formatted is not visible without
+//! following the code, so FW-INPUT-001 is a preview hint at `info`: it
+//! decides no test unit, and the family's coverage says that input
+//! validation is never decided from the image.
+//!
+//! The rules are listed in `docs/rules/input-validation.md`, generated
+//! from `checks/input-validation/`.
+
+use super::{Context, FamilyResult, Finding};
+use crate::inventory::boot::basename;
+use crate::inventory::{FileEntry, Origin};
+use crate::rules;
+
+/// Commands whose format strings are the injection shape.
+const COMMANDS: &[&str] = &[
+    "sh",
+    "ping",
+    "ping6",
+    "traceroute",
+    "iptables",
+    "nvram",
+    "ifconfig",
+    "route",
+    "echo",
+    "cat",
+    "rm",
+    "kill",
+    "killall",
+    "mtd",
+    "wget",
+    "curl",
+    "tftp",
+    "cp",
+    "mv",
+    "chmod",
+    "insmod",
+    "brctl",
+    "iwconfig",
+    "iwpriv",
+    "udhcpc",
+    "date",
+    "hostname",
+    "arping",
+    "nslookup",
+    "telnetd",
+    "sed",
+    "grep",
+];
+
+/// Printable runs at least this long are strings.
+const MIN_STRING: usize = 6;
+/// Examples an evidence line names.
+const EXAMPLES: usize = 3;
+
+/// Whether a file is part of the web interface.
+fn is_web(path: &str) -> bool {
+    let name = basename(path);
+    ["/cgi-bin/", "/www/", "/htdocs/", "/webroot/"]
+        .iter()
+        .any(|d| path.contains(d))
+        || name.ends_with(".cgi")
+        || matches!(name, "httpd" | "mini_httpd")
+        || super::daemons::WEB.contains(&name)
+}
+
+/// The undefined dynamic symbols among `system` and `popen`.
+fn shell_imports(data: &[u8]) -> Vec<String> {
+    let Ok(elf) = goblin::elf::Elf::parse(data) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = elf
+        .dynsyms
+        .iter()
+        .filter(|s| s.st_shndx == 0)
+        .filter_map(|s| elf.dynstrtab.get_at(s.st_name))
+        .filter(|n| matches!(*n, "system" | "popen"))
+        .map(str::to_string)
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Printf formats that run a shell command with a `%s`: (offset, text).
+fn command_formats(data: &[u8]) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, &b) in data.iter().chain(std::iter::once(&0)).enumerate() {
+        let printable = (0x20..0x7f).contains(&b) || b == b'\t';
+        match (printable, start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                start = None;
+                if i - s < MIN_STRING {
+                    continue;
+                }
+                let t = String::from_utf8_lossy(&data[s..i]);
+                if !t.contains("%s") {
+                    continue;
+                }
+                let first = t.split_whitespace().next().unwrap_or("");
+                let cmd = basename(first);
+                let runs_shell = COMMANDS.contains(&cmd)
+                    || first.starts_with("/bin/")
+                    || first.starts_with("/sbin/")
+                    || first.starts_with("/usr/");
+                if runs_shell && t.split_whitespace().count() > 1 {
+                    out.push((s, t.into_owned()));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn judge(f: &FileEntry) -> Option<Finding> {
+    let imports = shell_imports(f.data);
+    if imports.is_empty() {
+        return None;
+    }
+    let formats = command_formats(f.data);
+    let (first, _) = formats.first()?;
+    let examples: Vec<String> = formats.iter().take(EXAMPLES).map(|(_, t)| format!("`{t}`")).collect();
+    Some(Finding {
+        rule: rules::FW_INPUT_001.to_string(),
+        path: f.path.clone(),
+        container: f.container.clone(),
+        line: None,
+        offset: Some(*first as u64),
+        evidence: format!(
+            "web program imports {} and holds {} shell command format(s) with %s, e.g. {}: check that every value formatted into them is validated",
+            imports.join(" and "),
+            formats.len(),
+            examples.join(", ")
+        ),
+        sha256: Some(f.sha256.clone()),
+        secret: None,
+        custom: None,
+    })
+}
+
+pub fn check(cx: &Context) -> FamilyResult {
+    let mut out = FamilyResult {
+        findings: Vec::new(),
+        gaps: vec![
+            "input validation is not decided from the image: FW-INPUT-001 gives hints for review, and the absence of a hint proves nothing".into(),
+        ],
+    };
+    for f in &cx.inventory.files {
+        if matches!(f.origin, Origin::Filesystem(_)) && f.elf.is_some() && is_web(&f.path) {
+            out.findings.extend(judge(f));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_and_web_paths() {
+        let d = b"\0ping -c 4 %s > /tmp/ping.log 2>&1\0%s: %s\0/sbin/rc restart %s\0Hello %s\0nvram\0";
+        let got: Vec<String> = command_formats(d).into_iter().map(|(_, t)| t).collect();
+        assert_eq!(got, ["ping -c 4 %s > /tmp/ping.log 2>&1", "/sbin/rc restart %s"]);
+        assert!(is_web("/www/cgi-bin/diag"));
+        assert!(is_web("/usr/sbin/httpd"));
+        assert!(is_web("/usr/lib/x/apply.cgi"));
+        assert!(!is_web("/usr/sbin/dropbear"));
+    }
+}
