@@ -202,14 +202,14 @@ fn waiving_every_finding_behind_the_fails_leaves_the_verdicts_and_clears_the_fai
         &[],
     );
     let r: Value = serde_json::from_str(&out).expect("JSON");
-    // Every clause verdict is unchanged (8 FAIL), but none is counted: the
+    // Every clause verdict is unchanged (11 FAIL), but none is counted: the
     // gate now reports the preview finding to review (exit 2), not a FAIL.
     assert_eq!(r["requirements"], plain["requirements"], "{err}");
     assert_eq!(verdict(&r, "5.1-1"), "FAIL");
     assert_eq!(code, 2, "{}", reasons(&r));
     assert_eq!(r["outcome"]["status"], "analysis-gap");
     assert_eq!(r["gate"]["policy"]["name"], "fwcert.toml");
-    assert!(reasons(&r).contains("8 clause(s) FAIL only through waived or baseline findings"));
+    assert!(reasons(&r).contains("11 clause(s) FAIL only through waived or baseline findings"));
     // --no-policy ignores ./fwcert.toml.
     let (code, _, _) = fwcert_in(
         dir.path(),
