@@ -386,6 +386,8 @@ fn components_section(inv: &Inventory, results: &CheckResults, data: &VulnData) 
                 container: f.container.clone(),
                 offset: d.offset,
                 evidence: d.evidence.clone(),
+                method: d.method,
+                confidence: d.method.confidence(),
                 purl: identity.map(|c| c.purl(&d.version)),
                 cpe: identity.and_then(|c| c.cpe(&d.version)),
                 vulnerabilities,

@@ -220,6 +220,12 @@ pub struct ComponentOut {
     pub container: Chain,
     pub offset: u64,
     pub evidence: String,
+    /// `package-database`, `version-string`, `embedded-string` or
+    /// `file-name`: what gave the version away.
+    pub method: crate::inventory::components::Method,
+    /// `high` or `medium`: how far that evidence alone identifies the
+    /// component and its version.
+    pub confidence: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub purl: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
