@@ -43,6 +43,7 @@ pub fn build(i: Inputs) -> Report {
             name: "fwcert",
             version: env!("CARGO_PKG_VERSION"),
             rules_digest: i.rules.digest.clone(),
+            vulnerability_data: i.rules.vulndb.clone(),
         },
         image: Image {
             name: u.image_name.clone(),

@@ -49,6 +49,9 @@ pub struct Tool {
     pub name: &'static str,
     pub version: &'static str,
     pub rules_digest: String,
+    /// The vulnerability store the components were judged with, and its
+    /// snapshot dates.
+    pub vulnerability_data: crate::vulndb::StoreInfo,
 }
 
 #[derive(Debug, Clone, Serialize)]
