@@ -73,7 +73,7 @@ pub enum Command {
         action: RulesAction,
     },
     /// Scan an image and write its software bill of materials (CycloneDX
-    /// 1.5 JSON, known vulnerabilities as VEX).
+    /// 1.5 JSON with known vulnerabilities as VEX, or SPDX 2.3 JSON).
     Sbom(SbomArgs),
     /// The vulnerability store: what is loaded, and importing data a lab
     /// copied in (no network).
@@ -87,8 +87,8 @@ pub enum Command {
 pub struct SbomArgs {
     /// The firmware image.
     pub image: PathBuf,
-    /// SBOM format (SPDX is not implemented yet).
-    #[arg(long, default_value = "cyclonedx", value_parser = ["cyclonedx"])]
+    /// SBOM format: CycloneDX 1.5 JSON or SPDX 2.3 JSON.
+    #[arg(long, default_value = "cyclonedx", value_parser = ["cyclonedx", "spdx"])]
     pub format: String,
     /// Write the SBOM to FILE instead of standard output.
     #[arg(short, long, value_name = "FILE")]

@@ -322,8 +322,8 @@ fn db(action: DbAction) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// `fwcert sbom`: the scan's components as CycloneDX 1.5, vulnerabilities
-/// as VEX. Exit 0 when written, whatever the image's verdict.
+/// `fwcert sbom`: the scan's components as CycloneDX 1.5 (vulnerabilities
+/// as VEX) or SPDX 2.3. Exit 0 when written, whatever the image's verdict.
 fn sbom(args: SbomArgs) -> anyhow::Result<ExitCode> {
     set_jobs(&args.jobs)?;
     let (rules, mut opts) = settings(&args.settings)?;
@@ -331,7 +331,11 @@ fn sbom(args: SbomArgs) -> anyhow::Result<ExitCode> {
     opts.unpack.progress = progress_of(&status);
     let report = Scanner::new(Arc::new(rules), opts)?.scan_path(&args.image)?;
     drop(status);
-    let text = fwcert::sbom::render_cyclonedx(&report);
+    let text = if args.format == "spdx" {
+        fwcert::sbom::render_spdx(&report)
+    } else {
+        fwcert::sbom::render_cyclonedx(&report)
+    };
     match &args.output {
         Some(p) => std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?,
         None => print!("{text}"),

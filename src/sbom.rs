@@ -1,5 +1,5 @@
 //! Software bills of materials from a scan: CycloneDX 1.5 JSON, with the
-//! known vulnerabilities as VEX statements.
+//! known vulnerabilities as VEX statements, and SPDX 2.3 JSON.
 //!
 //! Built from the canonical report (its components, their evidence and
 //! the CVEs the store matched), so the SBOM says exactly what the report
@@ -186,6 +186,108 @@ pub fn cyclonedx(r: &Report) -> Value {
 /// [`cyclonedx`] as pretty JSON with a final newline.
 pub fn render_cyclonedx(r: &Report) -> String {
     let mut s = serde_json::to_string_pretty(&cyclonedx(r)).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// The SPDX 2.3 document of a report. SPDX requires `created`; it is the
+/// vulnerability data's snapshot date (what the document's facts are as
+/// of), never the wall clock, so the same scan gives the same document.
+/// The namespace is derived from the image's hash and the rules digest.
+pub fn spdx(r: &Report) -> Value {
+    let d = &r.tool.vulnerability_data;
+    let namespace = format!(
+        "https://spdx.org/spdxdocs/fwcert-{}-{}",
+        r.image.sha256,
+        r.tool.rules_digest.get(..16).unwrap_or(&r.tool.rules_digest)
+    );
+    let mut packages = vec![json!({
+        "SPDXID": "SPDXRef-Image",
+        "name": r.image.name,
+        "downloadLocation": "NOASSERTION",
+        "filesAnalyzed": false,
+        "primaryPackagePurpose": "FIRMWARE",
+        "checksums": [{ "algorithm": "SHA256", "checksumValue": r.image.sha256 }],
+    })];
+    let mut relationships = vec![json!({
+        "spdxElementId": "SPDXRef-DOCUMENT",
+        "relationshipType": "DESCRIBES",
+        "relatedSpdxElement": "SPDXRef-Image",
+    })];
+    for (i, c) in r.components.iter().enumerate() {
+        let id = format!("SPDXRef-Package-{}", i + 1);
+        let mut refs = Vec::new();
+        if let Some(p) = &c.purl {
+            refs.push(
+                json!({ "referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": p }),
+            );
+        }
+        if let Some(p) = &c.cpe {
+            refs.push(json!({ "referenceCategory": "SECURITY", "referenceType": "cpe23Type", "referenceLocator": p }));
+        }
+        for v in &c.vulnerabilities {
+            refs.push(json!({
+                "referenceCategory": "SECURITY",
+                "referenceType": "advisory",
+                "referenceLocator": format!("https://nvd.nist.gov/vuln/detail/{}", v.id),
+                "comment": format!("{}: matched by version ({}); data of {}", v.id,
+                    if v.caveats.is_empty() { "no caveat".to_string() } else { v.caveats.join("; ") }, v.snapshot),
+            }));
+        }
+        let mut pkg = json!({
+            "SPDXID": id,
+            "name": c.name,
+            "versionInfo": c.version,
+            "downloadLocation": "NOASSERTION",
+            "filesAnalyzed": false,
+            "comment": format!(
+                "{} at {} (offset {}) in {}: `{}`, {} confidence",
+                match c.method {
+                    crate::inventory::components::Method::PackageDatabase => "package database entry",
+                    crate::inventory::components::Method::VersionString => "version string",
+                    crate::inventory::components::Method::EmbeddedString => "module vermagic",
+                    crate::inventory::components::Method::FileName => "file name",
+                },
+                c.path,
+                c.offset,
+                c.container,
+                c.evidence,
+                c.confidence
+            ),
+        });
+        if !refs.is_empty() {
+            pkg["externalRefs"] = Value::Array(refs);
+        }
+        packages.push(pkg);
+        relationships.push(json!({
+            "spdxElementId": "SPDXRef-Image",
+            "relationshipType": "CONTAINS",
+            "relatedSpdxElement": format!("SPDXRef-Package-{}", i + 1),
+        }));
+    }
+    json!({
+        "spdxVersion": "SPDX-2.3",
+        "dataLicense": "CC0-1.0",
+        "SPDXID": "SPDXRef-DOCUMENT",
+        "name": format!("fwcert SBOM of {}", r.image.name),
+        "documentNamespace": namespace,
+        "creationInfo": {
+            "created": format!("{}T00:00:00Z", d.snapshot),
+            "creators": [format!("Tool: {}-{}", r.tool.name, r.tool.version)],
+            "comment": format!(
+                "created is the vulnerability data's snapshot date, not the time of the scan; vulnerability store {} ({}), rules digest {}",
+                d.origin, d.sha256, r.tool.rules_digest
+            ),
+        },
+        "documentDescribes": ["SPDXRef-Image"],
+        "packages": packages,
+        "relationships": relationships,
+    })
+}
+
+/// [`spdx`] as pretty JSON with a final newline.
+pub fn render_spdx(r: &Report) -> String {
+    let mut s = serde_json::to_string_pretty(&spdx(r)).unwrap_or_default();
     s.push('\n');
     s
 }

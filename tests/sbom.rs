@@ -128,10 +128,79 @@ fn the_cli_writes_the_sbom() {
     let text = std::fs::read_to_string(&out).unwrap();
     assert_eq!(text, fwcert::sbom::render_cyclonedx(&report("camera-default-root.bin")));
     let spdx = Command::new(env!("CARGO_BIN_EXE_fwcert"))
-        .args(["sbom", sample, "--format", "spdx"])
+        .args(["sbom", sample, "--format", "spdx", "-q"])
         .output()
         .unwrap();
-    assert_eq!(spdx.status.code(), Some(3), "SPDX is refused, not faked");
+    assert_eq!(spdx.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&spdx.stdout),
+        fwcert::sbom::render_spdx(&report("camera-default-root.bin"))
+    );
+    let bad = Command::new(env!("CARGO_BIN_EXE_fwcert"))
+        .args(["sbom", sample, "--format", "swid"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(3));
+}
+
+/// Parses and validates an SPDX 2.3 JSON document with the SPDX
+/// project's own Python tools (`pip install spdx-tools`), which check it
+/// against the specification; prints the package count.
+const VALIDATE_SPDX: &str = r#"
+import sys, tempfile, os
+from spdx_tools.spdx.parser.parse_anything import parse_file
+from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
+data = sys.stdin.read()
+with tempfile.NamedTemporaryFile("w", suffix=".spdx.json", delete=False) as f:
+    f.write(data)
+doc = parse_file(f.name)
+os.unlink(f.name)
+msgs = validate_full_spdx_document(doc, "SPDX-2.3")
+for m in msgs:
+    print(m.validation_message, file=sys.stderr)
+if msgs:
+    sys.exit(1)
+print(len(doc.packages))
+"#;
+
+#[test]
+fn spdx_2_3_validates_with_the_spdx_tools() {
+    let probe = Command::new("python3").args(["-c", "import spdx_tools"]).output();
+    if !matches!(probe, Ok(ref o) if o.status.success()) {
+        eprintln!("skipped: python3 cannot import spdx_tools (`pip install spdx-tools`)");
+        return;
+    }
+    for name in ["camera-default-root.bin", "camera-hardened.bin"] {
+        let r = report(name);
+        let text = fwcert::sbom::render_spdx(&r);
+        assert_eq!(text, fwcert::sbom::render_spdx(&report(name)), "deterministic");
+        let mut child = Command::new("python3")
+            .args(["-c", VALIDATE_SPDX])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("python3 starts");
+        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            (r.components.len() + 1).to_string(),
+            "{name}: the image and each component"
+        );
+        let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(doc["creationInfo"]["created"], "2026-11-28T00:00:00Z");
+        let bb = &doc["packages"][1];
+        assert_eq!(bb["name"], "busybox");
+        assert!(
+            bb["externalRefs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|x| x["referenceType"] == "purl")
+        );
+    }
 }
 
 /// The WR841N's SBOM: kernel, BusyBox, dropbear, uClibc with their CVEs,
