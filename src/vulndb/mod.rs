@@ -109,11 +109,16 @@ fn meta(conn: &Connection, key: &str) -> Result<String, StoreError> {
 /// Read and check a store.
 pub fn read(path: &Path) -> Result<VulnData, StoreError> {
     let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    read_from(&conn)
+}
+
+/// Read and check the store behind an open connection.
+fn read_from(conn: &Connection) -> Result<VulnData, StoreError> {
     let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
     if check != "ok" {
         return Err(StoreError::Invalid(format!("integrity check: {check}")));
     }
-    let schema = meta(&conn, "schema")?;
+    let schema = meta(conn, "schema")?;
     if schema != SCHEMA_VERSION {
         return Err(StoreError::Invalid(format!(
             "store format {schema}, this fwcert reads {SCHEMA_VERSION}"
@@ -145,26 +150,26 @@ pub fn read(path: &Path) -> Result<VulnData, StoreError> {
         .map(|r| serde_json::from_str(r))
         .collect::<Result<_, _>>()?;
     let v = Vulnerabilities {
-        snapshot: meta(&conn, "snapshot")?,
-        kev_catalog: meta(&conn, "kev_catalog")?,
-        kev_snapshot: meta(&conn, "kev_snapshot")?,
+        snapshot: meta(conn, "snapshot")?,
+        kev_catalog: meta(conn, "kev_catalog")?,
+        kev_snapshot: meta(conn, "kev_snapshot")?,
         sources,
         cves,
     };
     let e = EndOfLife {
-        snapshot: meta(&conn, "eol_snapshot")?,
+        snapshot: meta(conn, "eol_snapshot")?,
         branches,
         policies,
     };
     VulnData::from_parts(v, e).map_err(|e| StoreError::Invalid(e.to_string()))
 }
 
-/// The store built into this binary, read through a temporary file.
+/// The store built into this binary, read in memory (no file is
+/// written: a scan works where no temporary directory is writable).
 pub fn embedded() -> Result<VulnData, StoreError> {
-    let dir = tempfile::tempdir()?;
-    let path = dir.path().join("vulndb.sqlite");
-    std::fs::write(&path, EMBEDDED)?;
-    read(&path)
+    let mut conn = Connection::open_in_memory()?;
+    conn.deserialize_bytes(rusqlite::MAIN_DB, EMBEDDED)?;
+    read_from(&conn)
 }
 
 /// [`embedded`], read once per process.
