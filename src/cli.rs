@@ -92,6 +92,57 @@ pub enum Command {
         #[command(subcommand)]
         action: RulesAction,
     },
+    /// Scan an image and write its software bill of materials (CycloneDX
+    /// 1.5 JSON with known vulnerabilities as VEX, or SPDX 2.3 JSON).
+    Sbom(SbomArgs),
+    /// The vulnerability store: what is loaded, and importing data a lab
+    /// copied in (no network).
+    Db {
+        #[command(subcommand)]
+        action: DbAction,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SbomArgs {
+    /// The firmware image.
+    pub image: PathBuf,
+    /// SBOM format: CycloneDX 1.5 JSON or SPDX 2.3 JSON.
+    #[arg(long, default_value = "cyclonedx", value_parser = ["cyclonedx", "spdx"])]
+    pub format: String,
+    /// Write the SBOM to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub settings: ScanSettings,
+    #[command(flatten)]
+    pub jobs: JobsArg,
+    /// Show no progress line on a terminal.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbAction {
+    /// Show a store's snapshot dates and counts (without --db: the store
+    /// built into this binary).
+    Status {
+        /// A store file written by `fwcert db import`.
+        #[arg(long, value_name = "FILE")]
+        db: Option<PathBuf>,
+    },
+    /// Import NVD 2.0 feeds or records, CVE JSON 5 records, OSV entries or
+    /// the CISA KEV catalogue (JSON) into the store FILE; a store that does
+    /// not exist yet starts from the embedded one. The store is replaced
+    /// only when every file imports and the result passes its checks.
+    Import {
+        /// The store to update (created from the embedded store if absent).
+        #[arg(long, value_name = "FILE")]
+        db: PathBuf,
+        /// The files to import, in order.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -136,6 +187,10 @@ pub struct ScanSettings {
     /// of --profile.
     #[arg(long, value_name = "ID")]
     pub standard: Vec<String>,
+    /// A vulnerability store written by `fwcert db import`, instead of the
+    /// one built into fwcert (the report records which was used).
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
     /// The manufacturer's declaration (TOML: device identity, ICS, services,
     /// interfaces, accounts, keys, update, components; see
     /// docs/conformance.md). Without one, every clause applies and every

@@ -28,10 +28,12 @@ pub mod progress;
 pub mod report;
 pub mod rules;
 pub mod samples;
+pub mod sbom;
 pub mod scan;
 pub mod signing;
 pub mod standards;
 pub mod unpack;
+pub mod vulndb;
 
 pub use error::{Error, Result};
 pub use report::model::{Report, Verdict};

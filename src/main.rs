@@ -13,7 +13,10 @@ use anyhow::{Context, bail};
 use clap::Parser;
 use signal_hook::consts::{SIGINT, SIGTERM};
 
-use cli::{BatchArgs, BudgetArgs, Cli, Command, ExitCode, JobsArg, RulesAction, ScanArgs, ScanSettings, UnpackArgs};
+use cli::{
+    BatchArgs, BudgetArgs, Cli, Command, DbAction, ExitCode, JobsArg, RulesAction, SbomArgs, ScanArgs, ScanSettings,
+    UnpackArgs,
+};
 use fwcert::policy::{Baseline, Gating, Policy, Today};
 use fwcert::progress::Progress;
 use fwcert::report::{listing, rules_view};
@@ -54,6 +57,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Rules { action } => rules(action)?,
         Command::Keygen { output } => keygen(&output)?,
         Command::Verify { report, key, signature } => verify(&report, &key, signature.as_deref())?,
+        Command::Db { action } => db(action)?,
+        Command::Sbom(args) => sbom(args)?,
     };
     Ok(code as i32)
 }
@@ -168,6 +173,17 @@ fn settings(args: &ScanSettings) -> anyhow::Result<(Rules, ScanOptions)> {
         Rules::embedded()?
     } else {
         Rules::with_custom_yara(&custom_yara)?
+    };
+    let rules = match &args.db {
+        Some(path) => {
+            let (data, sha) = fwcert::vulndb::open(path)
+                .with_context(|| format!("cannot use vulnerability store {}", path.display()))?;
+            let name = path
+                .file_name()
+                .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+            rules.with_store(data, &name, &sha)
+        }
+        None => rules,
     };
     if let Some(path) = &args.declaration {
         let text =
@@ -386,5 +402,91 @@ fn rules(action: RulesAction) -> anyhow::Result<ExitCode> {
         RulesAction::Profiles => rules_view::profiles(&rules),
     };
     std::io::stdout().write_all(text.as_bytes())?;
+    Ok(ExitCode::Pass)
+}
+
+/// `fwcert db status|import`.
+fn db(action: DbAction) -> anyhow::Result<ExitCode> {
+    match action {
+        DbAction::Status { db } => {
+            let (data, origin, sha) = match &db {
+                Some(p) => {
+                    let (d, sha) = fwcert::vulndb::open(p)
+                        .with_context(|| format!("cannot read vulnerability store {}", p.display()))?;
+                    (d, p.display().to_string(), sha)
+                }
+                None => (
+                    fwcert::vulndb::embedded()?,
+                    "embedded".to_string(),
+                    fwcert::hash::sha256_hex(fwcert::vulndb::EMBEDDED),
+                ),
+            };
+            let s = fwcert::vulndb::status(&data);
+            println!("store:        {origin}");
+            println!("sha256:       {sha}");
+            println!("snapshot:     {} (vulnerability data)", s.snapshot);
+            println!("KEV:          catalogue {}", s.kev_catalog);
+            println!("end of life:  judged on {}", s.eol_snapshot);
+            println!(
+                "counts:       {} CVEs ({} known exploited) of {} components; {} end-of-life branches",
+                s.cves, s.kev, s.components, s.branches
+            );
+            println!("sources:      {}", s.sources.join(", "));
+            Ok(ExitCode::Pass)
+        }
+        DbAction::Import { db, files } => {
+            let mut data = if db.exists() {
+                fwcert::vulndb::read(&db)
+                    .with_context(|| format!("cannot read vulnerability store {}", db.display()))?
+            } else {
+                fwcert::vulndb::embedded()?
+            };
+            for f in &files {
+                let bytes = std::fs::read(f).with_context(|| format!("cannot read {}", f.display()))?;
+                let (next, s) = fwcert::vulndb::import::apply(data, &bytes)
+                    .with_context(|| format!("{}: not imported; the store is unchanged", f.display()))?;
+                data = next;
+                println!(
+                    "{}: {} — {} added, {} updated, {} not about a known component",
+                    f.display(),
+                    s.kind,
+                    s.added,
+                    s.updated,
+                    s.skipped
+                );
+            }
+            fwcert::vulndb::replace(&data, &db).with_context(|| format!("cannot write {}", db.display()))?;
+            let s = fwcert::vulndb::status(&data);
+            println!(
+                "{}: {} CVEs ({} known exploited), snapshot {}, KEV {}",
+                db.display(),
+                s.cves,
+                s.kev,
+                s.snapshot,
+                s.kev_catalog
+            );
+            Ok(ExitCode::Pass)
+        }
+    }
+}
+
+/// `fwcert sbom`: the scan's components as CycloneDX 1.5 (vulnerabilities
+/// as VEX) or SPDX 2.3. Exit 0 when written, whatever the image's verdict.
+fn sbom(args: SbomArgs) -> anyhow::Result<ExitCode> {
+    set_jobs(&args.jobs)?;
+    let (rules, mut opts) = settings(&args.settings)?;
+    let status = terminal_progress(args.quiet);
+    opts.unpack.progress = progress_of(&status);
+    let report = Scanner::new(Arc::new(rules), opts)?.scan_path(&args.image)?;
+    drop(status);
+    let text = if args.format == "spdx" {
+        fwcert::sbom::render_spdx(&report)
+    } else {
+        fwcert::sbom::render_cyclonedx(&report)
+    };
+    match &args.output {
+        Some(p) => std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?,
+        None => print!("{text}"),
+    }
     Ok(ExitCode::Pass)
 }

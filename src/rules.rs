@@ -31,13 +31,37 @@ pub struct Rules {
     /// SHA-256 over every file's relative path and contents, in path order
     /// (a lab's YARA files included, as `custom/<name>`): two reports with
     /// the same digest used the same rules.
+    /// With a vulnerability store attached, the store's SHA-256 is part
+    /// of it.
     pub digest: String,
+    /// Which vulnerability store the components family judges with.
+    pub vulndb: crate::vulndb::StoreInfo,
 }
 
 impl Rules {
     /// The rules compiled into this binary.
     pub fn embedded() -> Result<Rules> {
-        Rules::from_files(crate::rules::EMBEDDED)
+        Rules::from_files(crate::rules::EMBEDDED)?.with_embedded_store()
+    }
+
+    /// Judge components with the store built into the binary
+    /// (`data/vulndb/vulndb.sqlite`).
+    pub fn with_embedded_store(self) -> Result<Rules> {
+        let data = crate::vulndb::embedded_cached().map_err(|e| Error::RuleSet {
+            file: "vulndb.sqlite (embedded)".into(),
+            message: e.to_string(),
+        })?;
+        let sha = crate::hash::sha256_hex(crate::vulndb::EMBEDDED);
+        Ok(self.with_store(data, "embedded", &sha))
+    }
+
+    /// Judge components with `data`, a store named `origin` whose bytes
+    /// hash to `sha256`; the digest then covers the store too.
+    pub fn with_store(mut self, data: crate::checks::components::data::VulnData, origin: &str, sha256: &str) -> Rules {
+        self.vulndb = crate::vulndb::StoreInfo::of(&data, origin, sha256);
+        self.checks.vulndata = data;
+        self.digest = crate::hash::files_digest(&[("checks", self.digest.as_str()), ("vulndb.sqlite", sha256)]);
+        self
     }
 
     /// The embedded rules plus a lab's YARA files (name, source), which are
@@ -52,7 +76,7 @@ impl Rules {
             .copied()
             .chain(named.iter().map(|(n, s)| (n.as_str(), *s)))
             .collect();
-        Rules::from_files(&files)
+        Rules::from_files(&files)?.with_embedded_store()
     }
 
     /// Load from `(path relative to checks/, contents)` pairs.
@@ -72,10 +96,12 @@ impl Rules {
         catalog
             .check_names(|id| checks.rules.contains_key(id), &families)
             .map_err(|(file, message)| Error::RuleSet { file, message })?;
+        let vulndb = crate::vulndb::StoreInfo::of(&checks.vulndata, "checks/components (TOML)", "");
         Ok(Rules {
             checks,
             catalog,
             digest,
+            vulndb,
         })
     }
 }

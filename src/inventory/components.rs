@@ -21,6 +21,36 @@ pub struct Detection {
     pub file: usize,
     pub offset: u64,
     pub evidence: String,
+    /// What kind of evidence gave the version away.
+    pub method: Method,
+}
+
+/// Kinds of evidence, strongest first: a package database records what
+/// the build system installed; a version string is the component's own;
+/// a file name or a module's `vermagic` is one step removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// An opkg or dpkg status/control entry.
+    PackageDatabase,
+    /// A version string inside one of the component's own files.
+    VersionString,
+    /// A version string in a file kind the pattern is only partly trusted
+    /// in (a kernel banner in a raw payload, a module's `vermagic`).
+    EmbeddedString,
+    /// The version is in a library's file name.
+    FileName,
+}
+
+impl Method {
+    /// How far the evidence alone identifies the component and its
+    /// version: `high`, `medium` or `low`.
+    pub fn confidence(self) -> &'static str {
+        match self {
+            Method::PackageDatabase | Method::VersionString => "high",
+            Method::EmbeddedString | Method::FileName => "medium",
+        }
+    }
 }
 
 /// Where `components.toml` lives under `checks/`.
@@ -62,6 +92,33 @@ pub struct Component {
     pub patterns: Vec<PatternDef>,
     #[serde(default, rename = "file_name")]
     pub file_names: Vec<FileNameDef>,
+    /// opkg/dpkg package names that install the component (a trailing `*`
+    /// matches any continuation, for ABI-suffixed names like `libssl1.1`).
+    #[serde(default)]
+    pub packages: Vec<String>,
+    /// File names (a trailing `*` matches any continuation) that show the
+    /// component is there even when no version could be read: such a file
+    /// without a detection is a coverage gap, "not identifiable".
+    #[serde(default)]
+    pub present: Vec<String>,
+    /// A pass and a fail case for each component, run by the tests.
+    #[serde(default, rename = "fixture")]
+    pub fixtures: Vec<ComponentFixture>,
+}
+
+/// A file that must (or must not) yield a version of its component.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentFixture {
+    pub path: String,
+    /// The file's text (`\u0000` for NUL bytes).
+    pub text: String,
+    /// Wrap the text in an ELF header.
+    #[serde(default)]
+    pub elf: bool,
+    /// The version expected; absent: the component must not be detected.
+    #[serde(default)]
+    pub version: Option<String>,
 }
 
 /// Package URL type and name: `pkg:<type>/<name>@<version>`.
@@ -86,6 +143,13 @@ pub struct PatternDef {
     pub version: VersionForm,
     /// Where upstream builds the string.
     pub source: String,
+    /// Only versions from this one on belong to the component (uClibc-ng
+    /// continued uClibc's file names from 1.0.0).
+    #[serde(default)]
+    pub from: Option<String>,
+    /// Only versions before this one belong to the component.
+    #[serde(default)]
+    pub before: Option<String>,
 }
 
 /// A version carried by a library's file name (`libuClibc-0.9.30.so`).
@@ -95,6 +159,30 @@ pub struct FileNameDef {
     pub prefix: String,
     pub suffix: String,
     pub source: String,
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub before: Option<String>,
+}
+
+/// Whether `version` lies in `[from, before)` (either bound optional).
+fn in_bounds(version: &str, from: &Option<String>, before: &Option<String>) -> bool {
+    use crate::inventory::version::Version;
+    use std::cmp::Ordering;
+    let Some(v) = Version::parse(version) else {
+        return from.is_none() && before.is_none();
+    };
+    let bound = |b: &Option<String>| b.as_deref().and_then(Version::parse);
+    bound(from).is_none_or(|f| v.cmp_upstream(&f) != Ordering::Less)
+        && bound(before).is_none_or(|b| v.cmp_upstream(&b) == Ordering::Less)
+}
+
+/// `name` matched against a list entry (`*` at the end: a prefix).
+pub fn name_matches(entry: &str, name: &str) -> bool {
+    match entry.strip_suffix('*') {
+        Some(prefix) => name.starts_with(prefix),
+        None => entry == name,
+    }
 }
 
 /// Which files a pattern is believed in.
@@ -128,7 +216,7 @@ impl Catalog {
             if !names.insert(comp.name.as_str()) {
                 return Err(CatalogError::Invalid(format!("component {} listed twice", comp.name)));
             }
-            if comp.patterns.is_empty() && comp.file_names.is_empty() {
+            if comp.patterns.is_empty() && comp.file_names.is_empty() && comp.packages.is_empty() {
                 return Err(CatalogError::Invalid(format!("component {} has no pattern", comp.name)));
             }
             if let Some(cpe) = &comp.cpe
@@ -146,6 +234,14 @@ impl Catalog {
                         comp.name
                     )));
                 }
+            }
+            if comp.fixtures.iter().filter(|f| f.version.is_some()).count() == 0
+                || comp.fixtures.iter().filter(|f| f.version.is_none()).count() == 0
+            {
+                return Err(CatalogError::Invalid(format!(
+                    "component {} needs a pass and a fail fixture",
+                    comp.name
+                )));
             }
             for f in &comp.file_names {
                 if f.prefix.is_empty() || f.source.trim().is_empty() {
@@ -222,6 +318,8 @@ struct Pattern {
     followed_by: &'static [String],
     elf_only: bool,
     form: VersionForm,
+    from: &'static Option<String>,
+    before: &'static Option<String>,
 }
 
 /// Every pattern of the catalogue, in catalogue order.
@@ -238,6 +336,8 @@ fn patterns() -> &'static [Pattern] {
                     followed_by: &p.followed_by,
                     elf_only: p.trusted_in == TrustedIn::Elf,
                     form: p.version,
+                    from: &p.from,
+                    before: &p.before,
                 })
             })
             .collect()
@@ -376,12 +476,19 @@ pub fn detect(file: usize, path: &str, data: &[u8]) -> Vec<Detection> {
                 VersionForm::LeadingNumbers => upstream_kernel_version(&raw),
                 VersionForm::AsFound => raw,
             };
+            if !in_bounds(&version, p.from, p.before) {
+                continue;
+            }
+            // A kernel banner read from an ELF is a program quoting it
+            // (rare); from the kernel image itself it is the kernel's own.
+            // A module's vermagic names the kernel it was built for.
             out.push(Detection {
                 name: p.name,
                 version,
                 file,
                 offset: pos as u64,
                 evidence: String::from_utf8_lossy(&data[pos..end]).to_string(),
+                method: Method::VersionString,
             });
         }
     }
@@ -392,19 +499,103 @@ pub fn detect(file: usize, path: &str, data: &[u8]) -> Vec<Detection> {
                 if let Some(v) = name
                     .strip_prefix(f.prefix.as_str())
                     .and_then(|r| r.strip_suffix(f.suffix.as_str()))
-                    .filter(|v| v.starts_with(|c: char| c.is_ascii_digit()))
+                    .filter(|v| v.starts_with(|c: char| c.is_ascii_digit()) && v.contains('.'))
+                    .filter(|v| in_bounds(v, &f.from, &f.before))
                 {
+                    if out.iter().any(|d| d.name == c.name && d.version == v) {
+                        continue;
+                    }
                     out.push(Detection {
                         name: c.name.as_str(),
                         version: v.to_string(),
                         file,
                         offset: 0,
                         evidence: format!("file name {name}"),
+                        method: Method::FileName,
                     });
                 }
             }
         }
     }
+    // A kernel module names the kernel it was built for.
+    if is_elf
+        && path.ends_with(".ko")
+        && let Some(d) = vermagic(file, data)
+        && !out.iter().any(|o| o.name == d.name)
+    {
+        out.push(d);
+    }
+    // Package databases: the strongest evidence.
+    out.extend(super::packages::detect(file, path, data));
+    out
+}
+
+/// The kernel release in a module's `vermagic=` (linux
+/// include/linux/vermagic.h: VERMAGIC_STRING starts with UTS_RELEASE, and
+/// scripts/mod/modpost.c writes it into every module's .modinfo).
+fn vermagic(file: usize, data: &[u8]) -> Option<Detection> {
+    const KEY: &[u8] = b"vermagic=";
+    let pos = memchr::memmem::find_iter(data, KEY).find(|&p| version_at(data, p + KEY.len()).is_some())?;
+    let raw = version_at(data, pos + KEY.len())?;
+    let end = (pos + KEY.len() + raw.len()).min(data.len());
+    Some(Detection {
+        name: catalog().get("linux")?.name.as_str(),
+        version: upstream_kernel_version(&raw),
+        file,
+        offset: pos as u64,
+        evidence: String::from_utf8_lossy(&data[pos..end]).to_string(),
+        method: Method::EmbeddedString,
+    })
+}
+
+/// A package database entry and a version string of the same component
+/// and upstream release are one component: the string is kept, since it
+/// names the file itself (BusyBox's applets are read from it), and the
+/// entry is dropped. Entries that no file confirms, or that disagree with
+/// the files, stay.
+pub fn drop_echoes_of_packages(list: &mut Vec<Detection>) {
+    use crate::inventory::version::Version;
+    let files: Vec<(&'static str, Version)> = list
+        .iter()
+        .filter(|d| d.method != Method::PackageDatabase)
+        .filter_map(|d| Some((d.name, Version::parse(&d.version)?)))
+        .collect();
+    list.retain(|d| {
+        d.method != Method::PackageDatabase
+            || !Version::parse(&d.version).is_some_and(|v| {
+                files
+                    .iter()
+                    .any(|(n, f)| *n == d.name && f.cmp_upstream(&v) == std::cmp::Ordering::Equal)
+            })
+    });
+}
+
+/// Components that are there but whose version could not be read: a
+/// file the catalogue lists under `present` with no detection of its
+/// component anywhere in the image. Returns `(component, path)` pairs.
+///
+/// A file in which another component was identified is not counted
+/// (LibreSSL's `libcrypto.so` is not an unidentified OpenSSL).
+pub fn unidentified<'a>(
+    files: impl Iterator<Item = (usize, &'a str)>,
+    found: &[Detection],
+) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    for (index, path) in files {
+        let Some(name) = path.rsplit('/').next() else {
+            continue;
+        };
+        if found.iter().any(|d| d.file == index) {
+            continue;
+        }
+        for c in &catalog().components {
+            if c.present.iter().any(|e| name_matches(e, name)) && !found.iter().any(|d| d.name == c.name) {
+                out.push((c.name.as_str(), path.to_string()));
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
     out
 }
 
@@ -571,6 +762,13 @@ purl = { type = "generic", name = "x" }
 prefix = "libx-"
 suffix = ".so"
 source = "s"
+[[component.fixture]]
+path = "/lib/libx-1.0.so"
+text = ""
+version = "1.0"
+[[component.fixture]]
+path = "/lib/libx.so"
+text = ""
 "#;
         assert!(Catalog::parse(dup).is_ok());
         assert!(Catalog::parse(&format!("{dup}{dup}")).is_err());
@@ -629,6 +827,68 @@ source = "s"
         );
         // The same text in a page or a script is not the component.
         assert!(detect(0, "/www/index.html", body).is_empty());
+    }
+
+    /// Every component's own pass and fail fixtures (components.toml).
+    #[test]
+    fn every_component_passes_its_fixtures() {
+        let c = catalog();
+        assert!(c.components.len() >= 60, "{} components", c.components.len());
+        for comp in &c.components {
+            for f in &comp.fixtures {
+                let bytes = if f.elf {
+                    elf(f.text.as_bytes())
+                } else {
+                    f.text.as_bytes().to_vec()
+                };
+                let got: Vec<String> = detect(0, &f.path, &bytes)
+                    .into_iter()
+                    .filter(|d| d.name == comp.name)
+                    .map(|d| d.version)
+                    .collect();
+                match &f.version {
+                    Some(v) => assert_eq!(got, std::slice::from_ref(v), "{} fixture {}", comp.name, f.path),
+                    None => assert!(got.is_empty(), "{} fixture {}: {got:?}", comp.name, f.path),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn present_files_without_a_version_are_not_identifiable() {
+        let found = detect(1, "/usr/lib/libcrypto.so.41", &elf(b"LibreSSL 2.5.0\0"));
+        let files = [
+            (0, "/lib/ld-musl-armhf.so.1"),
+            (1, "/usr/lib/libcrypto.so.41"),
+            (2, "/usr/lib/libssl.so.1.0.0"),
+        ];
+        assert_eq!(
+            unidentified(files.into_iter(), &found),
+            [
+                ("musl", "/lib/ld-musl-armhf.so.1".to_string()),
+                ("openssl", "/usr/lib/libssl.so.1.0.0".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_package_entry_confirmed_by_a_file_is_dropped() {
+        let mut list = detect(0, "/bin/busybox", &elf(b"BusyBox v1.23.2 (2015)"));
+        list.extend(detect(
+            1,
+            "/usr/lib/opkg/status",
+            b"Package: busybox\nVersion: 1.23.2-1\n\nPackage: zlib\nVersion: 1.2.8-1\n",
+        ));
+        assert_eq!(list.len(), 3);
+        drop_echoes_of_packages(&mut list);
+        let kept: Vec<(&str, &str, Method)> = list.iter().map(|d| (d.name, d.version.as_str(), d.method)).collect();
+        assert_eq!(
+            kept,
+            [
+                ("busybox", "1.23.2", Method::VersionString),
+                ("zlib", "1.2.8-1", Method::PackageDatabase)
+            ]
+        );
     }
 
     #[test]

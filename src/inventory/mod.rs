@@ -12,6 +12,7 @@ pub mod elf;
 pub mod hashes;
 pub mod keys;
 pub mod nvram;
+pub mod packages;
 pub mod stores;
 pub mod text;
 pub mod version;
@@ -146,8 +147,18 @@ impl<'u> Inventory<'u> {
             .collect();
         // Keep the first (most specific: filesystem before payload before
         // image) detection of each name and version.
+        // Of several with one name and version, the strongest kind of
+        // evidence wins (a kernel's own banner over a module's vermagic).
+        let mut best = std::collections::BTreeMap::new();
+        for d in &components {
+            let m = best.entry((d.name, d.version.clone())).or_insert(d.method);
+            *m = (*m).min(d.method);
+        }
         let mut seen = std::collections::BTreeSet::new();
-        components.retain(|d| seen.insert((d.name, d.version.clone())));
+        components.retain(|d| {
+            best.get(&(d.name, d.version.clone())) == Some(&d.method) && seen.insert((d.name, d.version.clone()))
+        });
+        components::drop_echoes_of_packages(&mut components);
         let boot = boot::build_all(&u.filesystems);
         let uboot = uboot_envs(&files);
         Inventory {

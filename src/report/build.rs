@@ -51,6 +51,7 @@ pub fn build(i: Inputs) -> Report {
             name: "fwcert",
             version: env!("CARGO_PKG_VERSION"),
             rules_digest: i.rules.digest.clone(),
+            vulnerability_data: i.rules.vulndb.clone(),
         },
         image: Image {
             name: u.image_name.clone(),
@@ -455,6 +456,8 @@ fn components_section(inv: &Inventory, results: &CheckResults, data: &VulnData) 
                 container: f.container.clone(),
                 offset: d.offset,
                 evidence: d.evidence.clone(),
+                method: d.method,
+                confidence: d.method.confidence(),
                 purl: identity.map(|c| c.purl(&d.version)),
                 cpe: identity.and_then(|c| c.cpe(&d.version)),
                 vulnerabilities,

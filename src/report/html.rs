@@ -238,23 +238,19 @@ fn identity(s: &mut String, r: &Report, lang: Lang, t: &Strings) {
             )
         }
     }
-    // The vulnerability and end-of-life data's snapshot dates, as the
-    // components carry them.
-    let snapshots: BTreeSet<&str> = r
-        .components
-        .iter()
-        .flat_map(|c| {
-            c.vulnerabilities
-                .iter()
-                .map(|v| v.snapshot.as_str())
-                .chain(c.eol.iter().map(|e| e.snapshot.as_str()))
-        })
-        .collect();
-    let shown = if snapshots.is_empty() {
-        esc(t.none)
-    } else {
-        snapshots.iter().map(|d| esc(d)).collect::<Vec<_>>().join(", ")
-    };
+    // The vulnerability store the components were judged with: its
+    // origin, digest and snapshot dates (what end of life is judged on).
+    let v = &r.tool.vulnerability_data;
+    let mut shown = format!(
+        "{} · CVE {} · KEV {} · EOL {}",
+        esc(&v.origin),
+        esc(&v.snapshot),
+        esc(&v.kev_catalog),
+        esc(&v.eol_snapshot)
+    );
+    if !v.sha256.is_empty() {
+        shown.push_str(&format!("<br><code>{}</code>", esc(&v.sha256)));
+    }
     row(s, t.vuln_snapshot, &shown);
     let _ = lang;
     let _ = writeln!(s, "</table></section>");

@@ -109,6 +109,9 @@ pub struct Tool {
     pub name: &'static str,
     pub version: &'static str,
     pub rules_digest: String,
+    /// The vulnerability store the components were judged with, and its
+    /// snapshot dates.
+    pub vulnerability_data: crate::vulndb::StoreInfo,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -290,6 +293,12 @@ pub struct ComponentOut {
     pub container: Chain,
     pub offset: u64,
     pub evidence: String,
+    /// `package-database`, `version-string`, `embedded-string` or
+    /// `file-name`: what gave the version away.
+    pub method: crate::inventory::components::Method,
+    /// `high` or `medium`: how far that evidence alone identifies the
+    /// component and its version.
+    pub confidence: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub purl: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

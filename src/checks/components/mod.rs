@@ -67,7 +67,17 @@ fn weight(c: &Cve) -> Weight {
 /// Match one detection against the data.
 pub fn assess<'d>(inv: &Inventory, data: &'d VulnData, d: &Detection) -> Assessment<'d> {
     let mut gaps = Vec::new();
-    let Some(version) = Version::parse(&d.version) else {
+    // A source snapshot (`2020-10-01-3abcc891-1`, OpenWrt's packages of
+    // projects without releases) is no release: ranges cannot place it.
+    let snapshot = d.version.len() >= 10
+        && d.version.as_bytes()[..10].iter().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                *b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    let Some(version) = Version::parse(&d.version).filter(|_| !snapshot) else {
         gaps.push(format!(
             "{} version `{}` is not an ordered version: not matched against the vulnerability data",
             d.name, d.version
@@ -252,6 +262,19 @@ pub fn check(cx: &Context) -> FamilyResult {
             );
         }
     }
+    // Not identifiable: a component is there, its version is not known,
+    // so none of its CVEs or end of life could be judged.
+    let files = inv
+        .files
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| matches!(f.origin, crate::inventory::Origin::Filesystem(_)))
+        .map(|(i, f)| (i, f.path.as_str()));
+    for (name, path) in crate::inventory::components::unidentified(files, &inv.components) {
+        gaps.push(format!(
+            "{name} is present ({path}) but its version could not be identified: its known vulnerabilities and end of life were not judged"
+        ));
+    }
     gaps.sort();
     gaps.dedup();
     FamilyResult { findings, gaps }
@@ -359,6 +382,7 @@ mod tests {
             file: usize::MAX,
             offset: 0,
             evidence: String::new(),
+            method: crate::inventory::components::Method::VersionString,
         };
         with_file(Vec::new(), |inv| {
             let a = assess(inv, &d, &det("openssl", "1.0.1f-1+deb7u1"));
