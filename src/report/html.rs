@@ -295,12 +295,7 @@ fn gate(s: &mut String, r: &Report, t: &Strings) {
             esc(t.findings)
         );
         for w in &g.waivers {
-            let what = match (&w.fingerprint, &w.rule, &w.path) {
-                (Some(fp), _, _) => fp.clone(),
-                (None, Some(rule), Some(path)) => format!("{rule} {path}"),
-                (None, Some(rule), None) => rule.clone(),
-                (None, None, _) => String::new(),
-            };
+            let what = w.target();
             let links: Vec<String> = w
                 .matched
                 .iter()

@@ -125,12 +125,7 @@ pub fn render_in(r: &Report, lang: Lang) -> String {
         let _ = writeln!(s, "| {} | {} | {} | {} |", t.waiver, t.status, t.reasons, t.expires);
         let _ = writeln!(s, "|---|---|---|---|");
         for w in &g.waivers {
-            let what = match (&w.fingerprint, &w.rule, &w.path) {
-                (Some(fp), _, _) => fp.clone(),
-                (None, Some(rule), Some(path)) => format!("{rule} {path}"),
-                (None, Some(rule), None) => rule.clone(),
-                (None, None, _) => String::new(),
-            };
+            let what = w.target();
             let _ = writeln!(
                 s,
                 "| {} {} | {} ({} {}) | {} ({}) | {} |",

@@ -104,6 +104,19 @@ pub struct WaiverOut {
     pub matched: Vec<String>,
 }
 
+impl WaiverOut {
+    /// What the waiver names, as the views show it: the fingerprint, or
+    /// the rule and its path glob.
+    pub fn target(&self) -> String {
+        match (&self.fingerprint, &self.rule, &self.path) {
+            (Some(fp), _, _) => fp.clone(),
+            (None, Some(rule), Some(path)) => format!("{rule} {path}"),
+            (None, Some(rule), None) => rule.clone(),
+            (None, None, _) => String::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Tool {
     pub name: &'static str,

@@ -315,12 +315,7 @@ fn gate(s: &mut String, r: &Report, t: &Strings) {
         );
     }
     for w in &g.waivers {
-        let what = match (&w.fingerprint, &w.rule, &w.path) {
-            (Some(fp), _, _) => fp.clone(),
-            (None, Some(rule), Some(path)) => format!("{rule} {path}"),
-            (None, Some(rule), None) => rule.clone(),
-            (None, None, _) => String::new(),
-        };
+        let what = w.target();
         let _ = writeln!(
             s,
             "  {} {} [{}] {what}: {} ({}, {} {}); {} {}",
