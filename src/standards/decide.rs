@@ -57,6 +57,14 @@ pub struct ClauseVerdict<'c> {
     pub units: Vec<UnitVerdict<'c>>,
 }
 
+impl ClauseVerdict<'_> {
+    /// "Standard title clause", how a clause that deems another is named in
+    /// that clause's units and reasons.
+    fn label(&self) -> String {
+        format!("{} {}", self.standard.standard.title, self.clause.key())
+    }
+}
+
 /// One standard's verdict over its applicable clauses.
 #[derive(Debug, Clone)]
 pub struct StandardVerdict<'c> {
@@ -166,7 +174,7 @@ impl Catalog {
             deemed
                 .iter()
                 .flat_map(|d| {
-                    let via = format!("{} {}", d.standard.standard.title, d.clause.key());
+                    let via = d.label();
                     d.units.iter().cloned().map(move |mut u| {
                         u.via = Some(via.clone());
                         u
@@ -215,7 +223,7 @@ impl Catalog {
                 .filter_map(|d| d.cause)
                 .min();
             for d in deemed.iter().filter(|d| d.verdict == out.verdict) {
-                let via = format!("{} {}", d.standard.standard.title, d.clause.key());
+                let via = d.label();
                 out.reasons.extend(d.reasons.iter().map(|r| format!("{via}: {r}")));
                 findings.extend(d.findings.iter().map(String::as_str));
             }
