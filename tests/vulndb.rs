@@ -461,6 +461,9 @@ fn serve(reply: impl Fn(&str) -> Reply + Send + 'static) -> String {
     format!("http://{addr}")
 }
 
+/// How the test server answers, per case.
+type Responder = Box<dyn Fn(&str) -> Reply + Send>;
+
 /// An NVD page: the CVE records given, from `start` of `total`.
 fn nvd_page(records: &[serde_json::Value], start: usize, total: usize) -> Vec<u8> {
     let v: Vec<serde_json::Value> = records.iter().map(|r| serde_json::json!({ "cve": r })).collect();
@@ -556,7 +559,7 @@ fn a_broken_db_update_leaves_the_store_byte_identical() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("lab.sqlite");
     std::fs::write(&db, vulndb::EMBEDDED).unwrap();
-    let cases: Vec<(&str, Box<dyn Fn(&str) -> Reply + Send>)> = vec![
+    let cases: Vec<(&str, Responder)> = vec![
         (
             "a truncated NVD page",
             Box::new(|t: &str| match good_nvd(t) {
