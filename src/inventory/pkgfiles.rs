@@ -465,6 +465,49 @@ mod tests {
     }
 
     #[test]
+    fn a_package_file_in_a_filesystem_is_a_component_and_a_berkeley_db_a_name() {
+        use crate::samples::Entry;
+        let mut bdb = vec![0u8; 64];
+        bdb[12..16].copy_from_slice(&0x0006_1561u32.to_le_bytes());
+        let dir = |path| Entry::Dir { path, mode: 0o755 };
+        let entries = [
+            dir("var"),
+            dir("var/cache"),
+            dir("var/lib"),
+            dir("var/lib/rpm"),
+            Entry::File {
+                path: "var/cache/zlib1g_1.2.8.deb",
+                mode: 0o644,
+                data: fixture!("zlib1g_1.2.8.deb").to_vec(),
+            },
+            Entry::File {
+                path: "var/lib/rpm/Packages",
+                mode: 0o644,
+                data: bdb,
+            },
+        ];
+        let img = crate::samples::squashfs(&entries, &crate::unpack::formats::squashfs::GZIP_CODEC);
+        let u = crate::unpack::unpack(img.into(), "t.bin", &Default::default());
+        let inv = crate::inventory::Inventory::build(&u);
+        let z = inv
+            .components
+            .iter()
+            .find(|c| c.name == "zlib")
+            .expect("zlib from the .deb");
+        assert_eq!(
+            (z.version.as_str(), z.method),
+            ("1.2.8.dfsg-5", Method::PackageDatabase)
+        );
+        assert_eq!(inv.files[z.file].path, "/var/cache/zlib1g_1.2.8.deb");
+        let unread: Vec<(&str, &str)> = inv
+            .files
+            .iter()
+            .filter_map(|f| unread_rpm_database(&f.path, f.data).map(|k| (f.path.as_str(), k)))
+            .collect();
+        assert_eq!(unread, [("/var/lib/rpm/Packages", "Berkeley DB")]);
+    }
+
+    #[test]
     fn ar_members_are_bounded() {
         let mut a = b"!<arch>\n".to_vec();
         a.extend(format!("{:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`\n", "x/", 0, 0, 0, 644, 3).as_bytes());
