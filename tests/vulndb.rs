@@ -639,3 +639,42 @@ fn the_readme_states_the_shipped_stores_numbers() {
         "README.md: the catalogue holds {catalogue} components"
     );
 }
+
+/// Only `db update` may open a connection: the HTTP client appears in
+/// `src/vulndb/update.rs` and nowhere else, and no scan stage reaches it.
+#[test]
+fn only_db_update_uses_the_network() {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&root().join("src"), &mut files);
+    let mut users: Vec<String> = files
+        .iter()
+        .filter(|p| {
+            let text = std::fs::read_to_string(p).unwrap();
+            ["ureq", "std::net", "TcpStream"].iter().any(|w| text.contains(w))
+        })
+        .map(|p| p.strip_prefix(root()).unwrap().display().to_string())
+        .collect();
+    users.sort();
+    assert_eq!(users, ["src/vulndb/update.rs"]);
+    for stage in ["unpack", "inventory", "checks", "standards", "report"] {
+        let mut files = Vec::new();
+        walk(&root().join("src").join(stage), &mut files);
+        for f in files {
+            assert!(
+                !std::fs::read_to_string(&f).unwrap().contains("vulndb::update"),
+                "{}",
+                f.display()
+            );
+        }
+    }
+}
