@@ -143,6 +143,26 @@ pub enum DbAction {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Download the CVEs of the catalogue's products from the NVD CVE API
+    /// 2.0 and the CISA KEV catalogue, import them like `db import`, and
+    /// replace the store FILE only when the whole download was read and
+    /// imported. The only fwcert command that uses the network. An NVD API
+    /// key can be given in the environment variable NVD_API_KEY.
+    Update {
+        /// The store to update (created from the embedded store if absent).
+        #[arg(long, value_name = "FILE")]
+        db: PathBuf,
+        /// The NVD CVE API 2.0 endpoint (a mirror, or a test server).
+        #[arg(long, value_name = "URL", default_value = fwcert::vulndb::update::NVD_URL)]
+        nvd_url: String,
+        /// The KEV catalogue's JSON.
+        #[arg(long, value_name = "URL", default_value = fwcert::vulndb::update::KEV_URL)]
+        kev_url: String,
+        /// Seconds between two NVD requests (the NVD asks for 6 without an
+        /// API key; with NVD_API_KEY set the default is 1).
+        #[arg(long, value_name = "SECONDS")]
+        interval: Option<f64>,
+    },
 }
 
 #[derive(Debug, clap::Args)]

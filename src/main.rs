@@ -405,7 +405,7 @@ fn rules(action: RulesAction) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::Pass)
 }
 
-/// `fwcert db status|import`.
+/// `fwcert db status|import|update`.
 fn db(action: DbAction) -> anyhow::Result<ExitCode> {
     match action {
         DbAction::Status { db } => {
@@ -434,13 +434,14 @@ fn db(action: DbAction) -> anyhow::Result<ExitCode> {
             println!("sources:      {}", s.sources.join(", "));
             Ok(ExitCode::Pass)
         }
+        DbAction::Update {
+            db,
+            nvd_url,
+            kev_url,
+            interval,
+        } => db_update(&db, nvd_url, kev_url, interval),
         DbAction::Import { db, files } => {
-            let mut data = if db.exists() {
-                fwcert::vulndb::read(&db)
-                    .with_context(|| format!("cannot read vulnerability store {}", db.display()))?
-            } else {
-                fwcert::vulndb::embedded()?
-            };
+            let mut data = store_or_embedded(&db)?;
             for f in &files {
                 let bytes = std::fs::read(f).with_context(|| format!("cannot read {}", f.display()))?;
                 let (next, s) = fwcert::vulndb::import::apply(data, &bytes)
@@ -468,6 +469,73 @@ fn db(action: DbAction) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::Pass)
         }
     }
+}
+
+/// The store at `db`, or the embedded one when there is no file yet.
+fn store_or_embedded(db: &std::path::Path) -> anyhow::Result<fwcert::checks::components::data::VulnData> {
+    Ok(if db.exists() {
+        fwcert::vulndb::read(db).with_context(|| format!("cannot read vulnerability store {}", db.display()))?
+    } else {
+        fwcert::vulndb::embedded()?
+    })
+}
+
+/// `fwcert db update`: download, import in memory, then replace the store.
+fn db_update(
+    db: &std::path::Path,
+    nvd_url: String,
+    kev_url: String,
+    interval: Option<f64>,
+) -> anyhow::Result<ExitCode> {
+    use fwcert::vulndb::update::{self, Sources, Step};
+    let api_key = std::env::var("NVD_API_KEY").ok().filter(|k| !k.is_empty());
+    let interval = match interval {
+        Some(s) if s.is_finite() && s >= 0.0 => Duration::from_secs_f64(s),
+        Some(s) => bail!("--interval {s}: a number of seconds, 0 or more"),
+        None if api_key.is_some() => Duration::from_secs(1),
+        None => Sources::default().interval,
+    };
+    let sources = Sources {
+        nvd_url,
+        kev_url,
+        api_key,
+        interval,
+        ..Sources::default()
+    };
+    let data = store_or_embedded(db)?;
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let result = update::run(data, &sources, &mut |step| match step {
+        Step::Products(n) => {
+            bar.set_length(n + 1);
+            bar.set_message("NVD");
+        }
+        Step::Product(cpe) => {
+            bar.inc(1);
+            bar.set_message(cpe.to_string());
+        }
+        Step::Kev => bar.set_message("CISA KEV"),
+    });
+    bar.finish_and_clear();
+    let (data, out) = result.with_context(|| format!("update stopped; {} is unchanged", db.display()))?;
+    fwcert::vulndb::replace(&data, db).with_context(|| format!("cannot write {}", db.display()))?;
+    let s = fwcert::vulndb::status(&data);
+    println!(
+        "{} NVD pages ({} CVE records of catalogue products): {} added, {} updated; KEV flagged {}",
+        out.pages, out.nvd_records, out.added, out.updated, out.kev_flagged
+    );
+    println!(
+        "{}: {} CVEs ({} known exploited), snapshot {}, KEV {}",
+        db.display(),
+        s.cves,
+        s.kev,
+        s.snapshot,
+        s.kev_catalog
+    );
+    Ok(ExitCode::Pass)
 }
 
 /// `fwcert sbom`: the scan's components as CycloneDX 1.5 (vulnerabilities

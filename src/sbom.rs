@@ -10,7 +10,9 @@
 //! The VEX state of every matched CVE is `in_triage`: fwcert matches
 //! versions, it does not prove exploitability; the caveats that lower a
 //! match's confidence (vendor suffix, kernel version only, applet, range
-//! ambiguity) are the analysis detail.
+//! ambiguity) are the analysis detail. A CVE in range whose code is not
+//! in the component (a BusyBox applet not compiled in) is `not_affected`
+//! with the justification `code_not_present`.
 
 use serde_json::{Value, json};
 
@@ -147,6 +149,21 @@ fn vulnerabilities(r: &Report) -> Vec<Value> {
                 o["ratings"] = Value::Array(ratings);
             }
             out.push(o);
+        }
+        // In range, but the code is not there: VEX says so, so that a
+        // consumer matching by version alone does not re-raise it.
+        for n in &c.not_affected {
+            out.push(json!({
+                "bom-ref": format!("vulnerability:{}:{}", n.id, component_ref(c)),
+                "id": n.id,
+                "source": { "name": "NVD", "url": format!("https://nvd.nist.gov/vuln/detail/{}", n.id) },
+                "analysis": { "state": "not_affected", "justification": n.justification, "detail": n.reason },
+                "affects": [{ "ref": component_ref(c) }],
+                "properties": [
+                    { "name": "fwcert:sources", "value": n.sources.join(", ") },
+                    { "name": "fwcert:snapshot", "value": n.snapshot },
+                ],
+            }));
         }
     }
     out

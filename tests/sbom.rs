@@ -74,7 +74,13 @@ fn validate(text: &str) -> Option<String> {
 fn the_samples_sboms_validate_against_cyclonedx_1_5() {
     for name in ["camera-default-root.bin", "camera-hardened.bin"] {
         let r = report(name);
-        let cves: usize = r.components.iter().map(|c| c.vulnerabilities.len()).sum();
+        // Matched CVEs (in triage) and CVEs whose code is absent (not
+        // affected) are both VEX statements.
+        let cves: usize = r
+            .components
+            .iter()
+            .map(|c| c.vulnerabilities.len() + c.not_affected.len())
+            .sum();
         let text = fwcert::sbom::render_cyclonedx(&r);
         if let Some(counts) = validate(&text) {
             assert_eq!(counts, format!("{} {cves}", r.components.len()), "{name}");
@@ -100,12 +106,28 @@ fn the_sbom_is_deterministic_and_says_what_the_report_says() {
     assert_eq!(c["evidence"]["identity"]["methods"][0]["technique"], "binary-analysis");
     assert_eq!(c["evidence"]["identity"]["methods"][0]["value"], bb.evidence.as_str());
     let vulns = bom["vulnerabilities"].as_array().expect("a list");
-    assert_eq!(vulns.len(), bb.vulnerabilities.len());
+    assert_eq!(vulns.len(), bb.vulnerabilities.len() + bb.not_affected.len());
     for (v, want) in vulns.iter().zip(&bb.vulnerabilities) {
         assert_eq!(v["id"], want.id.as_str());
         assert_eq!(v["affects"][0]["ref"], format!("component:busybox@{}", bb.version));
         assert_eq!(v["analysis"]["state"], "in_triage");
     }
+    // The sample's BusyBox has no udhcpc: CVE-2016-2148 is in range but
+    // not affected, and VEX says why.
+    assert!(bb.not_affected.iter().any(|n| n.id == "CVE-2016-2148"));
+    assert!(bb.vulnerabilities.iter().all(|v| v.id != "CVE-2016-2148"));
+    for (v, want) in vulns[bb.vulnerabilities.len()..].iter().zip(&bb.not_affected) {
+        assert_eq!(v["id"], want.id.as_str());
+        assert_eq!(v["affects"][0]["ref"], format!("component:busybox@{}", bb.version));
+        assert_eq!(v["analysis"]["state"], "not_affected");
+        assert_eq!(v["analysis"]["justification"], "code_not_present");
+        assert_eq!(v["analysis"]["detail"], want.reason.as_str());
+    }
+    let dhcp = vulns.iter().find(|v| v["id"] == "CVE-2016-2148").expect("stated");
+    assert_eq!(
+        dhcp["analysis"]["detail"],
+        "applet udhcpc not compiled into /bin/busybox (read from its applet list)"
+    );
     let props = bom["metadata"]["properties"].as_array().unwrap();
     assert!(
         props

@@ -31,7 +31,8 @@ pub struct Detection {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Method {
-    /// An opkg or dpkg status/control entry.
+    /// An opkg or dpkg status/control entry, a package file's control
+    /// data or RPM header, or an rpm database row.
     PackageDatabase,
     /// A version string inside one of the component's own files.
     VersionString,
@@ -527,6 +528,7 @@ pub fn detect(file: usize, path: &str, data: &[u8]) -> Vec<Detection> {
     }
     // Package databases: the strongest evidence.
     out.extend(super::packages::detect(file, path, data));
+    out.extend(super::pkgfiles::detect(file, path, data));
     out
 }
 

@@ -13,6 +13,7 @@ pub mod hashes;
 pub mod keys;
 pub mod nvram;
 pub mod packages;
+pub mod pkgfiles;
 pub mod stores;
 pub mod text;
 pub mod version;

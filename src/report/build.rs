@@ -461,6 +461,17 @@ fn components_section(inv: &Inventory, results: &CheckResults, data: &VulnData) 
                 purl: identity.map(|c| c.purl(&d.version)),
                 cpe: identity.and_then(|c| c.cpe(&d.version)),
                 vulnerabilities,
+                not_affected: assessed
+                    .not_affected
+                    .iter()
+                    .map(|n| NotAffectedOut {
+                        id: n.cve.id.clone(),
+                        justification: "code_not_present",
+                        reason: n.reason.clone(),
+                        sources: n.cve.sources.clone(),
+                        snapshot: data.vulnerabilities.snapshot.clone(),
+                    })
+                    .collect(),
                 eol,
             }
         })

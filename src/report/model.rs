@@ -319,10 +319,28 @@ pub struct ComponentOut {
     /// The CVEs of `checks/components/vulnerabilities.toml` whose ranges
     /// hold this version (BusyBox: whose applet is compiled in).
     pub vulnerabilities: Vec<VulnerabilityOut>,
+    /// CVEs whose ranges hold this version but whose code the component
+    /// does not contain (BusyBox: none of their applets is compiled in):
+    /// no finding, listed so that "not affected" is stated, not silent.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_affected: Vec<NotAffectedOut>,
     /// What `checks/components/end-of-life.toml` says about this version;
     /// absent when it says nothing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eol: Option<EolOut>,
+}
+
+/// A CVE in range that does not apply, and why (CycloneDX VEX
+/// `not_affected` / `code_not_present`).
+#[derive(Debug, Clone, Serialize)]
+pub struct NotAffectedOut {
+    pub id: String,
+    /// `code_not_present`: the vulnerable code is not in the component.
+    pub justification: &'static str,
+    pub reason: String,
+    pub sources: Vec<String>,
+    /// The date the vulnerability data was read in its sources.
+    pub snapshot: String,
 }
 
 /// One CVE that applies to a component, with the facts and sources the

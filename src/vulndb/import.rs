@@ -139,11 +139,19 @@ fn merge(data: &mut VulnData, new: Cve, s: &mut Summary) {
     let cves = &mut data.vulnerabilities.cves;
     match cves.iter_mut().find(|c| c.id == new.id) {
         Some(old) => {
-            for (comp, range) in new.components.iter().zip(std::iter::repeat(&new.ranges)) {
-                if !old.components.contains(comp) {
-                    old.components.push(comp.clone());
-                    old.ranges.extend(range.iter().cloned());
+            for comp in &new.components {
+                if old.components.contains(comp) {
+                    continue;
                 }
+                // The old ranges were about the old components only: say so
+                // before a new component joins, or they would apply to it.
+                pin_ranges(old);
+                old.components.push(comp.clone());
+                old.ranges
+                    .extend(new.ranges.iter().filter(|r| r.applies_to(comp)).map(|r| Range {
+                        component: Some(comp.clone()),
+                        ..r.clone()
+                    }));
             }
             if old.cvss.is_none() && old.vendor_severity.is_none() {
                 old.cvss = new.cvss;
@@ -166,13 +174,39 @@ fn merge(data: &mut VulnData, new: Cve, s: &mut Summary) {
     }
 }
 
+/// Give each of `cve`'s ranges that is about all its components one copy
+/// per component, naming it.
+fn pin_ranges(cve: &mut Cve) {
+    let mut out = Vec::with_capacity(cve.ranges.len());
+    for r in cve.ranges.drain(..) {
+        match r.component {
+            Some(_) => out.push(r),
+            None => out.extend(cve.components.iter().map(|c| Range {
+                component: Some(c.clone()),
+                ..r.clone()
+            })),
+        }
+    }
+    cve.ranges = out;
+}
+
+/// A new CVE's ranges, each naming its component; when there is only one
+/// component the names are left out (the range is about all of one).
+fn shell_ranges(components: &[String], ranges: Vec<Range>) -> Vec<Range> {
+    if components.len() == 1 {
+        ranges.into_iter().map(|r| Range { component: None, ..r }).collect()
+    } else {
+        ranges
+    }
+}
+
 fn cve_shell(id: &str, components: Vec<String>, ranges: Vec<Range>, source: &str) -> Cve {
     Cve {
         id: id.to_string(),
+        ranges: shell_ranges(&components, ranges),
         components,
         part: None,
         applets: Vec::new(),
-        ranges,
         fixed: Vec::new(),
         cvss: None,
         cvss_version: None,
@@ -215,22 +249,28 @@ fn nvd_one(data: &mut VulnData, cve: &Value, s: &mut Summary) -> Result<(), Impo
         let range = match exact {
             Some(v) => Range {
                 from: Some(v.clone()),
-                before: None,
                 through: Some(v),
+                ..Range::default()
             },
             None => Range {
-                from: get("versionStartIncluding").or_else(|| get("versionStartExcluding")),
+                from: get("versionStartIncluding"),
+                after: get("versionStartExcluding"),
                 before: get("versionEndExcluding"),
                 through: get("versionEndIncluding"),
+                component: None,
             },
         };
-        let range = if range.from.is_none() && range.before.is_none() && range.through.is_none() {
+        let range = if range == Range::default() {
             Range {
                 from: Some("0".into()),
                 ..range
             }
         } else {
             range
+        };
+        let range = Range {
+            component: Some(comp.to_string()),
+            ..range
         };
         if !components.iter().any(|c| c == comp) {
             components.push(comp.to_string());
@@ -301,8 +341,9 @@ fn cve5(data: &mut VulnData, doc: &Value) -> Result<Summary, ImportError> {
                 (None, None) => match start {
                     Some(x) => Range {
                         from: Some(x.clone()),
-                        before: None,
                         through: Some(x),
+                        component: Some(comp.to_string()),
+                        ..Range::default()
                     },
                     None => continue,
                 },
@@ -316,6 +357,8 @@ fn cve5(data: &mut VulnData, doc: &Value) -> Result<Summary, ImportError> {
                         from: start,
                         before,
                         through,
+                        component: Some(comp.to_string()),
+                        ..Range::default()
                     }
                 }
             };
@@ -387,18 +430,20 @@ fn osv(data: &mut VulnData, doc: &Value) -> Result<Summary, ImportError> {
                     ranges.push(Range {
                         from: from.take(),
                         before: Some(f),
-                        through: None,
+                        component: Some(comp.to_string()),
+                        ..Range::default()
                     });
                 } else if let Some(l) = e["last_affected"].as_str().and_then(version_ok) {
                     ranges.push(Range {
                         from: from.take(),
-                        before: None,
                         through: Some(l),
+                        component: Some(comp.to_string()),
+                        ..Range::default()
                     });
                 }
             }
         }
-        if !ranges.is_empty() && !components.iter().any(|c| c == comp) {
+        if ranges.iter().any(|r| r.component.as_deref() == Some(comp)) && !components.iter().any(|c| c == comp) {
             components.push(comp.to_string());
         }
     }

@@ -17,6 +17,7 @@
 //! file beside the old one, read back and checked, then renamed over it.
 
 pub mod import;
+pub mod update;
 
 use std::path::Path;
 

@@ -92,15 +92,45 @@ impl std::fmt::Display for Date {
 }
 
 /// One affected range of upstream versions.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+///
+/// The lower bound is inclusive (`from`) or exclusive (`after`), the upper
+/// bound exclusive (`before`) or inclusive (`through`): NVD's `cpeMatch`
+/// says which with `versionStart{In,Ex}cluding` and
+/// `versionEnd{Ex,In}cluding`, and reading an exclusive start as inclusive
+/// would mark the release the CVE was *not* found in as affected.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Range {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub through: Option<String>,
+    /// The one component of the CVE this range is about; none: all of
+    /// them. An NVD record can list several products (a library and the
+    /// program that bundles it) with different ranges: product A's range
+    /// must not apply to product B.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component: Option<String>,
+}
+
+impl Range {
+    /// Whether `version` lies inside the range (upstream comparison).
+    pub fn holds(&self, version: &Version) -> bool {
+        let parse = |s: &Option<String>| s.as_deref().and_then(Version::parse);
+        parse(&self.from).is_none_or(|f| version.cmp_upstream(&f) != Ordering::Less)
+            && parse(&self.after).is_none_or(|a| version.cmp_upstream(&a) == Ordering::Greater)
+            && parse(&self.before).is_none_or(|b| version.cmp_upstream(&b) == Ordering::Less)
+            && parse(&self.through).is_none_or(|t| version.cmp_upstream(&t) != Ordering::Greater)
+    }
+
+    /// Whether the range is about `component` (its own, or all).
+    pub fn applies_to(&self, component: &str) -> bool {
+        self.component.as_deref().is_none_or(|c| c == component)
+    }
 }
 
 /// One CVE of `vulnerabilities.toml`.
@@ -272,13 +302,23 @@ impl VulnData {
                 return Err(invalid(format!("{what}: `kev = true` and the KEV source go together")));
             }
             for r in &c.ranges {
-                if r.from.is_none() && r.before.is_none() && r.through.is_none() {
+                if r.from.is_none() && r.after.is_none() && r.before.is_none() && r.through.is_none() {
                     return Err(invalid(format!("{what}: a range needs a bound")));
                 }
                 if r.before.is_some() && r.through.is_some() {
                     return Err(invalid(format!("{what}: a range has `before` or `through`, not both")));
                 }
-                for b in [&r.from, &r.before, &r.through].into_iter().flatten() {
+                if r.from.is_some() && r.after.is_some() {
+                    return Err(invalid(format!("{what}: a range has `from` or `after`, not both")));
+                }
+                if let Some(comp) = &r.component
+                    && !c.components.contains(comp)
+                {
+                    return Err(invalid(format!(
+                        "{what}: a range is about `{comp}`, which is not one of its components"
+                    )));
+                }
+                for b in [&r.from, &r.after, &r.before, &r.through].into_iter().flatten() {
                     version(b, what)?;
                 }
             }
@@ -457,12 +497,7 @@ impl Cve {
     /// releases only: a vendor suffix does not change the match (the caller
     /// lowers the confidence instead).
     pub fn affects(&self, component: &str, version: &Version) -> bool {
-        let parse = |s: &Option<String>| s.as_deref().and_then(Version::parse);
-        let in_range = self.ranges.iter().any(|r| {
-            parse(&r.from).is_none_or(|f| version.cmp_upstream(&f) != Ordering::Less)
-                && parse(&r.before).is_none_or(|b| version.cmp_upstream(&b) == Ordering::Less)
-                && parse(&r.through).is_none_or(|t| version.cmp_upstream(&t) != Ordering::Greater)
-        });
+        let in_range = self.ranges.iter().any(|r| r.applies_to(component) && r.holds(version));
         if !in_range {
             return false;
         }

@@ -10,7 +10,9 @@
 //! confidence the evidence states. A BusyBox CVE counts only when an
 //! applet that carries the code is compiled in; when the applet list
 //! cannot be read, the CVE is reported with lower confidence and the
-//! family reports the gap.
+//! family reports the gap. A BusyBox CVE whose applets are all absent is
+//! kept as not affected (the report and the SBOM's VEX say why), with no
+//! finding.
 
 pub mod data;
 
@@ -44,10 +46,22 @@ pub struct Matched<'d> {
     pub caveats: Vec<String>,
 }
 
+/// A CVE whose range holds the version but whose code the component
+/// does not contain (a BusyBox applet that is not compiled in): kept, so
+/// that the report and the SBOM's VEX say why it does not apply.
+#[derive(Debug, Clone)]
+pub struct NotAffected<'d> {
+    pub cve: &'d Cve,
+    /// Why, with the file the evidence comes from.
+    pub reason: String,
+}
+
 /// What the data says about one detected component.
 #[derive(Debug, Clone)]
 pub struct Assessment<'d> {
     pub cves: Vec<Matched<'d>>,
+    /// In range, but the vulnerable code is absent: no finding.
+    pub not_affected: Vec<NotAffected<'d>>,
     pub eol: EolState,
     /// Something the family could not look at for this component.
     pub gaps: Vec<String>,
@@ -84,6 +98,7 @@ pub fn assess<'d>(inv: &Inventory, data: &'d VulnData, d: &Detection) -> Assessm
         ));
         return Assessment {
             cves: Vec::new(),
+            not_affected: Vec::new(),
             eol: EolState::Unknown,
             gaps,
         };
@@ -112,6 +127,7 @@ pub fn assess<'d>(inv: &Inventory, data: &'d VulnData, d: &Detection) -> Assessm
         .flatten();
     let mut applet_list_missing = false;
     let mut cves = Vec::new();
+    let mut not_affected = Vec::new();
     for cve in data.cves_for(d.name, &version) {
         let mut caveats = common.clone();
         if !cve.applets.is_empty() {
@@ -124,6 +140,14 @@ pub fn assess<'d>(inv: &Inventory, data: &'d VulnData, d: &Detection) -> Assessm
                         .map(String::as_str)
                         .collect();
                     if present.is_empty() {
+                        not_affected.push(NotAffected {
+                            cve,
+                            reason: format!(
+                                "applet {} not compiled into {} (read from its applet list)",
+                                cve.applets.join("/"),
+                                inv.files.get(d.file).map_or("?", |f| f.path.as_str())
+                            ),
+                        });
                         continue;
                     }
                     caveats.push(format!("applet {} compiled in", present.join(", ")));
@@ -157,7 +181,12 @@ pub fn assess<'d>(inv: &Inventory, data: &'d VulnData, d: &Detection) -> Assessm
         ));
     }
     let eol = data.eol_state(d.name, &d.version);
-    Assessment { cves, eol, gaps }
+    Assessment {
+        cves,
+        not_affected,
+        eol,
+        gaps,
+    }
 }
 
 /// `CVE-…` list with each CVE's part, score, caveats and sources.
@@ -275,6 +304,16 @@ pub fn check(cx: &Context) -> FamilyResult {
             "{name} is present ({path}) but its version could not be identified: its known vulnerabilities and end of life were not judged"
         ));
     }
+    // An rpm database fwcert cannot read lists what is installed: its
+    // packages' versions were not judged.
+    for f in &inv.files {
+        if let Some(format) = crate::inventory::pkgfiles::unread_rpm_database(&f.path, f.data) {
+            gaps.push(format!(
+                "rpm database {} is in the {format} format, which fwcert does not read: the packages it lists were not identified from it",
+                f.path
+            ));
+        }
+    }
     gaps.sort();
     gaps.dedup();
     FamilyResult { findings, gaps }
@@ -333,6 +372,17 @@ mod tests {
                 assert_eq!(ids(&a), ["CVE-2017-16544", "CVE-2022-48174"]);
                 assert!(a.cves[0].caveats.iter().any(|c| c == "applet ash, sh compiled in"));
                 assert!(a.gaps.is_empty());
+                // The udhcpc CVE is kept, as not affected, with the reason.
+                let na = a
+                    .not_affected
+                    .iter()
+                    .find(|n| n.cve.id == "CVE-2016-2148")
+                    .expect("kept as not affected");
+                assert_eq!(
+                    na.reason,
+                    "applet udhcpc not compiled into /bin/x (read from its applet list)"
+                );
+                assert!(a.not_affected.iter().all(|n| !ids(&a).contains(&n.cve.id.as_str())));
             },
         );
         with_file(

@@ -234,6 +234,22 @@ fn walk(d: &[u8]) -> Walk {
     }
 }
 
+/// The regular files of an in-memory tar archive, as (name, bytes), for
+/// readers of small archives inside files (a package's `control.tar`);
+/// the unpacker uses [`extract`]. A damaged archive gives what precedes
+/// the damage.
+pub fn files(d: &[u8]) -> Vec<(String, &[u8])> {
+    if d.get(257..262) != Some(&b"ustar"[..]) {
+        return Vec::new();
+    }
+    walk(d)
+        .entries
+        .into_iter()
+        .filter(|e| matches!(e.kind, b'0' | b'\0' | b'7'))
+        .filter_map(|e| Some((e.name, d.get(e.data_start..e.data_start.checked_add(e.data_len)?)?)))
+        .collect()
+}
+
 pub fn parse(d: &[u8]) -> Result<Parsed, Reject> {
     let h = d.get(..BLOCK).ok_or_else(|| Reject::new("header truncated"))?;
     if &h[257..262] != b"ustar" {
