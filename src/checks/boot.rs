@@ -10,7 +10,10 @@
 //! FW-BOOT-001 is information: secure boot evidence for a lab, listed by
 //! no test unit. An image without a readable kernel configuration is a
 //! coverage gap of this family. The verified-boot keys of a U-Boot control
-//! device tree are facts of its container (`unpack::formats::fit`).
+//! device tree are facts of its container (`unpack::formats::fit`):
+//! FW-BOOT-002 is a signed FIT whose control device tree in the same image
+//! requires none of them, so U-Boot does not enforce the signature; a
+//! signed FIT with no control device tree in the image is a gap.
 //!
 //! The rules are listed in `docs/rules/boot.md`, generated from
 //! `checks/boot/`.
@@ -20,6 +23,7 @@ use std::collections::BTreeMap;
 use super::{Context, FamilyResult, Finding};
 use crate::inventory::{FileEntry, scanned_by_content};
 use crate::rules;
+use crate::unpack::Container;
 
 /// Kernel configurations larger than this are not real ones.
 const MAX_CONFIG: usize = 4 << 20;
@@ -82,9 +86,65 @@ fn judge(f: &FileEntry, out: &mut FamilyResult) {
     });
 }
 
+fn fact<'c>(c: &'c Container, k: &str) -> Option<&'c str> {
+    c.facts.get(k).map(String::as_str)
+}
+
+/// FW-BOOT-002: a signed FIT whose U-Boot control device tree, in the
+/// same image, marks no key `required`. U-Boot (`doc/usage/fit/
+/// signature.rst`) enforces only required keys: with none, an image
+/// without a signature, or signed with another key, still boots. Without
+/// a control device tree in the image U-Boot's keys are elsewhere (its own
+/// partition or SPI flash): a gap, never a PASS.
+fn fit_keys(cx: &Context, out: &mut FamilyResult) {
+    let u = cx.inventory.unpacked;
+    let Some(fit) = u
+        .containers
+        .iter()
+        .find(|c| c.format == "fit" && fact(c, "signed") == Some("true"))
+    else {
+        return;
+    };
+    let controls: Vec<&Container> = u
+        .containers
+        .iter()
+        .filter(|c| c.format == "fit" && fact(c, "control_fdt") == Some("true"))
+        .collect();
+    if controls.is_empty() {
+        out.gaps.push(format!(
+            "{} is a signed FIT, but the image holds no U-Boot control device tree (U-Boot's keys may be in a boot loader partition or flash that is not in this image): whether U-Boot refuses an unsigned or differently signed image is not decided",
+            fit.chain
+        ));
+        return;
+    }
+    let image = cx.inventory.image().map(|f| f.sha256.clone());
+    for c in controls {
+        if fact(c, "required_keys").is_some_and(|r| !r.is_empty()) {
+            continue;
+        }
+        out.findings.push(Finding {
+            rule: rules::FW_BOOT_002.to_string(),
+            path: "image".into(),
+            container: c.chain.clone(),
+            line: None,
+            offset: Some(c.offset),
+            evidence: format!(
+                "U-Boot control device tree with verified-boot key(s) {}, none marked required (`required = \"conf\"` or `\"image\"`): U-Boot checks a signature that is there but still boots an image without one, so the signature of {} ({}) is not enforced",
+                fact(c, "keys").unwrap_or("?"),
+                fit.chain,
+                fact(fit, "signature_nodes").unwrap_or("signed")
+            ),
+            sha256: image.clone(),
+            secret: None,
+            custom: None,
+        });
+    }
+}
+
 pub fn check(cx: &Context) -> FamilyResult {
     let inv = cx.inventory;
     let mut out = FamilyResult::default();
+    fit_keys(cx, &mut out);
     let configs: Vec<&FileEntry> = inv
         .files
         .iter()

@@ -132,6 +132,49 @@ fn calls(cmds: &[Cmd], dev: &str) -> bool {
     found
 }
 
+/// Whether `cmds` source every script of directory `dir`: OpenWrt's
+/// `include /lib/upgrade` (its `/lib/functions.sh` defines `include` as
+/// `. `-ing each `$1/*.sh`), or a `for` loop over `dir/*` or `$(ls dir/*)`.
+fn includes_dir(cmds: &[Cmd], dir: &str) -> bool {
+    let mut found = false;
+    each_simple(cmds, &mut |s| {
+        let argv = commands::argv(&s.words);
+        if argv.first().and_then(|w| w.literal()).as_deref() == Some("include")
+            && argv
+                .get(1)
+                .and_then(|w| w.literal())
+                .is_some_and(|d| d.trim_end_matches('/') == dir)
+        {
+            found = true;
+        }
+    });
+    found || cmds.iter().any(|c| for_over_dir(c, dir))
+}
+
+/// A `for` loop (anywhere in `c`) whose items name `dir/*`.
+fn for_over_dir(c: &Cmd, dir: &str) -> bool {
+    let any = |cs: &[Cmd]| cs.iter().any(|c| for_over_dir(c, dir));
+    let needle = format!("{dir}/*");
+    match c {
+        Cmd::For { words, body, .. } => {
+            words
+                .as_ref()
+                .is_some_and(|ws| ws.iter().any(|w| w.raw.contains(&needle)))
+                || any(body)
+        }
+        Cmd::Simple(_) => false,
+        Cmd::AndOr(items) => items.iter().any(|(_, c)| for_over_dir(c, dir)),
+        Cmd::Pipeline { cmds, .. } => any(cmds),
+        Cmd::If { arms, otherwise, .. } => {
+            arms.iter().any(|(c, b)| any(c) || any(b)) || otherwise.as_deref().is_some_and(any)
+        }
+        Cmd::Case { arms, .. } => arms.iter().any(|(_, b)| any(b)),
+        Cmd::Loop { cond, body, .. } => any(cond) || any(body),
+        Cmd::Group(b) | Cmd::Subshell(b) => any(b),
+        Cmd::Func { body, .. } | Cmd::Background(body) => for_over_dir(body, dir),
+    }
+}
+
 /// One shell script of a root filesystem.
 struct Script {
     dev: String,
@@ -291,14 +334,17 @@ fn check_root(inv: &Inventory, g: &BootGraph, out: &mut FamilyResult) {
     let mut entries: BTreeSet<String> = BTreeSet::new();
     for (c, _) in &candidates {
         let base = basename(&c.dev).as_bytes();
+        let dir = c.dev.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
         let mut callers = Vec::new();
         for s in &scripts {
-            if s.dev == c.dev || memchr::memmem::find(&s.data, base).is_none() {
+            let names_dir = !dir.is_empty() && memchr::memmem::find(&s.data, dir.as_bytes()).is_some();
+            if s.dev == c.dev || (memchr::memmem::find(&s.data, base).is_none() && !names_dir) {
                 continue;
             }
+            let is_caller_in = |cmds: &[Cmd]| calls(cmds, &c.dev) || (names_dir && includes_dir(cmds, dir));
             let is_caller = match parsed.get(s.dev.as_str()) {
-                Some(cmds) => calls(cmds, &c.dev),
-                None => shell::parse(&text(&s.data)).is_ok_and(|cmds| calls(&cmds, &c.dev)),
+                Some(cmds) => is_caller_in(cmds),
+                None => shell::parse(&text(&s.data)).is_ok_and(|cmds| is_caller_in(&cmds)),
             };
             if is_caller {
                 callers.push(s.dev.clone());

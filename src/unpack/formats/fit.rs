@@ -511,10 +511,87 @@ pub fn build(images: &[(&str, &[u8])]) -> Vec<u8> {
     d
 }
 
+/// A minimal U-Boot control device tree for tests and rule fixtures: one
+/// verified-boot key `/signature/key-<name>` (`algo` sha256,rsa2048,
+/// `key-name-hint`, `rsa,num-bits` 2048), with `required` = `required`
+/// when given (what `mkimage -K dtb -r` writes, U-Boot
+/// `doc/usage/fit/signature.rst`). No key material: fwcert never
+/// verifies.
+pub fn build_control(name: &str, required: Option<&str>) -> Vec<u8> {
+    let mut strings: Vec<u8> = Vec::new();
+    let mut s = Vec::new();
+    let mut name_off = |n: &str| {
+        let off = strings.len() as u32;
+        strings.extend_from_slice(n.as_bytes());
+        strings.push(0);
+        off
+    };
+    let begin = |s: &mut Vec<u8>, n: &str| {
+        s.extend_from_slice(&BEGIN_NODE.to_be_bytes());
+        s.extend_from_slice(n.as_bytes());
+        s.push(0);
+        s.resize(align4(s.len()), 0);
+    };
+    let prop = |s: &mut Vec<u8>, off: u32, v: &[u8]| {
+        s.extend_from_slice(&PROP.to_be_bytes());
+        s.extend_from_slice(&(v.len() as u32).to_be_bytes());
+        s.extend_from_slice(&off.to_be_bytes());
+        s.extend_from_slice(v);
+        s.resize(align4(s.len()), 0);
+    };
+    let z = |t: &str| [t.as_bytes(), &[0]].concat();
+    begin(&mut s, "");
+    prop(&mut s, name_off("model"), &z("fwcert control fdt"));
+    begin(&mut s, "signature");
+    begin(&mut s, &format!("key-{name}"));
+    prop(&mut s, name_off("algo"), &z("sha256,rsa2048"));
+    prop(&mut s, name_off("key-name-hint"), &z(name));
+    prop(&mut s, name_off("rsa,num-bits"), &2048u32.to_be_bytes());
+    if let Some(r) = required {
+        prop(&mut s, name_off("required"), &z(r));
+    }
+    for _ in 0..3 {
+        s.extend_from_slice(&END_NODE.to_be_bytes());
+    }
+    s.extend_from_slice(&END.to_be_bytes());
+    let off_struct = 40 + 16;
+    let off_strings = off_struct + s.len();
+    let total = off_strings + strings.len();
+    let mut d = Vec::new();
+    for v in [
+        0xd00d_feed,
+        total,
+        off_struct,
+        off_strings,
+        40,
+        17,
+        16,
+        0,
+        strings.len(),
+        s.len(),
+    ] {
+        d.extend_from_slice(&(v as u32).to_be_bytes());
+    }
+    d.extend_from_slice(&[0; 16]);
+    d.extend_from_slice(&s);
+    d.extend_from_slice(&strings);
+    d.resize(align4(d.len()), 0);
+    d
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::unpack::formats::testing::run;
+
+    #[test]
+    fn built_control_trees_read_back() {
+        let (p, _) = run(&FORMAT, &build_control("dev", Some("conf")));
+        assert_eq!(p.facts["required_keys"], "dev (conf)");
+        let (p, _) = run(&FORMAT, &build_control("dev", None));
+        assert_eq!(p.facts["keys"], "dev (sha256,rsa2048, 2048 bits, not required)");
+        assert_eq!(p.facts["required_keys"], "");
+    }
 
     #[test]
     fn images_become_ranges_and_signatures_are_facts() {

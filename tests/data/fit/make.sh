@@ -7,6 +7,8 @@
 #   signed.itb    the same FIT signed with `mkimage -k`
 #   control.dtb   a U-Boot control device tree holding the public key,
 #                 marked required for configurations (`mkimage -K … -r`)
+#   control-optional.dtb  the same with the `required` property deleted
+#                 (fdtput -d): U-Boot then boots an unsigned image too
 set -eu
 cd "$(dirname "$0")"
 tmp=$(mktemp -d)
@@ -61,3 +63,5 @@ ITS
 SOURCE_DATE_EPOCH=1700000000 mkimage -f "$tmp/fit.its" unsigned.itb >/dev/null
 SOURCE_DATE_EPOCH=1700000000 mkimage -f "$tmp/fit.its" -k "$tmp" -K "$tmp/control.dtb" -r signed.itb >/dev/null
 cp "$tmp/control.dtb" control.dtb
+cp control.dtb control-optional.dtb
+fdtput -d control-optional.dtb /signature/key-dev required
