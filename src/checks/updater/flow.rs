@@ -21,7 +21,13 @@
 //!
 //! Functions defined in the script or in files it sources, and shell
 //! scripts of the image it calls, are followed; their writes are reported
-//! where they are. Work is bounded by [`MAX_STEPS`] and [`MAX_DEPTH`].
+//! where they are. A `for` loop whose items are known (literals, known
+//! variables, globs and `$(ls …)` matched against the image) runs once per
+//! item, which is how OpenWrt's `include /lib/upgrade` (a function of
+//! `/lib/functions.sh` that sources each `$1/*.sh`) and a loop over check
+//! functions named by a variable are followed. Sourced paths stay inside
+//! the image's root (no `..`, links resolved within it). Work is bounded
+//! by [`MAX_STEPS`], [`MAX_DEPTH`] and [`MAX_ITEMS`].
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
@@ -789,7 +795,7 @@ impl<'a> Walker<'a> {
             return Out::both(st);
         }
         let path = path.to_string();
-        if self.depth >= MAX_DEPTH || self.stack.iter().any(|p| *p == path) {
+        if self.depth >= MAX_DEPTH || self.stack.contains(&path) {
             return Out::both(st);
         }
         match self.parse_file(&path) {
