@@ -14,6 +14,10 @@
 //! FW-BOOT-002 is a signed FIT whose control device tree in the same image
 //! requires none of them, so U-Boot does not enforce the signature; a
 //! signed FIT with no control device tree in the image is a gap.
+//! dm-verity evidence (a `veritysetup` hash device, whose superblock is a
+//! container with facts, or a verity table on a kernel command line in a
+//! U-Boot environment or an Android boot header) is named in the boot
+//! family's coverage: it is evidence for a lab, and decides no unit.
 //!
 //! The rules are listed in `docs/rules/boot.md`, generated from
 //! `checks/boot/`.
@@ -141,19 +145,87 @@ fn fit_keys(cx: &Context, out: &mut FamilyResult) {
     }
 }
 
+/// dm-verity named on a kernel command line: a device-mapper table
+/// (`dm-mod.create=`, Linux `Documentation/admin-guide/device-mapper/
+/// dm-init.rst`, or the older Chrome OS/Android `dm=`) whose target is
+/// `verity`, or Android's `androidboot.veritymode=` (AOSP verified boot
+/// 1.0). Returns the words that say so.
+pub fn verity_in_cmdline(cmdline: &str) -> Option<String> {
+    if let Some(w) = cmdline
+        .split_whitespace()
+        .find(|w| w.starts_with("androidboot.veritymode="))
+    {
+        return Some(w.to_string());
+    }
+    for key in ["dm-mod.create=", "dm="] {
+        let starts = cmdline
+            .match_indices(key)
+            .filter(|(i, _)| *i == 0 || cmdline[..*i].ends_with(|c: char| c.is_whitespace() || c == '"'));
+        for (i, _) in starts {
+            let rest = &cmdline[i + key.len()..];
+            let table = match rest.strip_prefix('"') {
+                Some(q) => q.split('"').next().unwrap_or(q),
+                None => rest.split_whitespace().next().unwrap_or(""),
+            };
+            if table
+                .split(|c: char| c.is_whitespace() || c == ',' || c == ';')
+                .any(|t| t == "verity")
+            {
+                let shown: String = table.chars().take(80).collect();
+                return Some(format!("{key}{shown}"));
+            }
+        }
+    }
+    None
+}
+
+/// Where the image shows dm-verity in use: hash devices (their superblocks
+/// are container facts) and kernel command lines (U-Boot environments,
+/// Android boot headers).
+fn verity_evidence(cx: &Context) -> Vec<String> {
+    let inv = cx.inventory;
+    let mut out: Vec<String> = inv
+        .unpacked
+        .containers
+        .iter()
+        .filter(|c| c.format == "dm-verity")
+        .map(|c| format!("a dm-verity hash device at {}", c.chain))
+        .collect();
+    for u in &inv.uboot {
+        let Some(f) = inv.files.get(u.file) else { continue };
+        for (name, value) in &u.env.vars {
+            if let Some(v) = verity_in_cmdline(value) {
+                out.push(format!("`{v}` in U-Boot variable {name} of {}", f.path));
+            }
+        }
+    }
+    for c in &inv.unpacked.containers {
+        if let Some(v) = c.facts.get("cmdline").and_then(|l| verity_in_cmdline(l)) {
+            out.push(format!("`{v}` in the kernel command line of {}", c.chain));
+        }
+    }
+    out
+}
+
 pub fn check(cx: &Context) -> FamilyResult {
     let inv = cx.inventory;
     let mut out = FamilyResult::default();
     fit_keys(cx, &mut out);
+    let verity = verity_evidence(cx);
     let configs: Vec<&FileEntry> = inv
         .files
         .iter()
         .filter(|f| scanned_by_content(inv.unpacked, f) && is_kconfig(f.data))
         .collect();
     if configs.is_empty() {
-        out.gaps.push(
-            "no readable kernel configuration (.config, a config.gz copy or IKCONFIG): kernel module signature enforcement and dm-verity support are not judged".into(),
-        );
+        out.gaps.push(if verity.is_empty() {
+            "no readable kernel configuration (.config, a config.gz copy or IKCONFIG): kernel module signature enforcement and dm-verity support are not judged".into()
+        } else {
+            format!(
+                "no readable kernel configuration (.config, a config.gz copy or IKCONFIG): kernel module signature enforcement is not judged; dm-verity is in use: {}",
+                verity.join("; ")
+            )
+        });
     }
     for f in configs {
         judge(f, &mut out);
@@ -164,6 +236,25 @@ pub fn check(cx: &Context) -> FamilyResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn verity_on_kernel_command_lines() {
+        // dm-init.rst's example table.
+        let l = "console=ttyS0 dm-mod.create=\"vroot,,,ro,0 1740800 verity 1 /dev/sda1 /dev/sda2 4096 4096 217600 0 sha256 d9b0 5f3a\" root=/dev/dm-0";
+        assert!(verity_in_cmdline(l).is_some_and(|v| v.starts_with("dm-mod.create=vroot,,,ro,0 1740800 verity")));
+        assert_eq!(
+            verity_in_cmdline("root=/dev/mmcblk0p2 androidboot.veritymode=enforcing").as_deref(),
+            Some("androidboot.veritymode=enforcing")
+        );
+        assert!(verity_in_cmdline("dm=\"1 vroot none ro 1,0 2506752 verity payload=ROOT_DEV\"").is_some());
+        // A linear table, or `verity` as a value of something else: no.
+        assert_eq!(
+            verity_in_cmdline("dm-mod.create=\"lroot,,,rw, 0 4096 linear 98:16 0\""),
+            None
+        );
+        assert_eq!(verity_in_cmdline("console=ttyS0 mode=verity"), None);
+        assert_eq!(verity_in_cmdline("xdm=verity"), None);
+    }
 
     #[test]
     fn kconfig_lines() {
