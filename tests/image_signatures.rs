@@ -163,3 +163,36 @@ fn u_boot_control_fdt_must_require_the_fit_key() {
         boot_gaps(&r)
     );
 }
+
+/// A bare RSA or ECDSA signature appended to a mkimage uImage
+/// (`tests/data/rawsig/make.sh`, `openssl dgst -sign`): named as possibly
+/// present and not verifiable, never counted as signed (FW-UPD-001 stays,
+/// a preview for review).
+#[test]
+fn a_raw_signature_after_the_image_is_named_but_not_counted_as_signed() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/rawsig");
+    let plain_len = std::fs::read(dir.join("uimage.bin")).unwrap().len();
+    let r = scan(&dir.join("uimage.bin"));
+    let ev = unsigned(&r);
+    assert_eq!(ev.len(), 1);
+    assert!(ev[0].ends_with("no signature was found in the image"), "{}", ev[0]);
+    for (file, what) in [
+        ("uimage-rsa.bin", "a raw RSA-2048 signature"),
+        (
+            "uimage-ecdsa.bin",
+            "a raw ECDSA signature (DER r and s of a curve up to 256 bits)",
+        ),
+    ] {
+        let r = scan(&dir.join(file));
+        let ev = unsigned(&r);
+        assert_eq!(ev.len(), 1, "{file}: a raw block is not a verified signature");
+        assert!(
+            ev[0].contains(&format!("{what} may follow at {plain_len:#x}"))
+                && ev[0].contains("cannot be verified without one, so the image is not counted as signed"),
+            "{file}: {}",
+            ev[0]
+        );
+        let f = r.findings.iter().find(|f| f.id == "FW-UPD-001").unwrap();
+        assert_eq!(f.offset, Some(0));
+    }
+}
