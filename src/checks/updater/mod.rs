@@ -21,6 +21,12 @@
 //! is FW-UPD-004, SWUpdate without `--no-downgrading` FW-UPD-005, and what
 //! a framework leaves to hooks is a gap.
 //!
+//! OpenWrt's scripts are followed through `include /lib/upgrade` and the
+//! functions of the sourced files. Since 18.06 OpenWrt hands the write
+//! over to procd, which validates the image itself before running
+//! `/lib/upgrade/do_stage2`: a write reached only from there is a gap for
+//! FW-UPD-004/006 ([`HANDED_OVER`]), while FW-UPD-005 still applies.
+//!
 //! A root filesystem without an update script or framework is a coverage
 //! gap, not a PASS: its updater may be a compiled program (a vendor upgrade daemon or
 //! CGI), which this family does not read. So is a flash write no script
@@ -55,6 +61,15 @@ const FLASH_NEEDLES: &[&[u8]] = &[
 
 /// Words that make a flash-writing script an updater.
 const UPDATER_WORDS: &[&str] = &["upgrade", "update", "firmware", "fwup", "ota"];
+
+/// Scripts a compiled program runs only after its own image validation:
+/// OpenWrt's procd answers `ubus call system sysupgrade` by validating the
+/// image (`/usr/libexec/validate_firmware_image`) and then has
+/// `/sbin/upgraded` run `/lib/upgrade/stage2`, which runs `do_stage2`
+/// (OpenWrt `package/base-files/files/lib/upgrade/`, procd `system.c`).
+/// A write reached only from these is not judged for a signature from the
+/// script alone: the check before the hand-over is in procd.
+const HANDED_OVER: &[&str] = &["/lib/upgrade/stage2", "/lib/upgrade/do_stage2"];
 
 /// Directories a bare command name is looked up in.
 const PATH_DIRS: &[&str] = &["/bin", "/sbin", "/usr/bin", "/usr/sbin"];
@@ -411,7 +426,13 @@ fn check_root(inv: &Inventory, g: &BootGraph, out: &mut FamilyResult) {
                 j.entries.iter().cloned().collect::<Vec<_>>().join(", ")
             )
         };
-        if !has(Kind::Signature) {
+        let handed_over = j.entries.iter().all(|e| HANDED_OVER.contains(&e.as_str()));
+        if !has(Kind::Signature) && handed_over {
+            out.gaps.push(format!(
+                "{full}:{} in {}: `{}` writes flash{via}, which OpenWrt's procd runs after validating the image itself (ubus system sysupgrade, /usr/libexec/validate_firmware_image); whether a signature is required before the write is decided there, in a compiled program, and is not judged",
+                at.line, g.container, at.text
+            ));
+        } else if !has(Kind::Signature) {
             let mut notes: Vec<String> = Vec::new();
             for v in &j.verifications {
                 notes.push(format!(
