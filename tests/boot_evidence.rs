@@ -143,3 +143,22 @@ fn dm_verity_is_reported_as_boot_evidence() {
         boot_gaps(&r)
     );
 }
+
+/// mkimage's FIT whose device tree's `/chosen/bootargs` builds the root
+/// from a verity table (tests/data/fit/make.sh).
+#[test]
+fn verity_table_in_fit_bootargs_is_evidence() {
+    let d = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/fit/verity-bootargs.itb"
+    ))
+    .unwrap();
+    let r = scan(d, "verity.itb");
+    assert!(
+        boot_gaps(&r).iter().any(|g| g.contains(
+            "dm-verity is in use: `dm-mod.create=vroot,,,ro,0 1740800 verity 1 /dev/mmcblk0p2 /dev/mmcblk0p3 4096 4096 217600 0 s…` in the kernel command line of verity.itb@0x0:fit"
+        )),
+        "{:?}",
+        boot_gaps(&r)
+    );
+}

@@ -171,7 +171,10 @@ pub fn verity_in_cmdline(cmdline: &str) -> Option<String> {
                 .split(|c: char| c.is_whitespace() || c == ',' || c == ';')
                 .any(|t| t == "verity")
             {
-                let shown: String = table.chars().take(80).collect();
+                let mut shown: String = table.chars().take(80).collect();
+                if shown.len() < table.len() {
+                    shown.push('…');
+                }
                 return Some(format!("{key}{shown}"));
             }
         }
@@ -181,7 +184,7 @@ pub fn verity_in_cmdline(cmdline: &str) -> Option<String> {
 
 /// Where the image shows dm-verity in use: hash devices (their superblocks
 /// are container facts) and kernel command lines (U-Boot environments,
-/// Android boot headers).
+/// Android boot headers, a FIT's device tree `/chosen/bootargs`).
 fn verity_evidence(cx: &Context) -> Vec<String> {
     let inv = cx.inventory;
     let mut out: Vec<String> = inv
@@ -200,8 +203,10 @@ fn verity_evidence(cx: &Context) -> Vec<String> {
         }
     }
     for c in &inv.unpacked.containers {
-        if let Some(v) = c.facts.get("cmdline").and_then(|l| verity_in_cmdline(l)) {
-            out.push(format!("`{v}` in the kernel command line of {}", c.chain));
+        for key in ["cmdline", "bootargs"] {
+            if let Some(v) = c.facts.get(key).and_then(|l| verity_in_cmdline(l)) {
+                out.push(format!("`{v}` in the kernel command line of {}", c.chain));
+            }
         }
     }
     out

@@ -239,6 +239,23 @@ pub fn parse(d: &[u8]) -> Result<Parsed, Reject> {
         }
     }
     facts.insert("images".into(), names.join("; "));
+    // The kernel command line the FIT's device trees carry
+    // (`/chosen/bootargs`): where a verity table or a console is set.
+    let bootargs: Vec<String> = images
+        .iter()
+        .filter(|n| t.text(d, n, "type").as_deref() == Some("flat_dt"))
+        .filter(|n| t.text(d, n, "compression").is_none_or(|c| c == "none"))
+        .filter_map(|n| {
+            let r = image_range(d, &t, n).ok()?;
+            let sub = d.get(r)?;
+            let inner = walk(sub).ok()?;
+            let args = inner.text(sub, "/chosen", "bootargs")?;
+            Some(format!("{}: {args}", n.trim_start_matches("/images/")))
+        })
+        .collect();
+    if !bootargs.is_empty() {
+        facts.insert("bootargs".into(), bootargs.join("; "));
+    }
     let hashes: Vec<String> = t
         .nodes
         .iter()
@@ -583,6 +600,24 @@ pub fn build_control(name: &str, required: Option<&str>) -> Vec<u8> {
 mod tests {
     use super::*;
     use crate::unpack::formats::testing::run;
+
+    /// mkimage's FIT whose device tree sets `/chosen/bootargs`
+    /// (tests/data/fit/make.sh, verity-bootargs.itb).
+    #[test]
+    fn device_tree_bootargs_are_a_fact() {
+        let d = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/fit/verity-bootargs.itb"
+        ))
+        .unwrap();
+        let (p, _) = run(&FORMAT, &d);
+        assert!(
+            p.facts["bootargs"].starts_with("fdt: console=ttyS0 dm-mod.create=\"vroot,,,ro,0 1740800 verity 1 "),
+            "{}",
+            p.facts["bootargs"]
+        );
+        assert_eq!(p.facts["signed"], "false");
+    }
 
     #[test]
     fn built_control_trees_read_back() {
