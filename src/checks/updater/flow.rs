@@ -376,21 +376,33 @@ impl<'a> Walker<'a> {
                 // item, in order, with the variable set, so that `for f in
                 // /lib/upgrade/*.sh; do . "$f"; done` sources each file.
                 let items = self.for_items(words).unwrap_or_default();
+                // `break` and `continue` are not followed as jumps: a path
+                // that takes one leaves the iteration with at least the
+                // gates it started it with, so with either in the body each
+                // iteration's starting state joins the next iteration's
+                // and the loop's exit (a gate a later item adds does not
+                // count for a path that broke out before it).
+                let jumps = has_jump(body);
                 let saved = self.vars.get(var).cloned();
                 let mut out = Out::default();
                 let mut cur = Some(s);
+                let mut exits: Option<State> = None;
                 for item in items {
                     let Some(st) = cur.take() else { break };
                     self.vars.insert(var.clone(), item);
-                    let b = self.seq(body, st);
+                    let b = self.seq(body, st.clone());
                     out.add_returns(&b);
                     cur = b.cont();
+                    if jumps {
+                        cur = join(cur, Some(st.clone()));
+                        exits = join(exits, Some(st));
+                    }
                 }
                 match saved {
                     Some(v) => self.vars.insert(var.clone(), v),
                     None => self.vars.remove(var),
                 };
-                out.ok = cur;
+                out.ok = join(cur, exits);
                 out
             }
             Cmd::For { body, var, .. } => {
@@ -909,6 +921,19 @@ impl<'a> Walker<'a> {
     }
 }
 
+/// Whether a loop body contains `break` or `continue` (at any depth).
+fn has_jump(body: &[Cmd]) -> bool {
+    let mut found = false;
+    super::each_simple(body, &mut |s| {
+        found |= matches!(simple_name_of(s).as_deref(), Some("break" | "continue"));
+    });
+    found
+}
+
+fn simple_name_of(s: &Simple) -> Option<String> {
+    commands::name(commands::argv(&s.words))
+}
+
 /// Shell pattern matching with `*` and `?` only.
 fn glob_match(p: &[u8], n: &[u8]) -> bool {
     let (mut pi, mut ni) = (0, 0);
@@ -1128,6 +1153,27 @@ mod tests {
             &others,
         );
         assert_eq!(w[&2], kinds(&[Kind::Signature]));
+    }
+
+    /// OpenWrt's check loop with `--force`: a `break` out of the loop
+    /// skips the checks of later items, so their gates do not count.
+    #[test]
+    fn break_out_of_a_check_loop_skips_later_gates() {
+        let others = [(
+            "/lib/checks.sh",
+            "plat_check() { [ -s \"$1\" ]; }\nsig_check() {\n\tusign -V -m \"$1\" -P /etc/opkg/keys\n}\n",
+        )];
+        let script = |on_fail: &str| {
+            format!(
+                "#!/bin/sh\n. /lib/checks.sh\nfor c in plat_check sig_check; do\n\t$c /tmp/fw || {{ {on_fail}; }}\ndone\nmtd write /tmp/fw firmware\n"
+            )
+        };
+        let (w, _) = walk(&script("exit 1"), &others);
+        assert_eq!(w[&6], kinds(&[Kind::Signature]));
+        let (w, _) = walk(&script("if [ $FORCE -eq 1 ]; then break; else exit 1; fi"), &others);
+        assert_eq!(w[&6], kinds(&[]));
+        let (w, _) = walk(&script("if [ $FORCE -eq 1 ]; then continue; else exit 1; fi"), &others);
+        assert_eq!(w[&6], kinds(&[]));
     }
 
     #[test]
