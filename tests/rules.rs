@@ -93,6 +93,11 @@ fn image_for(fx: &Fixture) -> Vec<u8> {
         None => image,
         Some(Wrap::Uimage) => fwcert::unpack::formats::uimage::build("rootfs", 2, 0, 1, &image),
         Some(Wrap::FitSigned) => fwcert::unpack::formats::fit::build(&[("rootfs", &image)]),
+        Some(Wrap::FitSignedKeyRequired) | Some(Wrap::FitSignedKeyOptional) => {
+            use fwcert::unpack::formats::fit;
+            let required = (fx.wrap == Some(Wrap::FitSignedKeyRequired)).then_some("conf");
+            [fit::build_control("dev", required), fit::build(&[("rootfs", &image)])].concat()
+        }
     }
 }
 

@@ -145,7 +145,9 @@ pub struct Fixture {
     #[serde(default)]
     pub owners: BTreeMap<String, String>,
     /// What the fixture's SquashFS is wrapped in: nothing (the default), a
-    /// legacy `uimage`, or a FIT with a signed configuration (`fit-signed`).
+    /// legacy `uimage`, or a FIT with a signed configuration (`fit-signed`),
+    /// preceded by a control device tree (`fit-signed-key-required`,
+    /// `fit-signed-key-optional`).
     #[serde(default)]
     pub wrap: Option<Wrap>,
     /// Where the rule's findings must be, for an `expect = "fail"` fixture
@@ -164,6 +166,11 @@ pub struct Fixture {
 pub enum Wrap {
     Uimage,
     FitSigned,
+    /// A U-Boot control device tree whose key is marked required, then
+    /// the signed FIT (FW-BOOT-002).
+    FitSignedKeyRequired,
+    /// The same with the key not marked required.
+    FitSignedKeyOptional,
 }
 
 /// One finding a fail fixture expects: the file, and the line (text

@@ -16,9 +16,13 @@
 //!
 //! Whether the updater verifies a signature before it writes flash, and
 //! anti-rollback, are the `updater` family's ([`super::updater`]).
-//! Not recognised: raw RSA/ECDSA signature blocks without a structure
-//! (random-looking bytes cannot be told from data), so an image signed that
-//! way is reported as unsigned, for review (the rule is a preview).
+//! A raw signature block with no structure around it ([`raw_trailer`]:
+//! exactly 256, 384 or 512 random-looking bytes, or one DER ECDSA
+//! `SEQUENCE { r, s }`, right after the outer container's declared end) is
+//! named in FW-UPD-001's evidence as "a signature may be present": it
+//! names no key and cannot be verified without one, so it never counts as
+//! signed, and the finding stays a preview for review (the unit is
+//! INCONCLUSIVE, never PASS, never FAIL).
 //! The rules are listed in `docs/rules/updates.md`, generated from
 //! `checks/updates/`.
 
@@ -147,6 +151,73 @@ fn trailing_cms(d: &[u8]) -> Option<usize> {
     })
 }
 
+/// RSA signature sizes: 2048, 3072 and 4096-bit moduli.
+const RSA_SIZES: &[usize] = &[256, 384, 512];
+
+/// Bytes that look like a bare signature appended after the outer
+/// containers' declared end: exactly an RSA signature's size with the
+/// spread of random bytes (a signature is indistinguishable from random
+/// data; padding and text are not), or exactly one DER ECDSA-Sig-Value
+/// (`SEQUENCE { INTEGER r, INTEGER s }`, RFC 3279 §2.2.3) of a curve
+/// up to P-521. Returns the offset and what it looks like.
+fn raw_trailer(u: &Unpacked) -> Option<(u64, String)> {
+    let end = u
+        .containers
+        .iter()
+        .filter(|c| c.chain.depth() == 1)
+        .map(|c| c.offset.saturating_add(c.size))
+        .max()?;
+    let tail = u.image.get(usize::try_from(end).ok()?..)?;
+    if RSA_SIZES.contains(&tail.len()) && crate::unpack::bytes::entropy(tail) > 7.0 {
+        return Some((end, format!("a raw RSA-{} signature", tail.len() * 8)));
+    }
+    ecdsa_der(tail).map(|bits| {
+        (
+            end,
+            format!("a raw ECDSA signature (DER r and s of a curve up to {bits} bits)"),
+        )
+    })
+}
+
+/// The curve size bound (256, 384, 521 bits) of a DER ECDSA-Sig-Value
+/// that is exactly `d`.
+fn ecdsa_der(d: &[u8]) -> Option<usize> {
+    let (&tag, rest) = d.split_first()?;
+    if tag != 0x30 {
+        return None;
+    }
+    let (len, body) = match rest.split_first()? {
+        (&n, b) if n < 0x80 => (n as usize, b),
+        (0x81, b) => (*b.first()? as usize, &b[1..]),
+        _ => return None,
+    };
+    if len != body.len() {
+        return None;
+    }
+    let int = |b: &[u8]| -> Option<(usize, usize)> {
+        if b.first() != Some(&0x02) {
+            return None;
+        }
+        let n = *b.get(1)? as usize;
+        // Positive, minimal, at most 66 bytes of value (P-521) plus a sign byte.
+        if !((1..=67).contains(&n) && b.len() >= 2 + n && b[2] < 0x80) {
+            return None;
+        }
+        // The value's length without its sign byte.
+        Some((n - usize::from(b[2] == 0 && n > 1), 2 + n))
+    };
+    let (r, used) = int(body)?;
+    let (s, used2) = int(&body[used..])?;
+    if used + used2 != body.len() || r < 20 || s < 20 || r.max(s) > 66 {
+        return None;
+    }
+    Some(match r.max(s) {
+        ..=32 => 256,
+        33..=48 => 384,
+        _ => 521,
+    })
+}
+
 pub fn check(cx: &Context) -> FamilyResult {
     let u = cx.inventory.unpacked;
     let mut out = FamilyResult::default();
@@ -162,21 +233,39 @@ pub fn check(cx: &Context) -> FamilyResult {
         secret: None,
         custom: None,
     };
+    // A bare signature block: present, maybe, but not verifiable here.
+    let raw = raw_trailer(u).map(|(at, what)| {
+        format!(
+            "; {what} may follow at {at:#x} (exactly the bytes after the image's declared end): it names no key and cannot be verified without one, so the image is not counted as signed"
+        )
+    });
     match image_authenticity(u) {
         Authenticity::Signed => {}
         Authenticity::IntegrityOnly(c) => out.findings.push(finding(
             c,
-            format!(
-                "the image is wrapped in {} ({}), whose header carries a checksum at most: it detects damage but proves nothing about who built the image; no signature was found in the image",
-                c.format, c.description
-            ),
+            match raw {
+                None => format!(
+                    "the image is wrapped in {} ({}), whose header carries a checksum at most: it detects damage but proves nothing about who built the image; no signature was found in the image",
+                    c.format, c.description
+                ),
+                Some(raw) => format!(
+                    "the image is wrapped in {} ({}), whose header carries a checksum at most: it detects damage but proves nothing about who built the image; no signature fwcert can recognise was found{raw}",
+                    c.format, c.description
+                ),
+            },
         )),
         Authenticity::Bare(c) => out.findings.push(finding(
             c,
-            format!(
-                "the image is a bare {} ({}) with no signature of any kind",
-                c.format, c.description
-            ),
+            match raw {
+                None => format!(
+                    "the image is a bare {} ({}) with no signature of any kind",
+                    c.format, c.description
+                ),
+                Some(raw) => format!(
+                    "the image is a bare {} ({}) with no signature fwcert can recognise{raw}",
+                    c.format, c.description
+                ),
+            },
         )),
         Authenticity::Unknown(why) => out.gaps.push(why),
     }
@@ -221,6 +310,24 @@ mod tests {
         part[n - 64 + 20..n - 64 + 28].copy_from_slice(&u64::MAX.to_be_bytes());
         assert_eq!(avb_algorithm(&part), None);
         assert_eq!(avb_algorithm(b"AVB"), None);
+    }
+
+    #[test]
+    fn der_ecdsa_signatures() {
+        // `openssl dgst -sha256 -sign` with P-256 (tests/data/rawsig).
+        let d = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/rawsig/uimage-ecdsa.bin"
+        ))
+        .unwrap();
+        let plain = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/rawsig/uimage.bin")).unwrap();
+        let sig = &d[plain.len()..];
+        assert_eq!(ecdsa_der(sig), Some(256), "{sig:02x?}");
+        // One byte more or less, or a SEQUENCE of something else: no.
+        assert_eq!(ecdsa_der(&sig[..sig.len() - 1]), None);
+        assert_eq!(ecdsa_der(&[sig, &[0][..]].concat()), None);
+        assert_eq!(ecdsa_der(&[0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01]), None);
+        assert_eq!(ecdsa_der(b"0\x03abc"), None);
     }
 
     #[test]

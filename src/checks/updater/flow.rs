@@ -21,7 +21,13 @@
 //!
 //! Functions defined in the script or in files it sources, and shell
 //! scripts of the image it calls, are followed; their writes are reported
-//! where they are. Work is bounded by [`MAX_STEPS`] and [`MAX_DEPTH`].
+//! where they are. A `for` loop whose items are known (literals, known
+//! variables, globs and `$(ls …)` matched against the image) runs once per
+//! item, which is how OpenWrt's `include /lib/upgrade` (a function of
+//! `/lib/functions.sh` that sources each `$1/*.sh`) and a loop over check
+//! functions named by a variable are followed. Sourced paths stay inside
+//! the image's root (no `..`, links resolved within it). Work is bounded
+//! by [`MAX_STEPS`], [`MAX_DEPTH`] and [`MAX_ITEMS`].
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
@@ -32,8 +38,11 @@ use crate::inventory::boot::{Root, text};
 
 /// Commands evaluated per entry script before the walk gives up.
 pub const MAX_STEPS: usize = 200_000;
-/// Nested function and script calls followed.
+/// Nested function and script calls and sourced files followed.
 pub const MAX_DEPTH: usize = 16;
+/// Items of one `for` loop walked one by one; more and the loop is walked
+/// once with its variable unknown.
+pub const MAX_ITEMS: usize = 256;
 
 /// What a gate checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -356,8 +365,53 @@ impl<'a> Walker<'a> {
                 }
                 out
             }
-            Cmd::For { body, .. } => {
+            Cmd::For {
+                var,
+                words: Some(words),
+                body,
+                ..
+            } if self.for_items(words).is_some() => {
+                // The items are known (literals, known variables, globs
+                // and `$(ls …)` over the image): run the body once per
+                // item, in order, with the variable set, so that `for f in
+                // /lib/upgrade/*.sh; do . "$f"; done` sources each file.
+                let items = self.for_items(words).unwrap_or_default();
+                // `break` and `continue` are not followed as jumps: a path
+                // that takes one leaves the iteration with at least the
+                // gates it started it with, so with either in the body each
+                // iteration's starting state joins the next iteration's
+                // and the loop's exit (a gate a later item adds does not
+                // count for a path that broke out before it).
+                let jumps = has_jump(body);
+                let saved = self.vars.get(var).cloned();
+                let mut out = Out::default();
+                let mut cur = Some(s);
+                let mut exits: Option<State> = None;
+                for item in items {
+                    let Some(st) = cur.take() else { break };
+                    self.vars.insert(var.clone(), item);
+                    let b = self.seq(body, st.clone());
+                    out.add_returns(&b);
+                    cur = b.cont();
+                    if jumps {
+                        cur = join(cur, Some(st.clone()));
+                        exits = join(exits, Some(st));
+                    }
+                }
+                match saved {
+                    Some(v) => self.vars.insert(var.clone(), v),
+                    None => self.vars.remove(var),
+                };
+                out.ok = join(cur, exits);
+                out
+            }
+            Cmd::For { body, var, .. } => {
+                // Unknown items: the variable's value is unknown too.
+                let saved = self.vars.remove(var);
                 let b = self.seq(body, s.clone());
+                if let Some(v) = saved {
+                    self.vars.insert(var.clone(), v);
+                }
                 let mut out = Out::ok(s);
                 out.add_returns(&b);
                 out.ok = join(out.ok.take(), b.cont());
@@ -442,6 +496,147 @@ impl<'a> Walker<'a> {
             .collect()
     }
 
+    /// A word's value when every part of it is known.
+    fn known(&self, w: &Word) -> Option<String> {
+        let mut v = String::new();
+        for p in &w.parts {
+            match p {
+                Part::Lit { text, .. } => v.push_str(text),
+                Part::Var { name, .. } => v.push_str(self.vars.get(name)?),
+                Part::Opaque(_) => return None,
+            }
+        }
+        Some(v)
+    }
+
+    /// The name a command runs as: its literal first word, or a variable
+    /// holding one command name (`$check "$IMAGE"` in a loop over check
+    /// functions).
+    fn command_name(&self, argv: &[Word]) -> Option<String> {
+        let first = argv.first()?;
+        if first.literal().is_some() {
+            return commands::name(argv);
+        }
+        match self.known(first) {
+            Some(v) if !v.is_empty() && !v.contains(char::is_whitespace) => {
+                Some(crate::inventory::boot::basename(&v).to_string())
+            }
+            _ => commands::name(argv),
+        }
+    }
+
+    /// A `for` loop's items when all are known: literal words and known
+    /// variables (split on blanks when unquoted), absolute globs matched
+    /// against the image, and `$(ls PATTERN…)`. `None` when any is not.
+    fn for_items(&self, words: &[Word]) -> Option<Vec<String>> {
+        let mut items = Vec::new();
+        for w in words {
+            let fields: Vec<String> = match w.parts.as_slice() {
+                [Part::Opaque(o)] => {
+                    let inner = o
+                        .strip_prefix("$(")
+                        .and_then(|x| x.strip_suffix(')'))
+                        .or_else(|| o.strip_prefix('`').and_then(|x| x.strip_suffix('`')))?;
+                    let mut toks = inner.split_whitespace();
+                    if toks.next() != Some("ls") {
+                        return None;
+                    }
+                    let mut out = Vec::new();
+                    for t in toks {
+                        if t.starts_with("2>") || t.starts_with('>') || (t.starts_with('-') && t.len() > 1) {
+                            continue;
+                        }
+                        let t = self.substitute(t.trim_matches('"'))?;
+                        out.extend(self.glob(&t)?);
+                    }
+                    out
+                }
+                parts => {
+                    let quoted = parts
+                        .iter()
+                        .all(|p| matches!(p, Part::Lit { quoted: true, .. } | Part::Var { quoted: true, .. }));
+                    let v = self.known(w)?;
+                    if quoted {
+                        vec![v]
+                    } else {
+                        let mut out = Vec::new();
+                        for f in v.split_whitespace() {
+                            if f.contains(['*', '?', '[']) {
+                                out.extend(self.glob(f)?);
+                            } else {
+                                out.push(f.to_string());
+                            }
+                        }
+                        out
+                    }
+                }
+            };
+            items.extend(fields);
+            if items.len() > MAX_ITEMS {
+                return None;
+            }
+        }
+        Some(items)
+    }
+
+    /// `$NAME` / `${NAME}` in a text replaced by known values; `None` when
+    /// one is unknown.
+    fn substitute(&self, t: &str) -> Option<String> {
+        let mut out = String::new();
+        let mut rest = t;
+        while let Some(i) = rest.find('$') {
+            out.push_str(&rest[..i]);
+            let after = &rest[i + 1..];
+            let (name, tail) = if let Some(b) = after.strip_prefix('{') {
+                let end = b.find('}')?;
+                (&b[..end], &b[end + 1..])
+            } else {
+                let end = after
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(after.len());
+                (&after[..end], &after[end..])
+            };
+            out.push_str(self.vars.get(name)?);
+            rest = tail;
+        }
+        out.push_str(rest);
+        Some(out)
+    }
+
+    /// Files of the image matching an absolute pattern whose wildcards
+    /// (`*`, `?`) are in the last component only, in name order (as `ls`
+    /// and the shell sort them). `None` for patterns this cannot match.
+    fn glob(&self, pattern: &str) -> Option<Vec<String>> {
+        let (dir, name) = pattern.rsplit_once('/')?;
+        if !pattern.starts_with('/') || dir.contains(['*', '?', '[']) || name.contains('[') {
+            return None;
+        }
+        if !name.contains(['*', '?']) {
+            return Some(
+                self.root
+                    .node(pattern)
+                    .map(|_| pattern.to_string())
+                    .into_iter()
+                    .collect(),
+            );
+        }
+        let dir = if dir.is_empty() { "/" } else { dir };
+        let mut names: Vec<String> = self
+            .root
+            .children(dir)
+            .into_iter()
+            .map(|(n, _)| n)
+            .filter(|n| !n.starts_with('.') && glob_match(name.as_bytes(), n.as_bytes()))
+            .collect();
+        names.sort();
+        Some(
+            names
+                .into_iter()
+                .map(|n| format!("{}/{n}", dir.trim_end_matches('/')))
+                .collect(),
+        )
+    }
+
     fn simple(&mut self, s: &Simple, st: State) -> Out {
         // Assignments: remember literal values and saved statuses.
         for w in s.words.iter().take_while(|w| commands::is_assignment(w)) {
@@ -455,7 +650,7 @@ impl<'a> Walker<'a> {
             }
         }
         let argv = commands::argv(&s.words);
-        let Some(name) = commands::name(argv) else {
+        let Some(name) = self.command_name(argv) else {
             return Out::ok(st);
         };
         let args: Vec<String> = argv[1..].iter().map(commands::text).collect();
@@ -477,11 +672,15 @@ impl<'a> Walker<'a> {
                 }
                 return Out::ok(st);
             }
-            "." | "source" => return self.source(&args, s, st),
+            "." | "source" => {
+                let path = argv.get(1).map(|w| self.expand(w));
+                return self.source(path.as_deref(), s, st);
+            }
             _ => {}
         }
         if let Some(f) = self.funcs.get(&name).cloned() {
-            return self.call_function(&name, &f, st);
+            let params: Vec<Option<String>> = argv[1..].iter().map(|w| self.known(w)).collect();
+            return self.call_function(&name, &f, &params, st);
         }
         let expanded: Vec<String> = argv[1..].iter().map(|w| self.expand(w)).collect();
         let role = commands::role(&name, &args, &expanded);
@@ -562,17 +761,29 @@ impl<'a> Walker<'a> {
 
     fn exit_or_return(&mut self, args: &[String], st: State, exit: bool) -> Out {
         let status = args.first().map(String::as_str);
-        let (zero, nonzero) = match status {
-            Some("0") => (true, false),
-            Some(n) if n.parse::<u32>().is_ok() => (false, true),
-            // `exit` / `return` alone or with a variable: either.
-            _ => (true, true),
-        };
         // Leaving the whole script ends every path: nothing after runs.
         // Inside a called script, `exit` returns to the caller.
         if exit && self.script_depth == 0 {
             return Out::default();
         }
+        let (zero, nonzero) = match status {
+            Some("0") => (true, false),
+            Some(n) if n.parse::<u32>().is_ok() => (false, true),
+            // `return` alone or `return $?`: the previous command's status,
+            // so `usign -V …; return $?` returns success only on the paths
+            // where the verification succeeded.
+            None | Some("$?" | "\"$?\"") => {
+                let (ok, fail) = self.last.clone();
+                let keep = |x: Option<State>| x.map(|x| x.union(&st).cloned().collect::<State>());
+                return Out {
+                    ret_ok: keep(ok),
+                    ret_fail: keep(fail),
+                    ..Out::default()
+                };
+            }
+            // With a variable: either.
+            _ => (true, true),
+        };
         Out {
             ret_ok: zero.then(|| st.clone()),
             ret_fail: nonzero.then_some(st),
@@ -580,25 +791,32 @@ impl<'a> Walker<'a> {
         }
     }
 
-    fn source(&mut self, args: &[String], s: &Simple, st: State) -> Out {
-        let Some(path) = args.first() else {
+    /// `. path`: the file's commands run in this shell, so its functions
+    /// and variables stay defined. Only a path inside the image's root
+    /// is read (no `..`, links resolved within the root); a cycle or
+    /// [`MAX_DEPTH`] nested sources stop the walk there.
+    fn source(&mut self, path: Option<&str>, s: &Simple, st: State) -> Out {
+        let Some(path) = path else {
             return Out::ok(st);
         };
-        if !path.starts_with('/') || path.contains(['*', '?', '$']) {
+        if !path.starts_with('/') || path.contains(['*', '?', '$', '`']) || path.split('/').any(|c| c == "..") {
             self.out.gaps.push(format!(
                 "{}:{}: sources `{path}`, which cannot be resolved without running the script",
                 self.file, s.line
             ));
             return Out::both(st);
         }
-        if self.depth >= MAX_DEPTH || self.stack.iter().any(|p| p == path) {
+        let path = path.to_string();
+        if self.depth >= MAX_DEPTH || self.stack.contains(&path) {
             return Out::both(st);
         }
-        match self.parse_file(path) {
+        match self.parse_file(&path) {
             Ok(cmds) => {
                 let saved = std::mem::replace(&mut self.file, path.clone());
                 self.stack.push(path.clone());
+                self.depth += 1;
                 let o = self.seq(&cmds, st);
+                self.depth -= 1;
                 self.stack.pop();
                 self.file = saved;
                 // `return` in a sourced file ends the file.
@@ -615,15 +833,30 @@ impl<'a> Walker<'a> {
         }
     }
 
-    fn call_function(&mut self, name: &str, f: &Func, st: State) -> Out {
+    /// Run a function's body with its positional parameters set to the
+    /// arguments whose values are known (`include /lib/upgrade` gives the
+    /// body `$1` = `/lib/upgrade`); unknown ones are unset, not guessed.
+    fn call_function(&mut self, name: &str, f: &Func, params: &[Option<String>], st: State) -> Out {
         let key = format!("fn {name}");
         if self.depth >= MAX_DEPTH || self.stack.contains(&key) {
             return Out::both(st);
         }
         self.depth += 1;
         self.stack.push(key);
+        let saved_params: Vec<Option<String>> = (1..=9).map(|i| self.vars.remove(&i.to_string())).collect();
+        for (i, p) in params.iter().take(9).enumerate() {
+            if let Some(p) = p {
+                self.vars.insert((i + 1).to_string(), p.clone());
+            }
+        }
         let saved = std::mem::replace(&mut self.file, f.file.clone());
         let o = self.seq(std::slice::from_ref(f.body.as_ref()), st);
+        for (i, p) in saved_params.into_iter().enumerate() {
+            match p {
+                Some(p) => self.vars.insert((i + 1).to_string(), p),
+                None => self.vars.remove(&(i + 1).to_string()),
+            };
+        }
         self.file = saved;
         self.stack.pop();
         self.depth -= 1;
@@ -686,6 +919,46 @@ impl<'a> Walker<'a> {
             ..Out::default()
         }
     }
+}
+
+/// Whether a loop body contains `break` or `continue` (at any depth).
+fn has_jump(body: &[Cmd]) -> bool {
+    let mut found = false;
+    super::each_simple(body, &mut |s| {
+        found |= matches!(simple_name_of(s).as_deref(), Some("break" | "continue"));
+    });
+    found
+}
+
+fn simple_name_of(s: &Simple) -> Option<String> {
+    commands::name(commands::argv(&s.words))
+}
+
+/// Shell pattern matching with `*` and `?` only.
+fn glob_match(p: &[u8], n: &[u8]) -> bool {
+    let (mut pi, mut ni) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        match p.get(pi) {
+            Some(b'*') => {
+                star = Some((pi, ni));
+                pi += 1;
+            }
+            Some(&c) if c == b'?' || c == n[ni] => {
+                pi += 1;
+                ni += 1;
+            }
+            _ => match star {
+                Some((sp, sn)) => {
+                    pi = sp + 1;
+                    ni = sn + 1;
+                    star = Some((sp, sn + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    p[pi..].iter().all(|&c| c == b'*')
 }
 
 fn simple_name(c: &Cmd) -> Option<String> {
@@ -842,6 +1115,96 @@ mod tests {
         assert_eq!(w[&1], kinds(&[]));
         assert_eq!(walked.writes.keys().next().unwrap().file, "/lib/fw.sh");
         assert_eq!(walked.verifications.len(), 1);
+    }
+
+    /// OpenWrt's `include DIR` (a function from `/lib/functions.sh` that
+    /// sources each `DIR/*.sh`), functions across the included files, and
+    /// `return $?` after a verification.
+    #[test]
+    fn openwrt_include_and_functions_across_sourced_files() {
+        let include =
+            "include() {\n\tlocal file\n\tfor file in $(ls $1/*.sh 2>/dev/null); do\n\t\t. $file\n\tdone\n}\n";
+        let check = "check_sig() {\n\tusign -V -m \"$1\" -P /etc/opkg/keys\n\treturn $?\n}\n";
+        let flash = "do_upgrade() {\n\tmtd write \"$1\" firmware\n}\n";
+        let others = [
+            ("/lib/functions.sh", include),
+            ("/lib/upgrade/a.sh", check),
+            ("/lib/upgrade/b.sh", flash),
+            ("/lib/upgrade/notes.txt", "do_upgrade() { :; }\n"),
+        ];
+        let (w, walked) = walk(
+            "#!/bin/sh\n. /lib/functions.sh\ninclude /lib/upgrade\ncheck_sig /tmp/fw || exit 1\ndo_upgrade /tmp/fw\n",
+            &others,
+        );
+        assert_eq!(w[&2], kinds(&[Kind::Signature]), "{walked:?}");
+        let at = walked.writes.keys().next().unwrap();
+        assert_eq!((at.file.as_str(), at.line), ("/lib/upgrade/b.sh", 2));
+        assert!(walked.files.contains("/lib/upgrade/a.sh") && !walked.files.contains("/lib/upgrade/notes.txt"));
+        assert!(walked.gaps.is_empty(), "{:?}", walked.gaps);
+        // The same check whose result nobody looks at.
+        let (w, _) = walk(
+            "#!/bin/sh\n. /lib/functions.sh\ninclude /lib/upgrade\ncheck_sig /tmp/fw\ndo_upgrade /tmp/fw\n",
+            &others,
+        );
+        assert_eq!(w[&2], kinds(&[]));
+        // A plain loop over a glob, and check functions named by a variable.
+        let (w, _) = walk(
+            "#!/bin/sh\nfor f in /lib/upgrade/*.sh; do . \"$f\"; done\nCHECKS=\"check_sig\"\nfor c in $CHECKS; do\n\t$c /tmp/fw || exit 1\ndone\ndo_upgrade /tmp/fw\n",
+            &others,
+        );
+        assert_eq!(w[&2], kinds(&[Kind::Signature]));
+    }
+
+    /// OpenWrt's check loop with `--force`: a `break` out of the loop
+    /// skips the checks of later items, so their gates do not count.
+    #[test]
+    fn break_out_of_a_check_loop_skips_later_gates() {
+        let others = [(
+            "/lib/checks.sh",
+            "plat_check() { [ -s \"$1\" ]; }\nsig_check() {\n\tusign -V -m \"$1\" -P /etc/opkg/keys\n}\n",
+        )];
+        let script = |on_fail: &str| {
+            format!(
+                "#!/bin/sh\n. /lib/checks.sh\nfor c in plat_check sig_check; do\n\t$c /tmp/fw || {{ {on_fail}; }}\ndone\nmtd write /tmp/fw firmware\n"
+            )
+        };
+        let (w, _) = walk(&script("exit 1"), &others);
+        assert_eq!(w[&6], kinds(&[Kind::Signature]));
+        let (w, _) = walk(&script("if [ $FORCE -eq 1 ]; then break; else exit 1; fi"), &others);
+        assert_eq!(w[&6], kinds(&[]));
+        let (w, _) = walk(&script("if [ $FORCE -eq 1 ]; then continue; else exit 1; fi"), &others);
+        assert_eq!(w[&6], kinds(&[]));
+    }
+
+    #[test]
+    fn sourcing_stays_in_the_root_and_ends() {
+        // A cycle of sourced files, and a file that sources itself.
+        let (w, walked) = walk(
+            "#!/bin/sh\n. /lib/a.sh\nmtd write x y\n",
+            &[
+                ("/lib/a.sh", ". /lib/b.sh\n"),
+                ("/lib/b.sh", ". /lib/a.sh\n. /lib/b.sh\n"),
+            ],
+        );
+        assert_eq!(w.len(), 1);
+        assert!(walked.files.contains("/lib/b.sh"));
+        // `..` is not followed, and says so.
+        let (_, walked) = walk("#!/bin/sh\n. /lib/../../etc/x.sh\nmtd write x y\n", &[]);
+        assert!(walked.gaps[0].contains("cannot be resolved"), "{:?}", walked.gaps);
+        // A chain deeper than MAX_DEPTH stops (no panic, no endless walk).
+        let files: Vec<(String, String)> = (0..40)
+            .map(|i| {
+                (
+                    format!("/lib/d{i}.sh"),
+                    format!(". /lib/d{}.sh\nmtd write x{i} y\n", i + 1),
+                )
+            })
+            .collect();
+        let refs: Vec<(&str, &str)> = files.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        let (w, _) = walk("#!/bin/sh\n. /lib/d0.sh\n", &refs);
+        assert_eq!(w.len(), 1, "all writes share line 2");
+        let (_, walked) = walk("#!/bin/sh\n. /lib/d0.sh\n", &refs);
+        assert_eq!(walked.writes.len(), MAX_DEPTH);
     }
 
     #[test]

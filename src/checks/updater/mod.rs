@@ -21,6 +21,12 @@
 //! is FW-UPD-004, SWUpdate without `--no-downgrading` FW-UPD-005, and what
 //! a framework leaves to hooks is a gap.
 //!
+//! OpenWrt's scripts are followed through `include /lib/upgrade` and the
+//! functions of the sourced files. Since 18.06 OpenWrt hands the write
+//! over to procd, which validates the image itself before running
+//! `/lib/upgrade/do_stage2`: a write reached only from there is a gap for
+//! FW-UPD-004/006 ([`HANDED_OVER`]), while FW-UPD-005 still applies.
+//!
 //! A root filesystem without an update script or framework is a coverage
 //! gap, not a PASS: its updater may be a compiled program (a vendor upgrade daemon or
 //! CGI), which this family does not read. So is a flash write no script
@@ -55,6 +61,15 @@ const FLASH_NEEDLES: &[&[u8]] = &[
 
 /// Words that make a flash-writing script an updater.
 const UPDATER_WORDS: &[&str] = &["upgrade", "update", "firmware", "fwup", "ota"];
+
+/// Scripts a compiled program runs only after its own image validation:
+/// OpenWrt's procd answers `ubus call system sysupgrade` by validating the
+/// image (`/usr/libexec/validate_firmware_image`) and then has
+/// `/sbin/upgraded` run `/lib/upgrade/stage2`, which runs `do_stage2`
+/// (OpenWrt `package/base-files/files/lib/upgrade/`, procd `system.c`).
+/// A write reached only from these is not judged for a signature from the
+/// script alone: the check before the hand-over is in procd.
+const HANDED_OVER: &[&str] = &["/lib/upgrade/stage2", "/lib/upgrade/do_stage2"];
 
 /// Directories a bare command name is looked up in.
 const PATH_DIRS: &[&str] = &["/bin", "/sbin", "/usr/bin", "/usr/sbin"];
@@ -130,6 +145,49 @@ fn calls(cmds: &[Cmd], dev: &str) -> bool {
         }
     });
     found
+}
+
+/// Whether `cmds` source every script of directory `dir`: OpenWrt's
+/// `include /lib/upgrade` (its `/lib/functions.sh` defines `include` as
+/// `. `-ing each `$1/*.sh`), or a `for` loop over `dir/*` or `$(ls dir/*)`.
+fn includes_dir(cmds: &[Cmd], dir: &str) -> bool {
+    let mut found = false;
+    each_simple(cmds, &mut |s| {
+        let argv = commands::argv(&s.words);
+        if argv.first().and_then(|w| w.literal()).as_deref() == Some("include")
+            && argv
+                .get(1)
+                .and_then(|w| w.literal())
+                .is_some_and(|d| d.trim_end_matches('/') == dir)
+        {
+            found = true;
+        }
+    });
+    found || cmds.iter().any(|c| for_over_dir(c, dir))
+}
+
+/// A `for` loop (anywhere in `c`) whose items name `dir/*`.
+fn for_over_dir(c: &Cmd, dir: &str) -> bool {
+    let any = |cs: &[Cmd]| cs.iter().any(|c| for_over_dir(c, dir));
+    let needle = format!("{dir}/*");
+    match c {
+        Cmd::For { words, body, .. } => {
+            words
+                .as_ref()
+                .is_some_and(|ws| ws.iter().any(|w| w.raw.contains(&needle)))
+                || any(body)
+        }
+        Cmd::Simple(_) => false,
+        Cmd::AndOr(items) => items.iter().any(|(_, c)| for_over_dir(c, dir)),
+        Cmd::Pipeline { cmds, .. } => any(cmds),
+        Cmd::If { arms, otherwise, .. } => {
+            arms.iter().any(|(c, b)| any(c) || any(b)) || otherwise.as_deref().is_some_and(any)
+        }
+        Cmd::Case { arms, .. } => arms.iter().any(|(_, b)| any(b)),
+        Cmd::Loop { cond, body, .. } => any(cond) || any(body),
+        Cmd::Group(b) | Cmd::Subshell(b) => any(b),
+        Cmd::Func { body, .. } | Cmd::Background(body) => for_over_dir(body, dir),
+    }
 }
 
 /// One shell script of a root filesystem.
@@ -291,14 +349,17 @@ fn check_root(inv: &Inventory, g: &BootGraph, out: &mut FamilyResult) {
     let mut entries: BTreeSet<String> = BTreeSet::new();
     for (c, _) in &candidates {
         let base = basename(&c.dev).as_bytes();
+        let dir = c.dev.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
         let mut callers = Vec::new();
         for s in &scripts {
-            if s.dev == c.dev || memchr::memmem::find(&s.data, base).is_none() {
+            let names_dir = !dir.is_empty() && memchr::memmem::find(&s.data, dir.as_bytes()).is_some();
+            if s.dev == c.dev || (memchr::memmem::find(&s.data, base).is_none() && !names_dir) {
                 continue;
             }
+            let is_caller_in = |cmds: &[Cmd]| calls(cmds, &c.dev) || (names_dir && includes_dir(cmds, dir));
             let is_caller = match parsed.get(s.dev.as_str()) {
-                Some(cmds) => calls(cmds, &c.dev),
-                None => shell::parse(&text(&s.data)).is_ok_and(|cmds| calls(&cmds, &c.dev)),
+                Some(cmds) => is_caller_in(cmds),
+                None => shell::parse(&text(&s.data)).is_ok_and(|cmds| is_caller_in(&cmds)),
             };
             if is_caller {
                 callers.push(s.dev.clone());
@@ -365,7 +426,13 @@ fn check_root(inv: &Inventory, g: &BootGraph, out: &mut FamilyResult) {
                 j.entries.iter().cloned().collect::<Vec<_>>().join(", ")
             )
         };
-        if !has(Kind::Signature) {
+        let handed_over = j.entries.iter().all(|e| HANDED_OVER.contains(&e.as_str()));
+        if !has(Kind::Signature) && handed_over {
+            out.gaps.push(format!(
+                "{full}:{} in {}: `{}` writes flash{via}, which OpenWrt's procd runs after validating the image itself (ubus system sysupgrade, /usr/libexec/validate_firmware_image); whether a signature is required before the write is decided there, in a compiled program, and is not judged",
+                at.line, g.container, at.text
+            ));
+        } else if !has(Kind::Signature) {
             let mut notes: Vec<String> = Vec::new();
             for v in &j.verifications {
                 notes.push(format!(

@@ -239,6 +239,23 @@ pub fn parse(d: &[u8]) -> Result<Parsed, Reject> {
         }
     }
     facts.insert("images".into(), names.join("; "));
+    // The kernel command line the FIT's device trees carry
+    // (`/chosen/bootargs`): where a verity table or a console is set.
+    let bootargs: Vec<String> = images
+        .iter()
+        .filter(|n| t.text(d, n, "type").as_deref() == Some("flat_dt"))
+        .filter(|n| t.text(d, n, "compression").is_none_or(|c| c == "none"))
+        .filter_map(|n| {
+            let r = image_range(d, &t, n).ok()?;
+            let sub = d.get(r)?;
+            let inner = walk(sub).ok()?;
+            let args = inner.text(sub, "/chosen", "bootargs")?;
+            Some(format!("{}: {args}", n.trim_start_matches("/images/")))
+        })
+        .collect();
+    if !bootargs.is_empty() {
+        facts.insert("bootargs".into(), bootargs.join("; "));
+    }
     let hashes: Vec<String> = t
         .nodes
         .iter()
@@ -511,10 +528,105 @@ pub fn build(images: &[(&str, &[u8])]) -> Vec<u8> {
     d
 }
 
+/// A minimal U-Boot control device tree for tests and rule fixtures: one
+/// verified-boot key `/signature/key-<name>` (`algo` sha256,rsa2048,
+/// `key-name-hint`, `rsa,num-bits` 2048), with `required` = `required`
+/// when given (what `mkimage -K dtb -r` writes, U-Boot
+/// `doc/usage/fit/signature.rst`). No key material: fwcert never
+/// verifies.
+pub fn build_control(name: &str, required: Option<&str>) -> Vec<u8> {
+    let mut strings: Vec<u8> = Vec::new();
+    let mut s = Vec::new();
+    let mut name_off = |n: &str| {
+        let off = strings.len() as u32;
+        strings.extend_from_slice(n.as_bytes());
+        strings.push(0);
+        off
+    };
+    let begin = |s: &mut Vec<u8>, n: &str| {
+        s.extend_from_slice(&BEGIN_NODE.to_be_bytes());
+        s.extend_from_slice(n.as_bytes());
+        s.push(0);
+        s.resize(align4(s.len()), 0);
+    };
+    let prop = |s: &mut Vec<u8>, off: u32, v: &[u8]| {
+        s.extend_from_slice(&PROP.to_be_bytes());
+        s.extend_from_slice(&(v.len() as u32).to_be_bytes());
+        s.extend_from_slice(&off.to_be_bytes());
+        s.extend_from_slice(v);
+        s.resize(align4(s.len()), 0);
+    };
+    let z = |t: &str| [t.as_bytes(), &[0]].concat();
+    begin(&mut s, "");
+    prop(&mut s, name_off("model"), &z("fwcert control fdt"));
+    begin(&mut s, "signature");
+    begin(&mut s, &format!("key-{name}"));
+    prop(&mut s, name_off("algo"), &z("sha256,rsa2048"));
+    prop(&mut s, name_off("key-name-hint"), &z(name));
+    prop(&mut s, name_off("rsa,num-bits"), &2048u32.to_be_bytes());
+    if let Some(r) = required {
+        prop(&mut s, name_off("required"), &z(r));
+    }
+    for _ in 0..3 {
+        s.extend_from_slice(&END_NODE.to_be_bytes());
+    }
+    s.extend_from_slice(&END.to_be_bytes());
+    let off_struct = 40 + 16;
+    let off_strings = off_struct + s.len();
+    let total = off_strings + strings.len();
+    let mut d = Vec::new();
+    for v in [
+        0xd00d_feed,
+        total,
+        off_struct,
+        off_strings,
+        40,
+        17,
+        16,
+        0,
+        strings.len(),
+        s.len(),
+    ] {
+        d.extend_from_slice(&(v as u32).to_be_bytes());
+    }
+    d.extend_from_slice(&[0; 16]);
+    d.extend_from_slice(&s);
+    d.extend_from_slice(&strings);
+    d.resize(align4(d.len()), 0);
+    d
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::unpack::formats::testing::run;
+
+    /// mkimage's FIT whose device tree sets `/chosen/bootargs`
+    /// (tests/data/fit/make.sh, verity-bootargs.itb).
+    #[test]
+    fn device_tree_bootargs_are_a_fact() {
+        let d = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/fit/verity-bootargs.itb"
+        ))
+        .unwrap();
+        let (p, _) = run(&FORMAT, &d);
+        assert!(
+            p.facts["bootargs"].starts_with("fdt: console=ttyS0 dm-mod.create=\"vroot,,,ro,0 1740800 verity 1 "),
+            "{}",
+            p.facts["bootargs"]
+        );
+        assert_eq!(p.facts["signed"], "false");
+    }
+
+    #[test]
+    fn built_control_trees_read_back() {
+        let (p, _) = run(&FORMAT, &build_control("dev", Some("conf")));
+        assert_eq!(p.facts["required_keys"], "dev (conf)");
+        let (p, _) = run(&FORMAT, &build_control("dev", None));
+        assert_eq!(p.facts["keys"], "dev (sha256,rsa2048, 2048 bits, not required)");
+        assert_eq!(p.facts["required_keys"], "");
+    }
 
     #[test]
     fn images_become_ranges_and_signatures_are_facts() {

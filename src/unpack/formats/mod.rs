@@ -35,6 +35,7 @@ pub mod ubi;
 pub mod ubifs;
 pub mod uimage;
 pub mod unsupported;
+pub mod verity;
 pub mod xz;
 pub mod yaffs2;
 pub mod zip;
@@ -78,6 +79,7 @@ pub static FORMATS: &[Format] = &[
     hikvision::FORMAT,
     arcadyan::FORMAT,
     realtek_mib::FORMAT,
+    verity::FORMAT,
     unsupported::FORMAT_DLINK_SHRS,
     unsupported::FORMAT_DLINK_ENCRPTED_IMG,
 ];

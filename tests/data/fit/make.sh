@@ -7,6 +7,10 @@
 #   signed.itb    the same FIT signed with `mkimage -k`
 #   control.dtb   a U-Boot control device tree holding the public key,
 #                 marked required for configurations (`mkimage -K … -r`)
+#   control-optional.dtb  the same with the `required` property deleted
+#                 (fdtput -d): U-Boot then boots an unsigned image too
+#   verity-bootargs.itb   unsigned FIT whose device tree's bootargs name a
+#                 dm-verity table
 set -eu
 cd "$(dirname "$0")"
 tmp=$(mktemp -d)
@@ -61,3 +65,11 @@ ITS
 SOURCE_DATE_EPOCH=1700000000 mkimage -f "$tmp/fit.its" unsigned.itb >/dev/null
 SOURCE_DATE_EPOCH=1700000000 mkimage -f "$tmp/fit.its" -k "$tmp" -K "$tmp/control.dtb" -r signed.itb >/dev/null
 cp "$tmp/control.dtb" control.dtb
+cp control.dtb control-optional.dtb
+fdtput -d control-optional.dtb /signature/key-dev required
+# verity-bootargs.itb: an unsigned FIT whose device tree's /chosen/bootargs
+# builds the root from a dm-verity table (dm-init.rst syntax).
+printf '/dts-v1/;\n/ { model = "fwcert fixture"; chosen { bootargs = "console=ttyS0 dm-mod.create=\\"vroot,,,ro,0 1740800 verity 1 /dev/mmcblk0p2 /dev/mmcblk0p3 4096 4096 217600 0 sha256 d9b0 5f3a\\" root=/dev/dm-0"; }; };\n' > "$tmp/vfdt.dts"
+dtc -I dts -O dtb -o "$tmp/vfdt.dtb" "$tmp/vfdt.dts"
+sed -e "s|$tmp/fdt.dtb|$tmp/vfdt.dtb|" -e '/signature-1 {/,/};/d' "$tmp/fit.its" > "$tmp/vfit.its"
+SOURCE_DATE_EPOCH=1700000000 mkimage -f "$tmp/vfit.its" verity-bootargs.itb >/dev/null
