@@ -18,7 +18,14 @@ use crate::inventory::keys::{KeyInfo, Location, ssh};
 use crate::rules;
 
 /// A weak key at `loc`: what it is, in what form, and why it is weak.
-fn weak_key(inv: &Inventory, loc: &Location, role: &str, format: &str, key: &KeyInfo, fingerprint: &str) -> Option<Finding> {
+fn weak_key(
+    inv: &Inventory,
+    loc: &Location,
+    role: &str,
+    format: &str,
+    key: &KeyInfo,
+    fingerprint: &str,
+) -> Option<Finding> {
     let why = key.weakness()?;
     let f = inv.files.get(loc.file)?;
     Some(Finding {
@@ -73,7 +80,14 @@ fn weak_keys(inv: &Inventory) -> Vec<Finding> {
             line: None,
         };
         let fingerprint = fingerprint_of(parsed.spki.as_deref().unwrap_or(f.data));
-        out.extend(weak_key(inv, &at, "private key", "dropbear", &parsed.info, &fingerprint));
+        out.extend(weak_key(
+            inv,
+            &at,
+            "private key",
+            "dropbear",
+            &parsed.info,
+            &fingerprint,
+        ));
     }
     out
 }
