@@ -635,3 +635,30 @@ fn host_keys_are_parsed_before_they_are_reported() {
     assert_eq!(gaps.len(), 1, "{:?}", services.reasons);
     assert!(gaps[0].contains("/etc/dropbear/dropbear_rsa_host_key"), "{}", gaps[0]);
 }
+
+/// A private key whose size is hidden by its encryption is not called
+/// weak or strong: FW-CRYPTO-005 stays quiet, the crypto family names the
+/// key as a coverage gap, and the EN 303 645 unit on weak keys is
+/// INCONCLUSIVE rather than PASS.
+#[test]
+fn a_key_whose_size_is_hidden_is_a_crypto_gap() {
+    let (fx, img) = fixture_image("FW-CRYPTO-005", "encrypted-key-of-unknown-size");
+    let report = scan_bytes(img.into(), &fx.name, &ScanOptions::default()).unwrap();
+    assert!(report.findings.iter().all(|f| f.id != "FW-CRYPTO-005"));
+    let crypto = report.checks.iter().find(|c| c.family == "crypto").unwrap();
+    assert!(!crypto.complete);
+    assert_eq!(
+        crypto.reasons,
+        [format!(
+            "/etc/ssl/private/server.key:1 in {}@0x0:squashfs: RSA private key (PEM legacy-encrypted) encrypted with AES-128-CBC, so its algorithm or size is not visible; whether it is weak is unknown",
+            fx.name
+        )]
+    );
+    let unit = report
+        .requirements
+        .iter()
+        .flat_map(|q| q.units.iter())
+        .find(|u| u.id == "5.5-1-2 b)")
+        .unwrap();
+    assert_eq!(unit.verdict, fwcert::Verdict::Inconclusive, "{:?}", unit.reasons);
+}

@@ -73,12 +73,24 @@ impl KeyInfo {
         s
     }
 
-    /// Below today's minimum: RSA/DSA under 2048 bits, EC under 224.
+    /// Below today's minimum: RSA under 2048 bits, EC under 224, and DSA of
+    /// any size (see [`KeyInfo::weakness`]).
     pub fn is_weak(&self) -> bool {
+        self.weakness().is_some()
+    }
+
+    /// Why the key is below today's minimum, if it is. The limits are NIST
+    /// SP 800-131A Rev. 2 (RSA and EC under 112-bit security: RSA under
+    /// 2048 bits, EC under 224) and FIPS 186-5, which no longer approves DSA
+    /// for making signatures at any size (OpenSSH disabled `ssh-dss` by
+    /// default in 7.0 and removed it in 10.0). A DSA key whose size is not
+    /// visible (legacy-encrypted PEM) is judged by its algorithm alone.
+    pub fn weakness(&self) -> Option<&'static str> {
         match (self.algorithm, self.bits) {
-            ("RSA" | "RSA-PSS" | "DSA", Some(b)) => b < 2048,
-            ("EC", Some(b)) => b < 224,
-            _ => false,
+            ("RSA" | "RSA-PSS", Some(b)) if b < 2048 => Some("RSA under 2048 bits"),
+            ("DSA", _) => Some("DSA is no longer approved for signatures (FIPS 186-5)"),
+            ("EC", Some(b)) if b < 224 => Some("EC under 224 bits"),
+            _ => None,
         }
     }
 }
@@ -474,6 +486,8 @@ mod tests {
         assert!(!k("RSA", 2048).is_weak());
         assert!(k("EC", 192).is_weak());
         assert!(!k("Ed25519", 256).is_weak());
+        assert!(k("DSA", 2048).is_weak() && k("DSA", 3072).is_weak());
+        assert!(KeyInfo::with_algorithm("DSA").is_weak() && !KeyInfo::with_algorithm("RSA").is_weak());
         assert_eq!(k("RSA", 2048).describe(), "RSA 2048-bit");
     }
 
