@@ -20,7 +20,8 @@ Then batch throughput: `fwcert batch` over a folder of copies of the
 inputs with `--jobs 1` and with one job per core.
 
 Each figure is the median of `--runs` runs (wall seconds) and the peak
-resident memory of the run (from wait4's rusage, per process). Prints
+resident memory of the runs (GNU time's %M, per process; needs
+/usr/bin/time). Prints
 Markdown for docs/benchmarks.md. Nothing here is asserted: speed is
 measured, not tested.
 """
@@ -42,15 +43,24 @@ SHM = "/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir()
 
 
 def run(argv, cwd=None):
-    """Run one process; return (wall seconds, peak RSS in MB, exit code)."""
+    """Run one process; return (wall seconds, peak RSS in MB, exit code).
+
+    The peak comes from GNU time, not from this script's wait4: Linux
+    carries a parent's peak RSS into a forked child's, so a child of this
+    (large) Python process would report at least the Python process's size.
+    """
+    fd, rss_file = tempfile.mkstemp(prefix="fwcert-rss-", dir=SHM)
+    os.close(fd)
     start = time.perf_counter()
-    proc = subprocess.Popen(
-        argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
+    code = subprocess.run(
+        ["/usr/bin/time", "-f", "%M", "-o", rss_file] + argv, cwd=cwd,
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL).returncode
     wall = time.perf_counter() - start
-    code = os.waitstatus_to_exitcode(status)
-    return wall, usage.ru_maxrss / 1024.0, code
+    with open(rss_file) as f:
+        lines = [l for l in f.read().splitlines() if l.strip().isdigit()]
+    os.remove(rss_file)
+    return wall, (int(lines[-1]) / 1024.0 if lines else float("nan")), code
 
 
 def fresh_dir(name):
@@ -83,7 +93,7 @@ def carve_squashfs(image, workdir):
     return out
 
 
-def generate_big_squashfs(corpus, workdir, files=6000, random_mib=60):
+def generate_big_squashfs(corpus, workdir, files=6000, random_mib=24):
     """The 64 MiB-class SquashFS of issue 15: real ARM ELF binaries and
     scripts from the corpus root filesystem, copied round-robin into
     `files` files, plus `random_mib` MiB of incompressible data."""

@@ -210,10 +210,21 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
         }
     };
     set_jobs(&args.jobs)?;
-    let (rules, mut opts) = settings(&args.settings)?;
     let status = terminal_progress(args.quiet);
-    opts.unpack.progress = progress_of(&status);
-    let report = Scanner::new(Arc::new(rules), opts)?.scan_path(&args.image)?;
+    let unpack_options = fwcert::unpack::UnpackOptions {
+        limits: limits(&args.settings.budget),
+        progress: progress_of(&status),
+    };
+    // Unpacking needs no rules: compile them (YARA, standards, the
+    // vulnerability store, a declaration) on another thread meanwhile.
+    let (loaded, unpacked) = std::thread::scope(|s| {
+        let loading = s.spawn(|| settings(&args.settings));
+        let unpacked = fwcert::scan::unpack_path(&args.image, &unpack_options);
+        (loading.join(), unpacked)
+    });
+    let (rules, mut opts) = loaded.map_err(|_| anyhow::anyhow!("loading the rules failed unexpectedly"))??;
+    opts.unpack = unpack_options;
+    let report = Scanner::new(Arc::new(rules), opts)?.scan_unpacked(unpacked?)?;
     drop(status);
     // On standard output the text view is coloured; anstream strips the
     // colours again when standard output is not a terminal or NO_COLOR is set.

@@ -26,7 +26,7 @@ use crate::report::build::{Inputs, build};
 use crate::report::model::Report;
 use crate::rules::Rules;
 use crate::standards::{Assessment, Declaration, gate_excusing};
-use crate::unpack::{self, Bytes, UnpackOptions};
+use crate::unpack::{self, Bytes, UnpackOptions, Unpacked};
 
 /// Options for scanning.
 #[derive(Debug, Clone)]
@@ -104,23 +104,22 @@ impl Scanner {
 
     /// Scan the image file at `path`; the report names it by its file name.
     pub fn scan_path(&self, path: &Path) -> Result<Report> {
-        let data = unpack::read_image(path).map_err(|source| Error::ReadInput {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_else(|| "image".into());
-        self.scan_bytes(data, &name)
+        self.scan_unpacked(unpack_path(path, &self.options.unpack)?)
     }
 
     /// Scan image bytes named `name`.
     pub fn scan_bytes(&self, data: Bytes, name: &str) -> Result<Report> {
+        self.options.unpack.progress.stage("unpack");
+        self.scan_unpacked(unpack::unpack(data, name, &self.options.unpack))
+    }
+
+    /// The stages after unpacking. The unpack stage needs no rules, so a
+    /// caller may unpack (see [`unpack_path`]) while the rules compile and
+    /// then finish here; the report is the same as [`Scanner::scan_bytes`]'s
+    /// when `unpacked` was made with this scanner's unpack options.
+    pub fn scan_unpacked(&self, unpacked: Unpacked) -> Result<Report> {
         let opts = &self.options;
         let progress = &opts.unpack.progress;
-        progress.stage("unpack");
-        let unpacked = unpack::unpack(data, name, &opts.unpack);
         progress.stage("inventory");
         let inventory = Inventory::build(&unpacked);
         progress.stage("checks");
@@ -170,6 +169,21 @@ impl Scanner {
             fail_on: opts.fail_on,
         }))
     }
+}
+
+/// Read and unpack the image file at `path`, named by its file name: the
+/// first stage of [`Scanner::scan_path`], which needs no rules.
+pub fn unpack_path(path: &Path, options: &UnpackOptions) -> Result<Unpacked> {
+    let data = unpack::read_image(path).map_err(|source| Error::ReadInput {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "image".into());
+    options.progress.stage("unpack");
+    Ok(unpack::unpack(data, &name, options))
 }
 
 /// What the gate's reasons say about the waivers: one that matched
