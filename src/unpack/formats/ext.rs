@@ -48,6 +48,29 @@ pub struct Super {
     pub inodes: u32,
     pub compat: u32,
     pub incompat: u32,
+    /// Block groups as the library counts them: from the 64-bit block
+    /// count, high half included whatever the features say.
+    pub groups: u64,
+    /// Bytes per group descriptor on disk (32, or `s_desc_size` with the
+    /// 64-bit feature).
+    pub desc_size: u64,
+    /// Where the group descriptor table starts: the block after the
+    /// superblock's.
+    pub desc_table: u64,
+}
+
+impl Super {
+    /// Whether the group descriptor table lies within `len` bytes. The
+    /// library allocates one descriptor per group before reading any, so a
+    /// forged block count would make it ask for gigabytes (fuzzing found a
+    /// 32 GiB request from a 2 KiB input); a table that cannot be in the
+    /// image is refused first.
+    pub fn descriptors_fit(&self, len: u64) -> bool {
+        self.groups
+            .checked_mul(self.desc_size)
+            .and_then(|n| n.checked_add(self.desc_table))
+            .is_some_and(|end| end <= len)
+    }
 }
 
 pub fn superblock(d: &[u8]) -> Result<Super, Reject> {
@@ -77,17 +100,25 @@ pub fn superblock(d: &[u8]) -> Result<Super, Reject> {
     if groups * u64::from(inodes_per_group) < u64::from(inodes) {
         return Err(Reject::new("ext inode count does not fit its block groups"));
     }
-    let blocks_hi = if incompat & INCOMPAT_64BIT != 0 {
-        f(0x150, "block count (high)")?
+    let (blocks_hi, desc_size) = if incompat & INCOMPAT_64BIT != 0 {
+        let size = need(le_u16(d, SB + 0xfe), "group descriptor size")?;
+        (f(0x150, "block count (high)")?, u64::from(size).max(32))
     } else {
-        0
+        (0, 32)
     };
+    let blocks = u64::from(blocks_lo) | (u64::from(blocks_hi) << 32);
+    // `ext4-view` counts groups from the high half of the block count even
+    // without the 64-bit feature, so the descriptor check must too.
+    let library_blocks = u64::from(blocks_lo) | (u64::from(le_u32(d, SB + 0x150).unwrap_or(0)) << 32);
     Ok(Super {
         block_size,
-        blocks: u64::from(blocks_lo) | (u64::from(blocks_hi) << 32),
+        blocks,
         inodes,
         compat: f(0x5c, "compatible features")?,
         incompat,
+        groups: (library_blocks - u64::from(first_data_block)).div_ceil(u64::from(blocks_per_group)),
+        desc_size,
+        desc_table: (u64::from(first_data_block) + 1) * block_size,
     })
 }
 
@@ -132,6 +163,15 @@ pub fn extract(d: &[u8], _: &Parsed, ctx: &mut ExtractCtx) -> Result<Extraction,
             "image truncated: superblock says {declared} bytes, {} present",
             d.len()
         ));
+    }
+    if !s.descriptors_fit(d.len() as u64) {
+        return Err(ExtractError::Corrupt(format!(
+            "ext: {} block groups' descriptors ({} bytes each from offset {}) do not fit in the {} bytes present",
+            s.groups,
+            s.desc_size,
+            s.desc_table,
+            d.len()
+        )));
     }
     // The library owns its reader; the copy is bounded by the image.
     let fs = Ext4::load(Box::new(d.to_vec())).map_err(|e| match e {
@@ -428,6 +468,41 @@ mod tests {
         let mut bad = img.clone();
         bad[SB + 0x18] = 9;
         assert!(parse(&bad).is_err());
+    }
+
+    /// Regression for the fuzzer's out-of-memory abort in `ext4-view`'s
+    /// `Ext4::load` (2026-12-06): a 64-bit feature flag and a high block
+    /// count claim half a billion block groups in a small image.
+    #[test]
+    fn a_forged_block_count_is_refused_before_the_library_allocates() {
+        let mut img = sample().finish();
+        let incompat = le_u32(&img, SB + 0x60).unwrap() | INCOMPAT_64BIT;
+        img[SB + 0x60..SB + 0x64].copy_from_slice(&incompat.to_le_bytes());
+        img[SB + 0xfe..SB + 0x100].copy_from_slice(&64u16.to_le_bytes());
+        img[SB + 0x150..SB + 0x154].copy_from_slice(&0x40u32.to_le_bytes());
+        let s = superblock(&img).unwrap();
+        assert!(s.groups > 1 << 20, "{} groups", s.groups);
+        assert!(!s.descriptors_fit(img.len() as u64));
+        match run(&FORMAT, &img).1 {
+            Err(ExtractError::Corrupt(m)) => assert!(m.contains("do not fit"), "{m}"),
+            other => panic!("expected a corrupt image, got {other:?}"),
+        }
+        // The fuzzer's input: no 64-bit feature, yet a high block count,
+        // which the library reads all the same.
+        let mut plain = sample().finish();
+        plain[SB + 0x150..SB + 0x154].copy_from_slice(&0x1000u32.to_le_bytes());
+        assert_eq!(
+            superblock(&plain).unwrap().blocks,
+            superblock(&sample().finish()).unwrap().blocks
+        );
+        match run(&FORMAT, &plain).1 {
+            Err(ExtractError::Corrupt(m)) => assert!(m.contains("do not fit"), "{m}"),
+            other => panic!("expected a corrupt image, got {other:?}"),
+        }
+        // The honest image's single group fits.
+        let fine = superblock(&sample().finish()).unwrap();
+        assert_eq!(fine.groups, 1);
+        assert!(fine.descriptors_fit(sample().finish().len() as u64));
     }
 
     fn survive(d: &[u8]) -> Option<Extraction> {
