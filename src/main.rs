@@ -5,6 +5,7 @@ mod cli;
 mod status_line;
 
 use std::io::Write;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
@@ -467,16 +468,7 @@ fn db(action: DbAction) -> anyhow::Result<ExitCode> {
                     s.skipped
                 );
             }
-            fwcert::vulndb::replace(&data, &db).with_context(|| format!("cannot write {}", db.display()))?;
-            let s = fwcert::vulndb::status(&data);
-            println!(
-                "{}: {} CVEs ({} known exploited), snapshot {}, KEV {}",
-                db.display(),
-                s.cves,
-                s.kev,
-                s.snapshot,
-                s.kev_catalog
-            );
+            replace_store(&data, &db)?;
             Ok(ExitCode::Pass)
         }
     }
@@ -532,12 +524,19 @@ fn db_update(
     });
     bar.finish_and_clear();
     let (data, out) = result.with_context(|| format!("update stopped; {} is unchanged", db.display()))?;
-    fwcert::vulndb::replace(&data, db).with_context(|| format!("cannot write {}", db.display()))?;
-    let s = fwcert::vulndb::status(&data);
     println!(
         "{} NVD pages ({} CVE records of catalogue products): {} added, {} updated; KEV flagged {}",
         out.pages, out.nvd_records, out.added, out.updated, out.kev_flagged
     );
+    replace_store(&data, db)?;
+    Ok(ExitCode::Pass)
+}
+
+/// Write `data` over the store at `db` (atomically) and say what it holds
+/// now: the last step of `db import` and `db update`.
+fn replace_store(data: &fwcert::checks::components::data::VulnData, db: &Path) -> anyhow::Result<()> {
+    fwcert::vulndb::replace(data, db).with_context(|| format!("cannot write {}", db.display()))?;
+    let s = fwcert::vulndb::status(data);
     println!(
         "{}: {} CVEs ({} known exploited), snapshot {}, KEV {}",
         db.display(),
@@ -546,7 +545,7 @@ fn db_update(
         s.snapshot,
         s.kev_catalog
     );
-    Ok(ExitCode::Pass)
+    Ok(())
 }
 
 /// `fwcert sbom`: the scan's components as CycloneDX 1.5 (vulnerabilities
