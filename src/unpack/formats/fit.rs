@@ -504,28 +504,7 @@ pub fn build(images: &[(&str, &[u8])]) -> Vec<u8> {
         s.extend_from_slice(&END_NODE.to_be_bytes());
     }
     s.extend_from_slice(&END.to_be_bytes());
-    let off_struct = 40 + 16;
-    let off_strings = off_struct + s.len();
-    let total = off_strings + strings.len();
-    let mut d = Vec::new();
-    for v in [
-        0xd00d_feed,
-        total,
-        off_struct,
-        off_strings,
-        40,
-        17,
-        16,
-        0,
-        strings.len(),
-        s.len(),
-    ] {
-        d.extend_from_slice(&(v as u32).to_be_bytes());
-    }
-    d.extend_from_slice(&[0; 16]);
-    d.extend_from_slice(&s);
-    d.extend_from_slice(&strings);
-    d
+    fdt_blob(&s, &strings)
 }
 
 /// A minimal U-Boot control device tree for tests and rule fixtures: one
@@ -571,6 +550,15 @@ pub fn build_control(name: &str, required: Option<&str>) -> Vec<u8> {
         s.extend_from_slice(&END_NODE.to_be_bytes());
     }
     s.extend_from_slice(&END.to_be_bytes());
+    let mut d = fdt_blob(&s, &strings);
+    d.resize(align4(d.len()), 0);
+    d
+}
+
+/// A flattened device tree (version 17) around a structure block and its
+/// strings: header, an empty memory reservation map, then both blocks; the
+/// last step of [`build`] and [`build_control`].
+fn fdt_blob(s: &[u8], strings: &[u8]) -> Vec<u8> {
     let off_struct = 40 + 16;
     let off_strings = off_struct + s.len();
     let total = off_strings + strings.len();
@@ -590,9 +578,8 @@ pub fn build_control(name: &str, required: Option<&str>) -> Vec<u8> {
         d.extend_from_slice(&(v as u32).to_be_bytes());
     }
     d.extend_from_slice(&[0; 16]);
-    d.extend_from_slice(&s);
-    d.extend_from_slice(&strings);
-    d.resize(align4(d.len()), 0);
+    d.extend_from_slice(s);
+    d.extend_from_slice(strings);
     d
 }
 
