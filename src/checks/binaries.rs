@@ -11,6 +11,7 @@
 //! heuristic, hence the rule's `preview` status.
 
 use goblin::elf::Elf;
+use rayon::prelude::*;
 use regex::bytes::{Regex, RegexBuilder};
 
 use super::{Finding, RuleSet, SECRET_SLOT, Secret};
@@ -95,57 +96,59 @@ pub fn check(inv: &Inventory, rules: &RuleSet) -> Vec<Finding> {
         .filter(|p| distinctive(p))
         .collect();
     let auth = auth_words();
-    let mut out = Vec::new();
-    for f in inv
-        .files
-        .iter()
+    // Programs are independent: searched in parallel, findings kept in
+    // file order.
+    inv.files
+        .par_iter()
         .filter(|f| f.elf.is_some() && scanned_by_content(inv.unpacked, f))
-    {
-        let mut seen = std::collections::BTreeSet::new();
-        for (start, end) in rodata(f.data) {
-            let strs = strings(&f.data[start..end], start);
-            for (i, (off, s)) in strs.iter().enumerate() {
-                if !passwords.contains(s) || !seen.insert(*s) {
-                    continue;
+        .flat_map_iter(|f| {
+            let mut out = Vec::new();
+            let mut seen = std::collections::BTreeSet::new();
+            for (start, end) in rodata(f.data) {
+                let strs = strings(&f.data[start..end], start);
+                for (i, (off, s)) in strs.iter().enumerate() {
+                    if !passwords.contains(s) || !seen.insert(*s) {
+                        continue;
+                    }
+                    let lo = i.saturating_sub(NEAR);
+                    let hi = (i + NEAR + 1).min(strs.len());
+                    let near = &strs[lo..hi];
+                    let user = dict
+                        .credentials
+                        .iter()
+                        .filter(|c| c.password == *s && c.user != *s)
+                        .find(|c| near.iter().any(|(_, n)| *n == c.user));
+                    let word = near.iter().find(|(_, n)| auth.is_match(n.as_bytes()));
+                    let why = match (user, word) {
+                        (Some(c), _) => format!(
+                            "next to its user name `{}` (dictionary: {})",
+                            c.user,
+                            c.sources.join(", ")
+                        ),
+                        (None, Some((_, w))) => format!("next to the string {:?}", w),
+                        (None, None) => continue,
+                    };
+                    out.push(Finding {
+                        rule: RULE.into(),
+                        path: f.path.clone(),
+                        container: f.container.clone(),
+                        line: None,
+                        offset: Some(*off as u64),
+                        evidence: format!(
+                            "the default password \"{SECRET_SLOT}\" is a string constant of this program, {why}"
+                        ),
+                        sha256: Some(f.sha256.clone()),
+                        custom: None,
+                        secret: Some(Secret {
+                            value: Some(s.to_string()),
+                            fingerprint: fingerprint_of(s.as_bytes()),
+                        }),
+                    });
                 }
-                let lo = i.saturating_sub(NEAR);
-                let hi = (i + NEAR + 1).min(strs.len());
-                let near = &strs[lo..hi];
-                let user = dict
-                    .credentials
-                    .iter()
-                    .filter(|c| c.password == *s && c.user != *s)
-                    .find(|c| near.iter().any(|(_, n)| *n == c.user));
-                let word = near.iter().find(|(_, n)| auth.is_match(n.as_bytes()));
-                let why = match (user, word) {
-                    (Some(c), _) => format!(
-                        "next to its user name `{}` (dictionary: {})",
-                        c.user,
-                        c.sources.join(", ")
-                    ),
-                    (None, Some((_, w))) => format!("next to the string {:?}", w),
-                    (None, None) => continue,
-                };
-                out.push(Finding {
-                    rule: RULE.into(),
-                    path: f.path.clone(),
-                    container: f.container.clone(),
-                    line: None,
-                    offset: Some(*off as u64),
-                    evidence: format!(
-                        "the default password \"{SECRET_SLOT}\" is a string constant of this program, {why}"
-                    ),
-                    sha256: Some(f.sha256.clone()),
-                    custom: None,
-                    secret: Some(Secret {
-                        value: Some(s.to_string()),
-                        fingerprint: fingerprint_of(s.as_bytes()),
-                    }),
-                });
             }
-        }
-    }
-    out
+            out
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -136,32 +136,27 @@ impl<'u> Inventory<'u> {
             }
         }
 
-        let mut configs = config::discover(&files);
-        configs.extend(nvram_blocks(u, &files, &configs));
-        let account_stores = stores::discover(u, &files, &configs);
-        let keys = keys::discover(files.iter().enumerate().filter(|(_, f)| scanned_by_content(u, f)));
-
-        let mut components: Vec<Detection> = files
-            .par_iter()
-            .enumerate()
-            .flat_map_iter(|(i, f)| components::detect(i, &f.path, f.data))
-            .collect();
-        // Keep the first (most specific: filesystem before payload before
-        // image) detection of each name and version.
-        // Of several with one name and version, the strongest kind of
-        // evidence wins (a kernel's own banner over a module's vermagic).
-        let mut best = std::collections::BTreeMap::new();
-        for d in &components {
-            let m = best.entry((d.name, d.version.clone())).or_insert(d.method);
-            *m = (*m).min(d.method);
-        }
-        let mut seen = std::collections::BTreeSet::new();
-        components.retain(|d| {
-            best.get(&(d.name, d.version.clone())) == Some(&d.method) && seen.insert((d.name, d.version.clone()))
-        });
-        components::drop_echoes_of_packages(&mut components);
-        let boot = boot::build_all(&u.filesystems);
-        let uboot = uboot_envs(&files);
+        let text_configs = config::discover(&files);
+        // The rest reads the files independently: side by side.
+        let ((configs, account_stores), (keys, (components, (boot, uboot)))) = rayon::join(
+            || {
+                let mut configs = text_configs;
+                configs.extend(nvram_blocks(u, &files, &configs));
+                let stores = stores::discover(u, &files, &configs);
+                (configs, stores)
+            },
+            || {
+                rayon::join(
+                    || keys::discover(files.iter().enumerate().filter(|(_, f)| scanned_by_content(u, f))),
+                    || {
+                        rayon::join(
+                            || detect_components(&files),
+                            || rayon::join(|| boot::build_all(&u.filesystems), || uboot_envs(&files)),
+                        )
+                    },
+                )
+            },
+        );
         Inventory {
             unpacked: u,
             files,
@@ -198,6 +193,30 @@ impl<'u> Inventory<'u> {
 /// bytes, searched as [`Origin::Unclaimed`].
 pub fn scanned_by_content(u: &Unpacked, f: &FileEntry) -> bool {
     f.origin != Origin::Image || u.containers.is_empty()
+}
+
+/// The components detected in `files`: of several detections of one name
+/// and version, the first (most specific: filesystem before payload before
+/// image) of the strongest kind of evidence.
+fn detect_components(files: &[FileEntry]) -> Vec<Detection> {
+    let mut components: Vec<Detection> = files
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(i, f)| components::detect(i, &f.path, f.data))
+        .collect();
+    // The strongest kind of evidence wins (a kernel's own banner over a
+    // module's vermagic).
+    let mut best = std::collections::BTreeMap::new();
+    for d in &components {
+        let m = best.entry((d.name, d.version.clone())).or_insert(d.method);
+        *m = (*m).min(d.method);
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    components.retain(|d| {
+        best.get(&(d.name, d.version.clone())) == Some(&d.method) && seen.insert((d.name, d.version.clone()))
+    });
+    components::drop_echoes_of_packages(&mut components);
+    components
 }
 
 /// NVRAM blocks ([`nvram`]) in every file searched by content that is not

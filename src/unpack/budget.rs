@@ -68,13 +68,22 @@ pub enum BudgetExceeded {
 }
 
 /// What has been spent so far, shared by all extractors of one unpack.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Budget {
     limits: Limits,
     total_bytes: u64,
     bytes_used: u64,
     files_used: u64,
     started: Instant,
+    /// Whether a charge was ever refused (see [`Budget::absorb`]).
+    refused: bool,
+}
+
+/// Bytes and files spent at one moment, to measure a fork's spend from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spent {
+    bytes: u64,
+    files: u64,
 }
 
 impl Budget {
@@ -86,7 +95,54 @@ impl Budget {
             bytes_used: 0,
             files_used: 0,
             started: Instant::now(),
+            refused: false,
         }
+    }
+
+    /// What has been spent so far.
+    pub fn spent(&self) -> Spent {
+        Spent {
+            bytes: self.bytes_used,
+            files: self.files_used,
+        }
+    }
+
+    /// A copy for work done beside the sequential run (the unpacker
+    /// decodes the next container while the current one decodes): the
+    /// same limits and clock, and the spend so far. Its spend is taken in
+    /// by [`Budget::absorb`] or thrown away.
+    pub fn fork(&self) -> Budget {
+        Budget {
+            refused: false,
+            ..self.clone()
+        }
+    }
+
+    /// Take in what `fork` spent since it was forked from this budget when
+    /// this budget had spent `base`, as if its work had run after all this
+    /// budget spent since. Returns false, and takes nothing, when the fork
+    /// was refused a charge or the sum passes a limit: then the fork's work
+    /// is not what a sequential run would have done, and must be redone.
+    ///
+    /// Why the rest is what a sequential run does: the fork saw at least as
+    /// much room as the sequential run would have left it, so whatever it
+    /// was refused would have been refused too, in the same words (a
+    /// refusal names the limit or the refused size, never the room left;
+    /// see [`Budget::refuse_bytes`]); and whatever it kept it was charged
+    /// for, so when the sum fits, every charge would have fitted in
+    /// sequence.
+    pub fn absorb(&mut self, base: Spent, fork: &Budget) -> bool {
+        let bytes = fork.bytes_used.saturating_sub(base.bytes);
+        let files = fork.files_used.saturating_sub(base.files);
+        if fork.refused
+            || bytes > self.remaining_bytes()
+            || files > self.limits.max_files.saturating_sub(self.files_used)
+        {
+            return false;
+        }
+        self.bytes_used += bytes;
+        self.files_used += files;
+        true
     }
 
     pub fn limits(&self) -> &Limits {
@@ -106,15 +162,28 @@ impl Budget {
     /// Account for `n` produced bytes, or refuse them all.
     pub fn charge_bytes(&mut self, n: u64) -> Result<(), BudgetExceeded> {
         if n > self.remaining_bytes() {
+            self.refused = true;
             return Err(BudgetExceeded::TotalBytes(self.total_bytes));
         }
         self.bytes_used += n;
         Ok(())
     }
 
+    /// The refusal for bytes an extractor found too many by comparing them
+    /// with [`Budget::remaining_bytes`] itself (a file larger than what is
+    /// left). It names the whole budget, as a refused charge does, never
+    /// what happened to be left: a fork of this budget (see
+    /// [`Budget::fork`]) must refuse with the same words as the sequential
+    /// run, and it is marked refused, as a refused charge is.
+    pub fn refuse_bytes(&mut self) -> BudgetExceeded {
+        self.refused = true;
+        BudgetExceeded::TotalBytes(self.total_bytes)
+    }
+
     /// Account for one more file, or refuse it.
     pub fn charge_file(&mut self) -> Result<(), BudgetExceeded> {
         if self.files_used >= self.limits.max_files {
+            self.refused = true;
             return Err(BudgetExceeded::FileCount(self.limits.max_files));
         }
         self.files_used += 1;
@@ -201,6 +270,47 @@ mod tests {
         assert!(b.charge_file().is_ok());
         assert!(b.charge_file().is_ok());
         assert_eq!(b.charge_file(), Err(BudgetExceeded::FileCount(2)));
+    }
+
+    #[test]
+    fn a_fork_is_taken_in_only_when_its_spend_fits_after_the_main_run() {
+        let limits = Limits {
+            min_total_bytes: 100,
+            max_files: 10,
+            ..Limits::default()
+        };
+        let mut main = Budget::new(limits, 0);
+        main.charge_bytes(10).unwrap();
+        let base = main.spent();
+        let mut fork = main.fork();
+        fork.charge_bytes(40).unwrap();
+        fork.charge_file().unwrap();
+        main.charge_bytes(50).unwrap();
+        assert!(main.absorb(base, &fork));
+        assert_eq!((main.bytes_used(), main.remaining_bytes()), (100, 0));
+        assert_eq!(main.spent(), Spent { bytes: 100, files: 1 });
+
+        // 10 + 50 in the main run and 41 in the fork: one byte too many.
+        let mut main = Budget::new(main.limits().clone(), 0);
+        main.charge_bytes(10).unwrap();
+        let base = main.spent();
+        let mut fork = main.fork();
+        fork.charge_bytes(41).unwrap();
+        main.charge_bytes(50).unwrap();
+        assert!(!main.absorb(base, &fork));
+        assert_eq!(main.bytes_used(), 60, "a refused fork takes nothing");
+
+        // A fork that was refused a charge is never taken in, even if
+        // what it kept fits.
+        let mut fork = main.fork();
+        assert!(fork.charge_bytes(1000).is_err());
+        assert!(!main.absorb(main.spent(), &fork));
+        let mut fork = main.fork();
+        for _ in 0..10 {
+            fork.charge_file().unwrap();
+        }
+        assert!(fork.charge_file().is_err());
+        assert!(!main.absorb(main.spent(), &fork));
     }
 
     #[test]

@@ -179,6 +179,20 @@ pub struct Unpacked {
 }
 
 impl Unpacked {
+    /// An unpack of `image` that has found nothing yet.
+    fn nothing_of(image: Bytes, name: &str) -> Unpacked {
+        Unpacked {
+            image_name: name.to_string(),
+            image,
+            containers: Vec::new(),
+            gaps: Vec::new(),
+            filesystems: Vec::new(),
+            payloads: Vec::new(),
+            incidents: Vec::new(),
+            unclaimed: None,
+        }
+    }
+
     /// True when every container unpacked completely and nothing else went
     /// wrong. Verdicts that would PASS become INCONCLUSIVE otherwise.
     pub fn complete(&self) -> bool {
@@ -236,16 +250,8 @@ pub fn unpack(image: Bytes, name: &str, options: &UnpackOptions) -> Unpacked {
     let mut engine = Engine {
         progress: options.progress.clone(),
         budget: Budget::new(options.limits.clone(), image.len() as u64),
-        out: Unpacked {
-            image_name: name.to_string(),
-            image: image.clone(),
-            containers: Vec::new(),
-            gaps: Vec::new(),
-            filesystems: Vec::new(),
-            payloads: Vec::new(),
-            incidents: Vec::new(),
-            unclaimed: None,
-        },
+        out: Unpacked::nothing_of(image.clone(), name),
+        speculate: rayon::current_num_threads() > 1,
     };
     let root = Chain::image(name);
     engine.carve(&image, 0, image.len(), &root, "", 0);
@@ -334,6 +340,9 @@ struct Engine {
     progress: Progress,
     budget: Budget,
     out: Unpacked,
+    /// Whether to decode the next container beside the current one (see
+    /// [`Engine::carve`]); pointless on one thread.
+    speculate: bool,
 }
 
 /// The magic table compiled for searching, built once.
@@ -475,26 +484,194 @@ fn leading(data: &[u8]) -> Vec<(usize, usize)> {
         .collect()
 }
 
+/// The candidates of one region in (offset, format) order, searched a
+/// [`SEARCH_CHUNK`] at a time so that the bytes a container claims are
+/// not searched at all.
+#[derive(Debug, Clone)]
+struct Candidates {
+    start: usize,
+    end: usize,
+    /// Where the next chunk's search begins.
+    next_chunk: usize,
+    /// Found in the chunks searched so far and not yet taken, in order.
+    pending: std::collections::VecDeque<(usize, usize)>,
+}
+
+impl Candidates {
+    fn new(start: usize, end: usize) -> Self {
+        Candidates {
+            start,
+            end,
+            next_chunk: start,
+            pending: Default::default(),
+        }
+    }
+
+    fn next(&mut self, blob: &[u8]) -> Option<(usize, usize)> {
+        loop {
+            if let Some(c) = self.pending.pop_front() {
+                return Some(c);
+            }
+            if self.next_chunk >= self.end {
+                return None;
+            }
+            let from = self.next_chunk;
+            let to = from.saturating_add(SEARCH_CHUNK).min(self.end);
+            self.pending = candidates(blob, self.start, self.end, from, to).into();
+            self.next_chunk = to;
+        }
+    }
+
+    /// Drop the candidates before `cursor`, the end of what a container
+    /// claimed, and search on from there.
+    fn skip_to(&mut self, cursor: usize) {
+        while self.pending.front().is_some_and(|&(pos, _)| pos < cursor) {
+            self.pending.pop_front();
+        }
+        self.next_chunk = self.next_chunk.max(cursor);
+    }
+}
+
+/// Parse the candidate at the start of `data` as `format`; a parser that
+/// panics has not recognised its format.
+fn parse_candidate(format: &format::Format, data: &[u8]) -> Option<Parsed> {
+    catch_unwind(AssertUnwindSafe(|| (format.parse)(data))).ok()?.ok()
+}
+
+/// How many bytes from its start a parsed candidate claims whatever its
+/// extraction gives (see [`Engine::try_parsed`]): its declared length (at
+/// least one byte, at most what there is), or one byte when it declares
+/// none; nothing when its confidence is low, since a low-confidence hit
+/// that fails to extract claims nothing.
+fn sure_claim(parsed: &Parsed, available: usize) -> usize {
+    if parsed.confidence == Confidence::Low {
+        return 0;
+    }
+    parsed.len.map_or(1, |l| {
+        usize::try_from(l).unwrap_or(usize::MAX).clamp(1, available.max(1))
+    })
+}
+
+/// A container decoded beside the one before it, not yet taken in.
+struct Ahead {
+    /// Its offset and the extent it claimed, if it claimed one.
+    pos: usize,
+    extent: Option<usize>,
+    /// Its containers, trees, gaps and spend.
+    engine: Engine,
+    /// The candidates after it.
+    rest: Candidates,
+}
+
 impl Engine {
+    /// An engine for work beside this one: no results yet, a fork of the
+    /// budget (see [`Budget::fork`]).
+    fn fork(&self) -> Engine {
+        Engine {
+            progress: self.progress.clone(),
+            budget: self.budget.fork(),
+            out: Unpacked::nothing_of(self.out.image.clone(), &self.out.image_name),
+            speculate: self.speculate,
+        }
+    }
+
+    /// Take in a fork's results after this engine's own, as if its work had
+    /// run next; false (nothing taken) when its budget does not allow that.
+    fn absorb(&mut self, base: budget::Spent, fork: Engine) -> bool {
+        if !self.budget.absorb(base, &fork.budget) {
+            return false;
+        }
+        let Unpacked {
+            containers,
+            gaps,
+            filesystems,
+            payloads,
+            incidents,
+            ..
+        } = fork.out;
+        self.out.containers.extend(containers);
+        self.out.gaps.extend(gaps);
+        self.out.filesystems.extend(filesystems);
+        self.out.payloads.extend(payloads);
+        self.out.incidents.extend(incidents);
+        true
+    }
+
+    /// The first candidate in `rest` that parses, extracted: the container
+    /// a sequential run tries next after the current one, if the current
+    /// one's claim does not cover it.
+    #[allow(clippy::too_many_arguments)]
+    fn extract_next(
+        mut self,
+        mut rest: Candidates,
+        blob: &Bytes,
+        end: usize,
+        parent: &Chain,
+        label: &str,
+        depth: u32,
+    ) -> Option<Ahead> {
+        while let Some((pos, fi)) = rest.next(blob) {
+            if let Some(parsed) = parse_candidate(&FORMATS[fi], &blob[pos..end]) {
+                let extent = self.try_parsed(blob, pos, end, fi, parsed, parent, label, depth);
+                return Some(Ahead {
+                    pos,
+                    extent,
+                    engine: self,
+                    rest,
+                });
+            }
+        }
+        None
+    }
+
     /// Carve `blob[start..end]` (offsets stay blob-absolute): the bytes
     /// `label` names (see [`Link::label`]) of what `parent` names.
+    ///
+    /// Candidates are tried in order, and one inside what an earlier one
+    /// claimed is skipped. While one extracts, the next candidate that
+    /// parses past what the current one surely claims is extracted beside
+    /// it, by a fork of this engine (a kernel decodes while the root
+    /// filesystem beside it does); its results are taken in only when the
+    /// current container's claim did not cover it and the budget allows
+    /// them in sequence (see [`Engine::absorb`]), so the outcome is the
+    /// sequential run's, whatever the number of threads.
     fn carve(&mut self, blob: &Bytes, start: usize, end: usize, parent: &Chain, label: &str, depth: u32) {
         let mut cursor = start;
         let mut claimed: Vec<(usize, usize)> = Vec::new();
-        let mut from = start;
-        while from < end {
-            let to = from.saturating_add(SEARCH_CHUNK).min(end);
-            for (pos, fi) in candidates(blob, start, end, from, to) {
-                if pos < cursor {
-                    continue;
-                }
-                if let Some(extent) = self.try_container(blob, pos, end, fi, parent, label, depth) {
-                    claimed.push((pos, pos + extent));
-                    cursor = pos + extent;
+        let mut found = Candidates::new(start, end);
+        while let Some((pos, fi)) = found.next(blob) {
+            let Some(parsed) = parse_candidate(&FORMATS[fi], &blob[pos..end]) else {
+                continue;
+            };
+            let (extent, ahead) = if self.speculate {
+                let mut rest = found.clone();
+                rest.skip_to(pos + sure_claim(&parsed, end - pos));
+                let fork = self.fork();
+                let base = self.budget.spent();
+                let (extent, ahead) = rayon::join(
+                    || self.try_parsed(blob, pos, end, fi, parsed, parent, label, depth),
+                    || fork.extract_next(rest, blob, end, parent, label, depth),
+                );
+                (extent, ahead.map(|a| (base, a)))
+            } else {
+                (self.try_parsed(blob, pos, end, fi, parsed, parent, label, depth), None)
+            };
+            if let Some(extent) = extent {
+                claimed.push((pos, pos + extent));
+                cursor = pos + extent;
+                found.skip_to(cursor);
+            }
+            if let Some((base, a)) = ahead
+                && a.pos >= cursor
+                && self.absorb(base, a.engine)
+            {
+                found = a.rest;
+                if let Some(extent) = a.extent {
+                    claimed.push((a.pos, a.pos + extent));
+                    cursor = a.pos + extent;
+                    found.skip_to(cursor);
                 }
             }
-            // What a container claimed is not searched again.
-            from = to.max(cursor);
         }
         // Decoded payloads (kernels, bootloaders) are analysed as blobs by
         // the inventory; only raw bytes get a gap map.
@@ -532,12 +709,28 @@ impl Engine {
         label: &str,
         depth: u32,
     ) -> Option<usize> {
+        // Formats read hostile bytes, some through other crates: a panic in
+        // any of them is contained, for every format at once.
+        let parsed = parse_candidate(&FORMATS[fi], &blob[pos..end])?;
+        self.try_parsed(blob, pos, end, fi, parsed, parent, label, depth)
+    }
+
+    /// Extract one parsed candidate. Returns the extent it claims, or
+    /// `None` if it was a chance match after all.
+    #[allow(clippy::too_many_arguments)]
+    fn try_parsed(
+        &mut self,
+        blob: &Bytes,
+        pos: usize,
+        end: usize,
+        fi: usize,
+        parsed: Parsed,
+        parent: &Chain,
+        label: &str,
+        depth: u32,
+    ) -> Option<usize> {
         let format = &FORMATS[fi];
         let data = &blob[pos..end];
-        // Formats read hostile bytes, some through other crates: a panic in
-        // any of them is contained here, for every format at once. A parser
-        // that panics has not recognised its format.
-        let parsed: Parsed = catch_unwind(AssertUnwindSafe(|| (format.parse)(data))).ok()?.ok()?;
         let chain = parent.child(label, pos as u64, format.name);
         self.progress.container(&chain, self.budget.bytes_used());
         let declared = parsed.len.map(|l| l as usize);
@@ -859,5 +1052,119 @@ mod tests {
         assert!(!u.complete());
         assert!(u.incompleteness().iter().any(|m| m.contains("depth budget exceeded")));
         assert!(u.containers.len() <= 18);
+    }
+
+    /// Everything an unpack found, as text, to compare two runs.
+    fn outline(u: &Unpacked) -> String {
+        let mut s = String::new();
+        for c in &u.containers {
+            s += &format!(
+                "container {} {:?} {} {:?} {:?}\n",
+                c.chain, c.status, c.size, c.problems, c.facts
+            );
+        }
+        for g in &u.gaps {
+            s += &format!("gap {} {:#x}+{} {:?}\n", g.location, g.offset, g.size, g.kind);
+        }
+        for i in &u.incidents {
+            s += &format!("incident {} {}\n", i.location, i.message);
+        }
+        for f in &u.filesystems {
+            for (path, node) in f.tree.iter() {
+                let len = match &node.kind {
+                    tree::NodeKind::File(d) => d.len(),
+                    _ => 0,
+                };
+                s += &format!("file {} {path} {len}\n", f.chain);
+            }
+        }
+        for p in &u.payloads {
+            s += &format!("payload {} {}\n", p.chain, p.data.len());
+        }
+        s
+    }
+
+    /// Containers side by side: a gzip stream (its end is known only once
+    /// decoded), junk, a SquashFS holding a gzip file, a uImage with a
+    /// gzip payload, junk.
+    fn siblings() -> Vec<u8> {
+        use crate::samples::Entry;
+        use std::io::Write;
+        let gzip = |data: &[u8]| {
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            gz.write_all(data).unwrap();
+            gz.finish().unwrap()
+        };
+        let text: Vec<u8> = (0..40_000u32).flat_map(|i| format!("{i:05}\n").into_bytes()).collect();
+        let mut img = gzip(&text);
+        img.extend_from_slice(&[0x5a; 1000]);
+        let dirs = ["/etc", "/bin", "/lib"].map(|path| Entry::Dir { path, mode: 0o755 });
+        let entries: Vec<Entry> = dirs
+            .into_iter()
+            .chain((0..6).map(|i| Entry::File {
+                path: ["/etc/a", "/etc/b", "/bin/c", "/bin/d", "/lib/e", "/lib/f.gz"][i],
+                mode: 0o644,
+                data: if i == 5 {
+                    gzip(&text[..50_000])
+                } else {
+                    text[i * 20_000..(i + 1) * 20_000].to_vec()
+                },
+            }))
+            .collect();
+        img.extend(crate::samples::squashfs(&entries, &formats::squashfs::GZIP_CODEC));
+        img.extend(formats::uimage::build("k", 2, 1, 1, &gzip(&text[..30_000])));
+        img.extend_from_slice(&[0xa5; 1000]);
+        img
+    }
+
+    /// Decoding the next container beside the current one is invisible:
+    /// on one thread (no speculation) and on several, the same containers,
+    /// trees, gaps and problems, also when a byte or file budget runs out
+    /// part of the way through the siblings.
+    #[test]
+    fn siblings_decoded_side_by_side_give_the_sequential_result_within_any_budget() {
+        let img = Bytes::from(siblings());
+        let run = |threads: usize, limits: &Limits| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let options = UnpackOptions {
+                limits: limits.clone(),
+                ..UnpackOptions::default()
+            };
+            outline(&pool.install(|| unpack(img.clone(), "s.bin", &options)))
+        };
+        let bytes = |n: u64| Limits {
+            min_total_bytes: n,
+            max_expansion: 0,
+            ..Limits::default()
+        };
+        let cases = [
+            ("default", Limits::default()),
+            ("first stream too big", bytes(100_000)),
+            ("no file fits", bytes(2_000)),
+            ("filesystem cut", bytes(300_000)),
+            ("uImage payload cut", bytes(400_000)),
+            (
+                "file count cut",
+                Limits {
+                    max_files: 5,
+                    ..Limits::default()
+                },
+            ),
+        ];
+        let default = run(1, &Limits::default());
+        assert!(default.contains("container s.bin@0x0:gzip Complete"), "{default}");
+        assert!(default.contains(":squashfs Complete"), "{default}");
+        assert!(default.contains("/lib/f.gz"), "{default}");
+        assert!(default.contains(":uimage Complete"), "{default}");
+        assert!(default.contains(":uimage 30000"), "{default}");
+        for (name, limits) in &cases {
+            let one = run(1, limits);
+            if *name != "default" {
+                assert!(one.contains("budget exceeded"), "{name}: nothing was cut\n{one}");
+            }
+            for threads in [2, 4] {
+                assert_eq!(run(threads, limits), one, "{name} on {threads} threads");
+            }
+        }
     }
 }

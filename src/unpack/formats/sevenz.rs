@@ -122,7 +122,7 @@ fn read_entries(d: &[u8], ctx: &mut ExtractCtx, out: &mut Extraction) -> Result<
         let mut bytes = Vec::new();
         Read::take(&mut *data, allowed.saturating_add(1)).read_to_end(&mut bytes)?;
         if bytes.len() as u64 > allowed {
-            stop = Some(Stop::Budget(BudgetExceeded::TotalBytes(allowed)));
+            stop = Some(Stop::Budget(sink.budget().refuse_bytes()));
             return Ok(false);
         }
         if let Err(b) = sink.add(entry.name(), Node::file(bytes, 0o100644)) {

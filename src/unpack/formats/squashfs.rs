@@ -28,6 +28,7 @@ use rayon::prelude::*;
 
 use backhand::{BackhandError, FilesystemCompressor, FilesystemReader, InnerNode, SuperBlock};
 
+use crate::unpack::budget::BudgetExceeded;
 use crate::unpack::bytes::{be_u16, be_u32, be_u64, le_u16, le_u32, le_u64};
 use crate::unpack::decode::{BlockCodec, Stop, block, read_capped};
 use crate::unpack::format::{
@@ -206,6 +207,10 @@ pub fn extract(d: &[u8], p: &Parsed, ctx: &mut ExtractCtx) -> Result<Extraction,
         // problems are the same whatever the number of threads.
         let decoded: Vec<Option<Vec<u8>>> = batch
             .par_iter()
+            // One task per file: sizes vary by orders of magnitude (a
+            // BusyBox beside hundreds of scripts), and halves of the batch
+            // would leave one thread decoding the big files' half alone.
+            .with_max_len(1)
             .map(|node| match &node.inner {
                 InnerNode::File(f) if batch.len() > 1 => {
                     read_capped(&mut fs.file(f).reader(), f.file_len() as u64, &deadline).ok()
@@ -240,6 +245,11 @@ pub fn extract(d: &[u8], p: &Parsed, ctx: &mut ExtractCtx) -> Result<Extraction,
                     };
                     match data {
                         Ok(data) => NodeKind::File(data.into()),
+                        // The cap was what is left of the byte budget.
+                        Err(Stop::Budget(BudgetExceeded::TotalBytes(_))) => {
+                            out.problem(format!("{path}: {}", sink.budget().refuse_bytes()));
+                            break 'batches;
+                        }
                         Err(Stop::Budget(b)) => {
                             out.problem(format!("{path}: {b}"));
                             break 'batches;
@@ -496,7 +506,8 @@ mod tests {
             let x = run_with(threads, tight.clone());
             let t = tree_of(&x);
             assert!(t.get("/d/f24").is_some() && t.get("/d/f25").is_none());
-            assert_eq!(x.problems, [format!("/d/f25: {}", BudgetExceeded::TotalBytes(500))]);
+            // The refusal names the budget, not the 500 bytes left of it.
+            assert_eq!(x.problems, [format!("/d/f25: {}", BudgetExceeded::TotalBytes(fits))]);
         }
     }
 

@@ -116,7 +116,12 @@ fn integrity(d: &[u8], h: &Header) -> &'static str {
         return "truncated";
     };
     let stored = &image[MD5_AT..MD5_AT + 16];
-    for (salt, name) in [(SALT_NORMAL, "md5-salted-normal"), (SALT_BOOT, "md5-salted-boot")] {
+    let normal = (SALT_NORMAL, "md5-salted-normal");
+    let boot = (SALT_BOOT, "md5-salted-boot");
+    // Each try hashes the whole image: the salt an image with a bootloader
+    // most likely uses goes first (the answer is the same either way).
+    let order = if h.boot_len > 0 { [boot, normal] } else { [normal, boot] };
+    for (salt, name) in order {
         let mut md5 = Md5::new();
         md5.update(&image[..MD5_AT]);
         md5.update(salt);
@@ -155,14 +160,19 @@ mod tests {
     use super::*;
 
     fn build(body: &[u8]) -> Vec<u8> {
+        build_salted(body, 0, SALT_NORMAL)
+    }
+
+    fn build_salted(body: &[u8], boot_len: u32, salt: [u8; 16]) -> Vec<u8> {
         let mut d = vec![0u8; HEADER_LEN];
         d[0..4].copy_from_slice(&VERSION_1.to_be_bytes());
         d[4..24].copy_from_slice(b"TP-LINK Technologies");
         d[0x7c..0x80].copy_from_slice(&((HEADER_LEN + body.len()) as u32).to_be_bytes());
+        d[0x94..0x98].copy_from_slice(&boot_len.to_be_bytes());
         d.extend_from_slice(body);
         let mut md5 = Md5::new();
         md5.update(&d[..MD5_AT]);
-        md5.update(SALT_NORMAL);
+        md5.update(salt);
         md5.update(&d[MD5_AT + 16..]);
         let sum = md5.finalize();
         d[MD5_AT..MD5_AT + 16].copy_from_slice(&sum);
@@ -178,6 +188,18 @@ mod tests {
         bad[HEADER_LEN + 1] ^= 1;
         assert_eq!(parse(&bad).unwrap().facts["integrity"], "md5-mismatch");
         assert_eq!(parse(&d[..HEADER_LEN + 3]).unwrap().facts["integrity"], "truncated");
+    }
+
+    /// Which salt is tried first depends on the bootloader length; which
+    /// one is reported must not.
+    #[test]
+    fn either_salt_is_recognised_with_or_without_a_bootloader() {
+        for boot_len in [0, 0x2_0000] {
+            for (salt, name) in [(SALT_NORMAL, "md5-salted-normal"), (SALT_BOOT, "md5-salted-boot")] {
+                let d = build_salted(b"kernel and rootfs", boot_len, salt);
+                assert_eq!(parse(&d).unwrap().facts["integrity"], name, "boot length {boot_len:#x}");
+            }
+        }
     }
 
     #[test]

@@ -282,6 +282,11 @@ fn extract_with(d: &[u8], ctx: &mut ExtractCtx, dahua: bool) -> Result<Extractio
             };
             let data = match member_data(d, &m, dahua, remaining, &file_ctx) {
                 Ok(data) => data,
+                // Larger than what is left of the byte budget.
+                Err(Stop::Budget(crate::unpack::budget::BudgetExceeded::TotalBytes(_))) => {
+                    out.problem(format!("{}: {}", m.name, sink.budget().refuse_bytes()));
+                    break;
+                }
                 Err(Stop::Budget(b)) => {
                     out.problem(format!("{}: {b}", m.name));
                     break;
