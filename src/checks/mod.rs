@@ -135,7 +135,7 @@ pub struct RuleSet {
     pub rules: BTreeMap<String, Rule>,
     pub dictionary: Dictionary,
     /// The rules' `[[pattern]]` entries, compiled.
-    pub patterns: Vec<patterns::Compiled>,
+    pub patterns: patterns::Patterns,
     /// Every YARA source (`checks/**/*.yar` and a lab's `custom/` files),
     /// compiled once.
     pub yara: yara::Compiled,

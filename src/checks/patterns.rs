@@ -13,7 +13,8 @@ use std::collections::BTreeSet;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use regex::bytes::{Regex, RegexBuilder};
+use rayon::prelude::*;
+use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
 use super::rule::{FileScope, Pattern, PatternTarget, Require, Rule};
 use super::{Finding, SECRET_SLOT, Secret};
@@ -41,9 +42,21 @@ fn build(expr: &str) -> Result<Regex, String> {
         .map_err(|e| e.to_string())
 }
 
+/// Every rule's patterns, compiled, and the content patterns again as one
+/// set: one pass of the set over a text file says which few of them match
+/// it, instead of one pass per pattern (most patterns are anchored at line
+/// starts and have no literal the regex engine could search for first).
+#[derive(Debug, Clone)]
+pub struct Patterns {
+    compiled: Vec<Compiled>,
+    /// Indexes into `compiled` of the content patterns, in the set's order.
+    content: Vec<usize>,
+    content_set: RegexSet,
+}
+
 /// Compile every rule's patterns; the error names the rule.
-pub fn compile<'a>(rules: impl Iterator<Item = &'a Rule>) -> Result<Vec<Compiled>, (String, String)> {
-    let mut out = Vec::new();
+pub fn compile<'a>(rules: impl Iterator<Item = &'a Rule>) -> Result<Patterns, (String, String)> {
+    let mut compiled = Vec::new();
     for r in rules {
         for p in &r.patterns {
             let err = |e: String| (r.id.clone(), e);
@@ -54,7 +67,7 @@ pub fn compile<'a>(rules: impl Iterator<Item = &'a Rule>) -> Result<Vec<Compiled
                 }
             }
             let opt = |e: &Option<String>| e.as_deref().map(build).transpose();
-            out.push(Compiled {
+            compiled.push(Compiled {
                 rule: r.id.clone(),
                 value: opt(&p.value).map_err(err)?,
                 not_key: opt(&p.not_key).map_err(err)?,
@@ -64,7 +77,20 @@ pub fn compile<'a>(rules: impl Iterator<Item = &'a Rule>) -> Result<Vec<Compiled
             });
         }
     }
-    Ok(out)
+    let content: Vec<usize> = (0..compiled.len())
+        .filter(|&i| compiled[i].pattern.on == PatternTarget::Content)
+        .collect();
+    let content_set = RegexSetBuilder::new(content.iter().map(|&i| compiled[i].pattern.regex.as_str()))
+        .unicode(false)
+        .size_limit(64 << 20)
+        .dfa_size_limit(16 << 20)
+        .build()
+        .map_err(|e| ("(all content patterns)".to_string(), e.to_string()))?;
+    Ok(Patterns {
+        compiled,
+        content,
+        content_set,
+    })
 }
 
 /// Shannon entropy in bits per character.
@@ -158,71 +184,22 @@ fn fill(template: &str, user: &str, key: &str, matched: &str) -> String {
 
 /// Run every rule's patterns over the inventory, whatever the rule's
 /// family: a pattern rule needs no code in its family to run.
-pub fn run(inv: &Inventory, compiled: &[Compiled]) -> Vec<Finding> {
-    let mine: Vec<&Compiled> = compiled.iter().collect();
-    if mine.is_empty() {
+pub fn run(inv: &Inventory, patterns: &Patterns) -> Vec<Finding> {
+    if patterns.compiled.is_empty() {
         return Vec::new();
     }
-    let mut out = Vec::new();
-    // One finding per (rule, file, secret): a token repeated in a file is
-    // one problem.
+    // Files are independent (a finding is one per rule, file and secret):
+    // they are searched in parallel and their findings kept in file order.
+    let mut out: Vec<Finding> = inv
+        .files
+        .par_iter()
+        .filter(|f| scanned_by_content(inv.unpacked, f))
+        .flat_map_iter(|f| content_findings(f, patterns))
+        .collect();
     let mut seen: BTreeSet<(String, usize, String)> = BTreeSet::new();
-    for (fi, f) in inv.files.iter().enumerate() {
-        if !scanned_by_content(inv.unpacked, f) {
-            continue;
-        }
-        let text = is_text(f.data);
-        let line_at =
-            |off: usize| text.then(|| memchr::memchr_iter(b'\n', &f.data[..off.min(f.data.len())]).count() + 1);
-        for c in mine.iter().filter(|c| c.pattern.on == PatternTarget::Content) {
-            if (c.pattern.files == FileScope::Text && !text)
-                || c.path.as_ref().is_some_and(|p| !p.is_match(f.path.as_bytes()))
-            {
-                continue;
-            }
-            for caps in c.re.captures_iter(f.data) {
-                let Some(m) = caps.get(0) else { continue };
-                let group = |g: &Option<String>| g.as_deref().and_then(|n| caps.name(n));
-                let secret = group(&c.pattern.secret);
-                let secret_text = secret.map(|s| String::from_utf8_lossy(s.as_bytes()).to_string());
-                let user = group(&c.pattern.user)
-                    .map(|u| String::from_utf8_lossy(u.as_bytes()).to_string())
-                    .unwrap_or_default();
-                if let Some(s) = &secret_text
-                    && !c.pattern.require.iter().all(|r| {
-                        passes(*r, s, content_context(c))
-                            && !(*r == Require::NotPlaceholder && is_role_template(&user, s))
-                    })
-                {
-                    continue;
-                }
-                let key = secret_text
-                    .clone()
-                    .unwrap_or_else(|| String::from_utf8_lossy(m.as_bytes()).to_string());
-                if !seen.insert((c.rule.clone(), fi, key)) {
-                    continue;
-                }
-                let span = secret.map(|s| (s.start() - m.start(), s.end() - m.start()));
-                let line = line_at(m.start());
-                out.push(Finding {
-                    rule: c.rule.clone(),
-                    path: f.path.clone(),
-                    container: f.container.clone(),
-                    line,
-                    offset: line.is_none().then_some(m.start() as u64),
-                    evidence: fill(&c.pattern.evidence, &user, "", &snippet(m.as_bytes(), span)),
-                    sha256: Some(f.sha256.clone()),
-                    custom: None,
-                    secret: secret_text.map(|s| Secret {
-                        fingerprint: fingerprint_of(s.as_bytes()),
-                        value: Some(s),
-                    }),
-                });
-            }
-        }
-    }
-    let configs: Vec<&Compiled> = mine
-        .into_iter()
+    let configs: Vec<&Compiled> = patterns
+        .compiled
+        .iter()
         .filter(|c| c.pattern.on == PatternTarget::Config)
         .collect();
     if !configs.is_empty() {
@@ -267,6 +244,67 @@ pub fn run(inv: &Inventory, compiled: &[Compiled]) -> Vec<Finding> {
     out
 }
 
+/// The content patterns' findings in one file: one per rule and secret (a
+/// token repeated in a file is one problem).
+fn content_findings(f: &crate::inventory::FileEntry, patterns: &Patterns) -> Vec<Finding> {
+    let text = is_text(f.data);
+    // A text file is searched by the set first; binaries only by the few
+    // patterns meant for any file, whose literals the engine searches fast.
+    let matched = text.then(|| patterns.content_set.matches(f.data));
+    let line_at = |off: usize| text.then(|| memchr::memchr_iter(b'\n', &f.data[..off.min(f.data.len())]).count() + 1);
+    let mut out = Vec::new();
+    let mut seen: BTreeSet<(&str, String)> = BTreeSet::new();
+    for (si, &ci) in patterns.content.iter().enumerate() {
+        let c = &patterns.compiled[ci];
+        let applies = match &matched {
+            Some(m) => m.matched(si),
+            None => c.pattern.files == FileScope::Any,
+        };
+        if !applies || c.path.as_ref().is_some_and(|p| !p.is_match(f.path.as_bytes())) {
+            continue;
+        }
+        for caps in c.re.captures_iter(f.data) {
+            let Some(m) = caps.get(0) else { continue };
+            let group = |g: &Option<String>| g.as_deref().and_then(|n| caps.name(n));
+            let secret = group(&c.pattern.secret);
+            let secret_text = secret.map(|s| String::from_utf8_lossy(s.as_bytes()).to_string());
+            let user = group(&c.pattern.user)
+                .map(|u| String::from_utf8_lossy(u.as_bytes()).to_string())
+                .unwrap_or_default();
+            if let Some(s) = &secret_text
+                && !c.pattern.require.iter().all(|r| {
+                    passes(*r, s, content_context(c)) && !(*r == Require::NotPlaceholder && is_role_template(&user, s))
+                })
+            {
+                continue;
+            }
+            let key = secret_text
+                .clone()
+                .unwrap_or_else(|| String::from_utf8_lossy(m.as_bytes()).to_string());
+            if !seen.insert((c.rule.as_str(), key)) {
+                continue;
+            }
+            let span = secret.map(|s| (s.start() - m.start(), s.end() - m.start()));
+            let line = line_at(m.start());
+            out.push(Finding {
+                rule: c.rule.clone(),
+                path: f.path.clone(),
+                container: f.container.clone(),
+                line,
+                offset: line.is_none().then_some(m.start() as u64),
+                evidence: fill(&c.pattern.evidence, &user, "", &snippet(m.as_bytes(), span)),
+                sha256: Some(f.sha256.clone()),
+                custom: None,
+                secret: secret_text.map(|s| Secret {
+                    fingerprint: fingerprint_of(s.as_bytes()),
+                    value: Some(s),
+                }),
+            });
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,6 +331,48 @@ mod tests {
         // token of eights is a dummy.
         assert!(passes(Require::NotPlaceholder, "888888", Login));
         assert!(!passes(Require::NotPlaceholder, "888888", S));
+    }
+
+    /// The set only chooses which patterns run on a text file: on every
+    /// fixture file (and every fixture binary's strings) of every rule it
+    /// must choose exactly the patterns that match on their own, and every
+    /// content pattern must match one of them (each has a fail fixture).
+    #[test]
+    fn the_set_picks_exactly_the_patterns_that_match_each_fixture_file() {
+        let rules = crate::rules::Rules::embedded().expect("the embedded rules load");
+        let p = &rules.checks.patterns;
+        let mut files = 0;
+        let mut ever_matched = vec![false; p.content.len()];
+        for rule in rules.checks.rules.values() {
+            for fx in &rule.fixtures {
+                for (path, text) in fx.files.iter().chain(&fx.elf) {
+                    let picked = p.content_set.matches(text.as_bytes());
+                    for (si, &ci) in p.content.iter().enumerate() {
+                        let c = &p.compiled[ci];
+                        let alone = c.re.is_match(text.as_bytes());
+                        assert_eq!(
+                            picked.matched(si),
+                            alone,
+                            "{} pattern {si} on {path} of fixture {} of {}",
+                            c.rule,
+                            fx.name,
+                            rule.id
+                        );
+                        ever_matched[si] |= alone;
+                    }
+                    files += 1;
+                }
+            }
+        }
+        assert!(files > 100, "only {files} fixture files");
+        let unmatched: Vec<String> = p
+            .content
+            .iter()
+            .zip(&ever_matched)
+            .filter(|(_, m)| !**m)
+            .map(|(&ci, _)| format!("{} {}", p.compiled[ci].rule, p.compiled[ci].pattern.regex))
+            .collect();
+        assert!(unmatched.is_empty(), "no fixture file matches: {unmatched:#?}");
     }
 
     #[test]
