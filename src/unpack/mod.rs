@@ -552,6 +552,13 @@ fn sure_claim(parsed: &Parsed, available: usize) -> usize {
     })
 }
 
+/// How deep in the container chain the next container is still decoded
+/// beside the current one. Firmware nests its big siblings near the top
+/// (a vendor header holding a kernel and a root filesystem); below, the
+/// engine recurses inline, so that deep nesting costs no more stack on a
+/// worker thread than it does sequentially.
+const SPECULATION_DEPTH: u32 = 4;
+
 /// A container decoded beside the one before it, not yet taken in.
 struct Ahead {
     /// Its offset and the extent it claimed, if it claimed one.
@@ -643,7 +650,7 @@ impl Engine {
             let Some(parsed) = parse_candidate(&FORMATS[fi], &blob[pos..end]) else {
                 continue;
             };
-            let (extent, ahead) = if self.speculate {
+            let (extent, ahead) = if self.speculate && depth < SPECULATION_DEPTH {
                 let mut rest = found.clone();
                 rest.skip_to(pos + sure_claim(&parsed, end - pos));
                 let fork = self.fork();
