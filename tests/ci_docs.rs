@@ -6,11 +6,12 @@
 //! parsed, both with Python when it is there (the test says when it
 //! skips).
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use serde_json::Value;
+
+mod common;
 
 fn doc() -> String {
     std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/ci.md")).expect("docs/ci.md")
@@ -62,28 +63,8 @@ fn commands(text: &str) -> Vec<Vec<String>> {
     out
 }
 
-/// Runs `python3 -c script` on `input`; `None` when Python or the module
-/// `needs` is missing.
 fn python(script: &str, input: &[u8], needs: &str) -> Option<String> {
-    let probe = Command::new("python3")
-        .args(["-c", &format!("import {needs}")])
-        .output();
-    if !probe.is_ok_and(|o| o.status.success()) {
-        eprintln!("skipped: python3 with {needs} is not available");
-        return None;
-    }
-    let mut child = Command::new("python3")
-        .args(["-c", script])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 starts");
-    child.stdin.take().expect("stdin").write_all(input).expect("write");
-    let out = child.wait_with_output().expect("python3 finishes");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+    common::python(script, input, needs, "python3 failed")
 }
 
 const VALIDATE_SARIF: &str = r#"

@@ -4,8 +4,7 @@
 //! Python when it is available (each test says when it skips), and the
 //! counts of each view checked against the report.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+mod common;
 
 use fwcert::report::{Format, Lang, Report, junit, markdown, sarif, text};
 use fwcert::{ScanOptions, Verdict, scan_bytes};
@@ -21,47 +20,9 @@ fn report(name: &str) -> Report {
     scan_bytes(bytes.into(), name, &opts).expect("sample scans")
 }
 
-/// Runs `python3 -c script` with `input` on stdin; `None` (with the reason
-/// printed) when Python or a module the script imports is missing.
+/// [`common::python`] on text: the schema and parser checks.
 fn python(script: &str, input: &str, needs: &str) -> Option<String> {
-    let probe = Command::new("python3")
-        .args(["-c", &format!("import {needs}")])
-        .output();
-    match probe {
-        Err(e) => {
-            eprintln!("skipped: python3 not runnable ({e})");
-            return None;
-        }
-        Ok(o) if !o.status.success() => {
-            eprintln!(
-                "skipped: python3 cannot import {needs} (`pip install {needs}`): {}",
-                String::from_utf8_lossy(&o.stderr).trim()
-            );
-            return None;
-        }
-        Ok(_) => {}
-    }
-    let mut child = Command::new("python3")
-        .args(["-c", script])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 starts");
-    child
-        .stdin
-        .take()
-        .expect("stdin is piped")
-        .write_all(input.as_bytes())
-        .expect("python3 reads its input");
-    let out = child.wait_with_output().expect("python3 finishes");
-    assert!(
-        out.status.success(),
-        "python3 failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+    common::python(script, input.as_bytes(), needs, "python3 failed")
 }
 
 #[test]

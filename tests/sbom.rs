@@ -2,8 +2,9 @@
 //! official schema (tests/data/cyclonedx/, from the CycloneDX project's
 //! own library), deterministic, with the report's components and CVEs.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
+
+mod common;
 
 use fwcert::report::Report;
 use fwcert::{ScanOptions, scan_bytes, scan_path};
@@ -37,37 +38,13 @@ print(len(doc["components"]), len(doc["vulnerabilities"]))
 "#;
 
 fn validate(text: &str) -> Option<String> {
-    let probe = Command::new("python3")
-        .args(["-c", "import jsonschema, referencing"])
-        .output();
-    match probe {
-        Ok(o) if o.status.success() => {}
-        _ => {
-            eprintln!("skipped: python3 with jsonschema is not available (`pip install jsonschema`)");
-            return None;
-        }
-    }
-    let mut child = Command::new("python3")
-        .args(["-c", VALIDATE])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 starts");
-    child
-        .stdin
-        .take()
-        .expect("piped")
-        .write_all(text.as_bytes())
-        .expect("written");
-    let out = child.wait_with_output().expect("python3 finishes");
-    assert!(
-        out.status.success(),
-        "not valid CycloneDX 1.5:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    common::python(
+        VALIDATE,
+        text.as_bytes(),
+        "jsonschema, referencing",
+        "not valid CycloneDX 1.5",
+    )
+    .map(|out| out.trim().to_string())
 }
 
 #[test]
@@ -187,27 +164,15 @@ print(len(doc.packages))
 
 #[test]
 fn spdx_2_3_validates_with_the_spdx_tools() {
-    let probe = Command::new("python3").args(["-c", "import spdx_tools"]).output();
-    if !matches!(probe, Ok(ref o) if o.status.success()) {
-        eprintln!("skipped: python3 cannot import spdx_tools (`pip install spdx-tools`)");
-        return;
-    }
     for name in ["camera-default-root.bin", "camera-hardened.bin"] {
         let r = report(name);
         let text = fwcert::sbom::render_spdx(&r);
         assert_eq!(text, fwcert::sbom::render_spdx(&report(name)), "deterministic");
-        let mut child = Command::new("python3")
-            .args(["-c", VALIDATE_SPDX])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("python3 starts");
-        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        let Some(out) = common::python(VALIDATE_SPDX, text.as_bytes(), "spdx_tools", name) else {
+            return;
+        };
         assert_eq!(
-            String::from_utf8_lossy(&out.stdout).trim(),
+            out.trim(),
             (r.components.len() + 1).to_string(),
             "{name}: the image and each component"
         );
