@@ -452,59 +452,38 @@ fn verify_hashes(d: &[u8], t: &Tree, node: &str, data: &[u8]) -> Vec<String> {
 /// of placeholder bytes, not a real signature), for tests and rule
 /// fixtures.
 pub fn build(images: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut strings: Vec<u8> = Vec::new();
-    let mut s = Vec::new();
-    let name_off = |n: &str, strings: &mut Vec<u8>| {
-        let off = strings.len() as u32;
-        strings.extend_from_slice(n.as_bytes());
-        strings.push(0);
-        off
-    };
-    let begin = |s: &mut Vec<u8>, n: &str| {
-        s.extend_from_slice(&BEGIN_NODE.to_be_bytes());
-        s.extend_from_slice(n.as_bytes());
-        s.push(0);
-        s.resize(align4(s.len()), 0);
-    };
-    let prop = |s: &mut Vec<u8>, strings: &mut Vec<u8>, n: &str, v: &[u8]| {
-        s.extend_from_slice(&PROP.to_be_bytes());
-        s.extend_from_slice(&(v.len() as u32).to_be_bytes());
-        s.extend_from_slice(&name_off(n, strings).to_be_bytes());
-        s.extend_from_slice(v);
-        s.resize(align4(s.len()), 0);
-    };
-    begin(&mut s, "");
-    prop(&mut s, &mut strings, "description", b"test fit\0");
-    begin(&mut s, "images");
+    let mut w = FdtWriter::default();
+    w.begin("");
+    w.prop("description", b"test fit\0");
+    w.begin("images");
     for (name, data) in images {
-        begin(&mut s, name);
-        prop(&mut s, &mut strings, "type", b"kernel\0");
-        prop(&mut s, &mut strings, "data", data);
-        begin(&mut s, "hash-1");
-        prop(&mut s, &mut strings, "algo", b"sha256\0");
+        w.begin(name);
+        w.prop("type", b"kernel\0");
+        w.prop("data", data);
+        w.begin("hash-1");
+        w.prop("algo", b"sha256\0");
         {
             use sha2::Digest;
-            prop(&mut s, &mut strings, "value", &sha2::Sha256::digest(data));
+            w.prop("value", &sha2::Sha256::digest(data));
         }
-        s.extend_from_slice(&END_NODE.to_be_bytes());
-        s.extend_from_slice(&END_NODE.to_be_bytes());
+        w.end();
+        w.end();
     }
-    s.extend_from_slice(&END_NODE.to_be_bytes());
-    begin(&mut s, "configurations");
-    begin(&mut s, "conf-1");
-    begin(&mut s, "signature-1");
-    prop(&mut s, &mut strings, "algo", b"sha256,rsa2048\0");
-    prop(&mut s, &mut strings, "key-name-hint", b"dev\0");
+    w.end();
+    w.begin("configurations");
+    w.begin("conf-1");
+    w.begin("signature-1");
+    w.prop("algo", b"sha256,rsa2048\0");
+    w.prop("key-name-hint", b"dev\0");
     let signs: Vec<u8> = images.iter().flat_map(|(n, _)| n.bytes().chain([0])).collect();
-    prop(&mut s, &mut strings, "sign-images", &signs);
+    w.prop("sign-images", &signs);
     // Placeholder bytes where mkimage -k writes the RSA signature: fwcert
     // never verifies signatures (that needs the vendor's key).
-    prop(&mut s, &mut strings, "value", &[0x5a; 256]);
+    w.prop("value", &[0x5a; 256]);
     for _ in 0..4 {
-        s.extend_from_slice(&END_NODE.to_be_bytes());
+        w.end();
     }
-    s.extend_from_slice(&END.to_be_bytes());
-    fdt_blob(&s, &strings)
+    w.finish()
 }
 
 /// A minimal U-Boot control device tree for tests and rule fixtures: one
@@ -514,73 +493,86 @@ pub fn build(images: &[(&str, &[u8])]) -> Vec<u8> {
 /// `doc/usage/fit/signature.rst`). No key material: fwcert never
 /// verifies.
 pub fn build_control(name: &str, required: Option<&str>) -> Vec<u8> {
-    let mut strings: Vec<u8> = Vec::new();
-    let mut s = Vec::new();
-    let mut name_off = |n: &str| {
-        let off = strings.len() as u32;
-        strings.extend_from_slice(n.as_bytes());
-        strings.push(0);
-        off
-    };
-    let begin = |s: &mut Vec<u8>, n: &str| {
-        s.extend_from_slice(&BEGIN_NODE.to_be_bytes());
-        s.extend_from_slice(n.as_bytes());
-        s.push(0);
-        s.resize(align4(s.len()), 0);
-    };
-    let prop = |s: &mut Vec<u8>, off: u32, v: &[u8]| {
-        s.extend_from_slice(&PROP.to_be_bytes());
-        s.extend_from_slice(&(v.len() as u32).to_be_bytes());
-        s.extend_from_slice(&off.to_be_bytes());
-        s.extend_from_slice(v);
-        s.resize(align4(s.len()), 0);
-    };
     let z = |t: &str| [t.as_bytes(), &[0]].concat();
-    begin(&mut s, "");
-    prop(&mut s, name_off("model"), &z("fwcert control fdt"));
-    begin(&mut s, "signature");
-    begin(&mut s, &format!("key-{name}"));
-    prop(&mut s, name_off("algo"), &z("sha256,rsa2048"));
-    prop(&mut s, name_off("key-name-hint"), &z(name));
-    prop(&mut s, name_off("rsa,num-bits"), &2048u32.to_be_bytes());
+    let mut w = FdtWriter::default();
+    w.begin("");
+    w.prop("model", &z("fwcert control fdt"));
+    w.begin("signature");
+    w.begin(&format!("key-{name}"));
+    w.prop("algo", &z("sha256,rsa2048"));
+    w.prop("key-name-hint", &z(name));
+    w.prop("rsa,num-bits", &2048u32.to_be_bytes());
     if let Some(r) = required {
-        prop(&mut s, name_off("required"), &z(r));
+        w.prop("required", &z(r));
     }
     for _ in 0..3 {
-        s.extend_from_slice(&END_NODE.to_be_bytes());
+        w.end();
     }
-    s.extend_from_slice(&END.to_be_bytes());
-    let mut d = fdt_blob(&s, &strings);
+    let mut d = w.finish();
     d.resize(align4(d.len()), 0);
     d
 }
 
-/// A flattened device tree (version 17) around a structure block and its
-/// strings: header, an empty memory reservation map, then both blocks; the
-/// last step of [`build`] and [`build_control`].
-fn fdt_blob(s: &[u8], strings: &[u8]) -> Vec<u8> {
-    let off_struct = 40 + 16;
-    let off_strings = off_struct + s.len();
-    let total = off_strings + strings.len();
-    let mut d = Vec::new();
-    for v in [
-        0xd00d_feed,
-        total,
-        off_struct,
-        off_strings,
-        40,
-        17,
-        16,
-        0,
-        strings.len(),
-        s.len(),
-    ] {
-        d.extend_from_slice(&(v as u32).to_be_bytes());
+/// Writes a flattened device tree (version 17) node by node, for
+/// [`build`] and [`build_control`]: every property name is appended to
+/// the strings block (no sharing), as those builders always did.
+#[derive(Default)]
+struct FdtWriter {
+    structure: Vec<u8>,
+    strings: Vec<u8>,
+}
+
+impl FdtWriter {
+    fn begin(&mut self, name: &str) {
+        self.structure.extend_from_slice(&BEGIN_NODE.to_be_bytes());
+        self.structure.extend_from_slice(name.as_bytes());
+        self.structure.push(0);
+        self.structure.resize(align4(self.structure.len()), 0);
     }
-    d.extend_from_slice(&[0; 16]);
-    d.extend_from_slice(s);
-    d.extend_from_slice(strings);
-    d
+
+    fn prop(&mut self, name: &str, value: &[u8]) {
+        let name_at = self.strings.len() as u32;
+        self.strings.extend_from_slice(name.as_bytes());
+        self.strings.push(0);
+        self.structure.extend_from_slice(&PROP.to_be_bytes());
+        self.structure.extend_from_slice(&(value.len() as u32).to_be_bytes());
+        self.structure.extend_from_slice(&name_at.to_be_bytes());
+        self.structure.extend_from_slice(value);
+        self.structure.resize(align4(self.structure.len()), 0);
+    }
+
+    fn end(&mut self) {
+        self.structure.extend_from_slice(&END_NODE.to_be_bytes());
+    }
+
+    /// The blob: header, an empty memory reservation map, the structure
+    /// block (ended) and the strings.
+    fn finish(mut self) -> Vec<u8> {
+        self.structure.extend_from_slice(&END.to_be_bytes());
+        let (s, strings) = (&self.structure, &self.strings);
+        let off_struct = 40 + 16;
+        let off_strings = off_struct + s.len();
+        let total = off_strings + strings.len();
+        let mut d = Vec::new();
+        for v in [
+            0xd00d_feed,
+            total,
+            off_struct,
+            off_strings,
+            40,
+            17,
+            16,
+            0,
+            strings.len(),
+            s.len(),
+        ] {
+            d.extend_from_slice(&(v as u32).to_be_bytes());
+        }
+        d.extend_from_slice(&[0; 16]);
+        d.extend_from_slice(s);
+        d.extend_from_slice(strings);
+        d
+    }
 }
 
 #[cfg(test)]
