@@ -328,15 +328,30 @@ fn cpe(product: &str, bounds: serde_json::Value) -> serde_json::Value {
 
 #[test]
 fn an_excluded_nvd_start_is_not_affected_and_an_included_one_is() {
-    let feed = nvd_feed(
-        "CVE-0000-0001",
-        serde_json::json!([cpe(
-            "thekelleys:dnsmasq",
-            serde_json::json!({ "versionStartExcluding": "2.78", "versionEndIncluding": "2.80" })
-        )]),
+    let excluded = dnsmasq_range(
+        serde_json::json!({ "versionStartExcluding": "2.78", "versionEndIncluding": "2.80" }),
+        &[("2.78", false), ("2.79", true), ("2.80", true), ("2.81", false)],
     );
+    assert_eq!(
+        (excluded.after.as_deref(), excluded.from.as_deref()),
+        (Some("2.78"), None)
+    );
+    let included = dnsmasq_range(
+        serde_json::json!({ "versionStartIncluding": "2.78", "versionEndExcluding": "2.80" }),
+        &[("2.77", false), ("2.78", true), ("2.79", true), ("2.80", false)],
+    );
+    assert_eq!(
+        (included.after.as_deref(), included.from.as_deref()),
+        (None, Some("2.78"))
+    );
+}
+
+/// Import one NVD record for dnsmasq with `bounds`, check which versions
+/// it affects (`(version, affected)`), and return the range it became.
+fn dnsmasq_range(bounds: serde_json::Value, versions: &[(&str, bool)]) -> fwcert::checks::components::data::Range {
+    let feed = nvd_feed("CVE-0000-0001", serde_json::json!([cpe("thekelleys:dnsmasq", bounds)]));
     let (d, _) = import::apply(vulndb::embedded().unwrap(), &feed).unwrap();
-    for (v, hit) in [("2.78", false), ("2.79", true), ("2.80", true), ("2.81", false)] {
+    for &(v, hit) in versions {
         assert_eq!(
             ids(&d, "dnsmasq", v).contains(&"CVE-0000-0001".to_string()),
             hit,
@@ -344,26 +359,7 @@ fn an_excluded_nvd_start_is_not_affected_and_an_included_one_is() {
         );
     }
     let c = d.vulnerabilities.cves.iter().find(|c| c.id == "CVE-0000-0001").unwrap();
-    assert_eq!(
-        (c.ranges[0].after.as_deref(), c.ranges[0].from.as_deref()),
-        (Some("2.78"), None)
-    );
-
-    let feed = nvd_feed(
-        "CVE-0000-0001",
-        serde_json::json!([cpe(
-            "thekelleys:dnsmasq",
-            serde_json::json!({ "versionStartIncluding": "2.78", "versionEndExcluding": "2.80" })
-        )]),
-    );
-    let (d, _) = import::apply(vulndb::embedded().unwrap(), &feed).unwrap();
-    for (v, hit) in [("2.77", false), ("2.78", true), ("2.79", true), ("2.80", false)] {
-        assert_eq!(
-            ids(&d, "dnsmasq", v).contains(&"CVE-0000-0001".to_string()),
-            hit,
-            "dnsmasq {v}"
-        );
-    }
+    c.ranges[0].clone()
 }
 
 #[test]
