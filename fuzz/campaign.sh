@@ -11,6 +11,8 @@
 # One line per target goes to fuzz/campaign.log: time, executions, coverage,
 # and whether libFuzzer found a crash (its input is left in artifacts/).
 set -u
+# A relative FWCERT_CORPUS names a folder from where the script was called.
+if [ -n "${FWCERT_CORPUS:-}" ]; then FWCERT_CORPUS=$(cd "$FWCERT_CORPUS" && pwd) || exit 1; fi
 cd "$(dirname "$0")"
 secs=${1:-300}
 lanes=${2:-1}
@@ -24,12 +26,18 @@ seeds=$(mktemp -d)
 trap 'rm -rf "$seeds"' EXIT
 cp ../samples/*.bin "$seeds"/
 find ../tests/data -type f -size -1M -not -name '*.sh' -not -name '*.md' -exec cp {} "$seeds"/ \;
+# Formats no fixture holds (Hikvision digicap, 7z, LZMA/xz streams of a
+# filesystem), made by fwcert's own builders.
+(cd .. && nice -n 19 cargo run -q --example fuzz-seeds "$seeds") >/dev/null
 if [ -n "${FWCERT_CORPUS:-}" ]; then
   for f in "$FWCERT_CORPUS"/formats/*; do
-    case "$f" in
-      *.xz) xz -dc "$f" >"$seeds/$(basename "${f%.xz}")" ;;
-      *) [ "$(stat -c %s "$f")" -le 1048576 ] && cp "$f" "$seeds"/ ;;
-    esac
+    name=$(basename "$f")
+    # An xz file is a seed for the xz target as it is, and its contents
+    # (the ext images) for the others.
+    case "$f" in *.xz) xz -dc "$f" >"$seeds/${name%.xz}" ;; esac
+    # Larger files (UBI, UBIFS, FIT images) give their first MiB: the
+    # headers a parser must accept before anything else is reached.
+    if [ "$(stat -c %s "$f")" -le 1048576 ]; then cp "$f" "$seeds"/; else head -c 1048576 "$f" >"$seeds/$name.head"; fi
   done
   # The firmware's first 256 KiB: vendor header and the start of the kernel.
   for f in "$FWCERT_CORPUS"/firmware/*; do head -c 262144 "$f" >"$seeds/$(basename "$f").head"; done
