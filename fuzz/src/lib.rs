@@ -37,7 +37,12 @@ pub fn format(name: &str, data: &[u8]) {
                 source: Default::default(),
                 budget: &mut budget,
             };
-            let _ = (f.extract)(data, &parsed, &mut ctx);
+            // A deferred check (a checksum) reads the bytes as well.
+            if let Ok(x) = (f.extract)(data, &parsed, &mut ctx)
+                && let Some(verify) = x.verify
+            {
+                verify.run();
+            }
         }
     }
 }

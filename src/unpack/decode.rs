@@ -199,34 +199,54 @@ pub fn gzip_member(data: &[u8], ctx: &mut ExtractCtx) -> (Decoded, usize) {
 /// may claim a 4 GiB dictionary; honouring that would be an allocation bomb.
 pub const LZMA_MEM_LIMIT_KIB: u32 = 256 * 1024;
 
+/// Bytes liblzma may allocate (dictionary and state), from [`LZMA_MEM_LIMIT_KIB`].
+const LZMA_MEM_LIMIT: u64 = LZMA_MEM_LIMIT_KIB as u64 * 1024;
+
+/// A liblzma decoder for a `.lzma` ("LZMA alone": 13-byte header, then
+/// data) or, with `xz`, a single `.xz` stream.
+fn liblzma_decoder(xz: bool) -> Result<liblzma::stream::Stream, liblzma::stream::Error> {
+    if xz {
+        liblzma::stream::Stream::new_stream_decoder(LZMA_MEM_LIMIT, 0)
+    } else {
+        liblzma::stream::Stream::new_lzma_decoder(LZMA_MEM_LIMIT)
+    }
+}
+
+/// Decode one liblzma stream at the start of `data` within the budget;
+/// returns the bytes of `data` it consumed.
+fn liblzma_stream(data: &[u8], ctx: &mut ExtractCtx, xz: bool) -> (Decoded, usize) {
+    match liblzma_decoder(xz) {
+        Ok(stream) => {
+            let mut dec = liblzma::bufread::XzDecoder::new_stream(data, stream);
+            let d = read_bounded(&mut dec, ctx);
+            (d, dec.total_in() as usize)
+        }
+        Err(e) => (
+            Decoded {
+                data: Vec::new(),
+                stop: Some(Stop::Corrupt(format!("the LZMA decoder did not start: {e}"))),
+            },
+            0,
+        ),
+    }
+}
+
 /// Decode a `.lzma` ("LZMA alone") stream: 13-byte header, then data.
 pub fn lzma_alone(data: &[u8], ctx: &mut ExtractCtx) -> (Decoded, usize) {
-    let mut input = CountingSlice::new(data);
-    let mut dec = match lzma_rust2::LzmaReader::new_mem_limit(&mut input, LZMA_MEM_LIMIT_KIB, None) {
-        Ok(d) => d,
-        Err(e) => {
-            return (
-                Decoded {
-                    data: Vec::new(),
-                    stop: Some(Stop::Corrupt(format!("invalid LZMA header: {e}"))),
-                },
-                0,
-            );
-        }
-    };
-    let d = read_bounded(&mut dec, ctx);
-    let (_, unused) = dec.into_parts();
-    let consumed = input.consumed().saturating_sub(unused.len());
-    (d, consumed)
+    liblzma_stream(data, ctx, false)
 }
 
 /// Decode an `.xz` stream.
 pub fn xz(data: &[u8], ctx: &mut ExtractCtx) -> (Decoded, usize) {
-    let mut input = CountingSlice::new(data);
-    let mut dec = lzma_rust2::XzReader::new_mem_limit(&mut input, false, LZMA_MEM_LIMIT_KIB);
-    let d = read_bounded(&mut dec, ctx);
-    drop(dec);
-    (d, input.consumed())
+    liblzma_stream(data, ctx, true)
+}
+
+/// Decode a whole `.lzma` or `.xz` block into `out`, at most `limit` bytes.
+fn liblzma_block(bytes: &[u8], xz: bool, limit: u64, out: &mut Vec<u8>) -> std::io::Result<usize> {
+    let stream = liblzma_decoder(xz).map_err(std::io::Error::other)?;
+    liblzma::bufread::XzDecoder::new_stream(bytes, stream)
+        .take(limit)
+        .read_to_end(out)
 }
 
 /// Read `reader` to its end, but no more than `cap` bytes, without charging
@@ -260,9 +280,7 @@ pub fn block(codec: BlockCodec, bytes: &[u8], max_out: usize) -> Result<Vec<u8>,
     let limit = max_out as u64 + 1;
     let result = match codec {
         BlockCodec::Zlib => flate2::read::ZlibDecoder::new(bytes).take(limit).read_to_end(&mut out),
-        BlockCodec::Xz => lzma_rust2::XzReader::new_mem_limit(bytes, false, LZMA_MEM_LIMIT_KIB)
-            .take(limit)
-            .read_to_end(&mut out),
+        BlockCodec::Xz => liblzma_block(bytes, true, limit, &mut out),
         BlockCodec::Lzma => return lzma_block(bytes, max_out),
         BlockCodec::Lzo => return lzo1x(bytes, max_out),
         BlockCodec::Lz4 => {
@@ -441,9 +459,7 @@ pub fn lzo1x(src: &[u8], max_out: usize) -> Result<Vec<u8>, String> {
 fn lzma_block(bytes: &[u8], max_out: usize) -> Result<Vec<u8>, String> {
     let limit = max_out as u64 + 1;
     let mut out = Vec::new();
-    let standard = lzma_rust2::LzmaReader::new_mem_limit(bytes, LZMA_MEM_LIMIT_KIB, None)
-        .map_err(|e| e.to_string())
-        .and_then(|r| r.take(limit).read_to_end(&mut out).map_err(|e| e.to_string()));
+    let standard = liblzma_block(bytes, false, limit, &mut out).map_err(|e| e.to_string());
     if standard.is_ok() && out.len() <= max_out {
         return Ok(out);
     }

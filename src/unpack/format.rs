@@ -14,6 +14,7 @@
 //! without an import circle.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use super::Bytes;
 use super::budget::{Budget, BudgetExceeded, Deadline};
@@ -95,12 +96,48 @@ pub struct Extraction {
     /// Bytes of the container actually consumed, when only decoding could
     /// tell (streams).
     pub consumed: Option<u64>,
+    /// A check of the container's own bytes left for the engine to run
+    /// beside the carving of its children (see [`Verify`]).
+    pub verify: Option<Verify>,
 }
 
 impl Extraction {
     pub fn problem(&mut self, why: impl Into<String>) {
         self.problems.push(why.into());
     }
+}
+
+/// A check of a container's bytes that decides nothing about what is
+/// carved inside it, such as a checksum over a whole 4 MiB image: the
+/// engine runs it beside the carving of the container's children and then
+/// adds its facts and problems to the container, as if the extractor had
+/// found them itself. The report is the one the extractor would give by
+/// checking first; only the wait on the critical path is gone.
+pub struct Verify(Box<dyn FnOnce() -> Verified + Send>);
+
+impl Verify {
+    /// `check` must own what it reads: take the bytes with [`shared`].
+    pub fn new(check: impl FnOnce() -> Verified + Send + 'static) -> Self {
+        Verify(Box::new(check))
+    }
+
+    pub fn run(self) -> Verified {
+        (self.0)()
+    }
+}
+
+impl fmt::Debug for Verify {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Verify(..)")
+    }
+}
+
+/// What a [`Verify`] found: facts to record and problems that make the
+/// container partial.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub facts: Vec<(String, String)>,
+    pub problems: Vec<String>,
 }
 
 /// Why an extraction produced nothing usable.

@@ -767,7 +767,7 @@ impl Engine {
             budget: &mut self.budget,
         };
         let result = contained(format.name, || (format.extract)(region, &parsed, &mut ctx));
-        let (children, extent) = match result {
+        let (children, extent, verify) = match result {
             Ok(x) => {
                 let extent = declared
                     .or(x.consumed.map(|c| c as usize))
@@ -777,7 +777,7 @@ impl Engine {
                     container.status = Status::Partial;
                     container.problems = x.problems;
                 }
-                (x.children, extent)
+                (x.children, extent, x.verify)
             }
             // A low-confidence hit (weak magic, nothing cross-checked) that
             // does not even decode was a chance match, not a container.
@@ -790,17 +790,64 @@ impl Engine {
                 });
                 // An unknown extent is not claimed beyond the header, so that
                 // later containers can still be found.
-                (Vec::new(), declared.unwrap_or(format.magics[0].bytes.len()).max(1))
+                (
+                    Vec::new(),
+                    declared.unwrap_or(format.magics[0].bytes.len()).max(1),
+                    None,
+                )
             }
         };
         container.size = extent as u64;
+        let index = self.out.containers.len();
         self.out.containers.push(container);
+        let Some(verify) = verify else {
+            self.carve_children(children, blob, pos, end, &chain, format.name, depth);
+            return Some(extent);
+        };
+        let check = || contained(format.name, || Ok(verify.run()));
+        // Beside the children in the levels where a join's stack is
+        // affordable (see SPECULATION_DEPTH), after them deeper down.
+        let verified = if self.speculate && depth < SPECULATION_DEPTH {
+            rayon::join(check, || {
+                self.carve_children(children, blob, pos, end, &chain, format.name, depth)
+            })
+            .0
+        } else {
+            self.carve_children(children, blob, pos, end, &chain, format.name, depth);
+            check()
+        };
+        let (facts, problems) = match verified {
+            Ok(v) => (v.facts, v.problems),
+            Err(e) => (Vec::new(), vec![e.to_string()]),
+        };
+        let container = &mut self.out.containers[index];
+        container.facts.extend(facts);
+        if !problems.is_empty() && container.status == Status::Complete {
+            container.status = Status::Partial;
+        }
+        container.problems.extend(problems);
+        Some(extent)
+    }
+
+    /// Carve, decode or identify what an extractor found inside the
+    /// container at `pos` of `blob`, which `chain` names.
+    #[allow(clippy::too_many_arguments)]
+    fn carve_children(
+        &mut self,
+        children: Vec<Child>,
+        blob: &Bytes,
+        pos: usize,
+        end: usize,
+        chain: &Chain,
+        format: &'static str,
+        depth: u32,
+    ) {
         for child in children {
             match child {
                 Child::Range { offset, len } => {
                     let s = pos.saturating_add(offset as usize).min(end);
                     let e = s.saturating_add(len as usize).min(end);
-                    self.carve(blob, s, e, &chain, "", depth + 1);
+                    self.carve(blob, s, e, chain, "", depth + 1);
                 }
                 Child::Payload { data } => {
                     let data = Bytes::from(data);
@@ -808,7 +855,7 @@ impl Engine {
                         chain: chain.clone(),
                         data: data.clone(),
                     });
-                    self.carve(&data, 0, data.len(), &chain, chain::PAYLOAD, depth + 1);
+                    self.carve(&data, 0, data.len(), chain, chain::PAYLOAD, depth + 1);
                 }
                 Child::Tree(tree) => {
                     let files: Vec<(String, Bytes)> = tree
@@ -820,16 +867,15 @@ impl Engine {
                         .collect();
                     self.out.filesystems.push(Filesystem {
                         chain: chain.clone(),
-                        format: format.name,
+                        format,
                         tree,
                     });
                     for (file_path, data) in files {
-                        self.identify_file(&data, &chain, &file_path, depth + 1);
+                        self.identify_file(&data, chain, &file_path, depth + 1);
                     }
                 }
             }
         }
-        Some(extent)
     }
 
     fn record_gaps(

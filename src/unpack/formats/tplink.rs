@@ -15,7 +15,8 @@ use md5::{Digest, Md5};
 
 use crate::unpack::bytes::{be_u16, be_u32, c_string};
 use crate::unpack::format::{
-    Child, Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, need,
+    Child, Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, Verified, Verify, need,
+    shared,
 };
 
 pub const FORMAT: Format = Format {
@@ -95,7 +96,12 @@ pub fn parse(d: &[u8]) -> Result<Parsed, Reject> {
     facts.insert("bootloader_length".into(), h.boot_len.to_string());
     let (a, b, c) = h.release;
     facts.insert("release".into(), format!("{a}.{b}.{c}"));
-    facts.insert("integrity".into(), integrity(d, &h).into());
+    // The salted MD5 is checked by `extract`'s deferred check, beside the
+    // carving of the body: it hashes the whole image and decides nothing
+    // about what is inside.
+    if d.len() < h.fw_length as usize {
+        facts.insert("integrity".into(), "truncated".into());
+    }
     Ok(Parsed {
         len: Some(u64::from(h.fw_length).min(d.len() as u64)),
         confidence: Confidence::Medium,
@@ -109,18 +115,18 @@ pub fn parse(d: &[u8]) -> Result<Parsed, Reject> {
     })
 }
 
-/// Which salted MD5 matches: `md5-salted-normal`, `md5-salted-boot`,
-/// `md5-mismatch` or `truncated`.
-fn integrity(d: &[u8], h: &Header) -> &'static str {
-    let Some(image) = d.get(..h.fw_length as usize) else {
-        return "truncated";
-    };
+/// Which salted MD5 of the whole `image` (the header's firmware length)
+/// matches: `md5-salted-normal`, `md5-salted-boot` or `md5-mismatch`.
+fn integrity(image: &[u8], boot_len: u32) -> &'static str {
+    if image.len() < HEADER_LEN {
+        return "md5-mismatch";
+    }
     let stored = &image[MD5_AT..MD5_AT + 16];
     let normal = (SALT_NORMAL, "md5-salted-normal");
     let boot = (SALT_BOOT, "md5-salted-boot");
     // Each try hashes the whole image: the salt an image with a bootloader
     // most likely uses goes first (the answer is the same either way).
-    let order = if h.boot_len > 0 { [boot, normal] } else { [normal, boot] };
+    let order = if boot_len > 0 { [boot, normal] } else { [normal, boot] };
     for (salt, name) in order {
         let mut md5 = Md5::new();
         md5.update(&image[..MD5_AT]);
@@ -133,17 +139,30 @@ fn integrity(d: &[u8], h: &Header) -> &'static str {
     "md5-mismatch"
 }
 
-pub fn extract(d: &[u8], p: &Parsed, _: &mut ExtractCtx) -> Result<Extraction, ExtractError> {
+pub fn extract(d: &[u8], _: &Parsed, ctx: &mut ExtractCtx) -> Result<Extraction, ExtractError> {
     let h = header(d).map_err(|r| ExtractError::Corrupt(r.0))?;
     let mut out = Extraction::default();
-    match p.facts.get("integrity").map(String::as_str) {
-        Some("truncated") => out.problem(format!(
+    match d.get(..h.fw_length as usize) {
+        None => out.problem(format!(
             "image truncated: header declares {} bytes, {} present",
             h.fw_length,
             d.len()
         )),
-        Some("md5-mismatch") => out.problem("header MD5 does not match the image (corrupt or modified)"),
-        _ => {}
+        Some(image) => {
+            let (image, boot_len) = (shared(&ctx.source, image), h.boot_len);
+            out.verify = Some(Verify::new(move || {
+                let found = integrity(&image, boot_len);
+                let mut v = Verified {
+                    facts: vec![("integrity".into(), found.into())],
+                    problems: Vec::new(),
+                };
+                if found == "md5-mismatch" {
+                    v.problems
+                        .push("header MD5 does not match the image (corrupt or modified)".into());
+                }
+                v
+            }));
+        }
     }
     let end = (h.fw_length as usize).min(d.len());
     // The body (bootloader, kernel, rootfs) is carved as one range so that
@@ -179,15 +198,43 @@ mod tests {
         d
     }
 
+    /// What the engine adds to the container once the deferred check ran.
+    fn verified(d: &[u8]) -> Verified {
+        let (_, x) = crate::unpack::formats::testing::run(&FORMAT, d);
+        x.unwrap().verify.expect("a complete image is verified").run()
+    }
+
+    fn integrity_of(d: &[u8]) -> String {
+        let v = verified(d);
+        assert_eq!(v.facts.len(), 1);
+        v.facts[0].1.clone()
+    }
+
     #[test]
     fn salted_md5_is_recognised_and_tampering_detected() {
         let d = build(b"kernel and rootfs");
-        let p = parse(&d).unwrap();
-        assert_eq!(p.facts["integrity"], "md5-salted-normal");
+        assert_eq!(
+            verified(&d),
+            Verified {
+                facts: vec![("integrity".into(), "md5-salted-normal".into())],
+                problems: vec![],
+            }
+        );
         let mut bad = d.clone();
         bad[HEADER_LEN + 1] ^= 1;
-        assert_eq!(parse(&bad).unwrap().facts["integrity"], "md5-mismatch");
-        assert_eq!(parse(&d[..HEADER_LEN + 3]).unwrap().facts["integrity"], "truncated");
+        assert_eq!(
+            verified(&bad),
+            Verified {
+                facts: vec![("integrity".into(), "md5-mismatch".into())],
+                problems: vec!["header MD5 does not match the image (corrupt or modified)".into()],
+            }
+        );
+        let short = &d[..HEADER_LEN + 3];
+        assert_eq!(parse(short).unwrap().facts["integrity"], "truncated");
+        let (_, x) = crate::unpack::formats::testing::run(&FORMAT, short);
+        let x = x.unwrap();
+        assert!(x.verify.is_none());
+        assert_eq!(x.problems, ["image truncated: header declares 529 bytes, 515 present"]);
     }
 
     /// Which salt is tried first depends on the bootloader length; which
@@ -197,7 +244,7 @@ mod tests {
         for boot_len in [0, 0x2_0000] {
             for (salt, name) in [(SALT_NORMAL, "md5-salted-normal"), (SALT_BOOT, "md5-salted-boot")] {
                 let d = build_salted(b"kernel and rootfs", boot_len, salt);
-                assert_eq!(parse(&d).unwrap().facts["integrity"], name, "boot length {boot_len:#x}");
+                assert_eq!(integrity_of(&d), name, "boot length {boot_len:#x}");
             }
         }
     }
