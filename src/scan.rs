@@ -130,7 +130,7 @@ impl Scanner {
         if let Some(d) = declaration
             && let Some(want) = &d.data.device.image_sha256
         {
-            let got = inventory.image().map(|f| f.sha256.as_str()).unwrap_or_default();
+            let got = inventory.image().map(|f| f.sha256()).unwrap_or_default();
             if !want.eq_ignore_ascii_case(got) {
                 return Err(Error::DeclarationMismatch {
                     declaration: d.name.clone(),

@@ -88,7 +88,7 @@ fn auth_words() -> Regex {
 
 pub fn check(inv: &Inventory, rules: &RuleSet) -> Vec<Finding> {
     let dict = &rules.dictionary;
-    let passwords: std::collections::BTreeSet<&str> = dict
+    let passwords: std::collections::HashSet<&str> = dict
         .credentials
         .iter()
         .map(|c| c.password.as_str())
@@ -137,7 +137,7 @@ pub fn check(inv: &Inventory, rules: &RuleSet) -> Vec<Finding> {
                         evidence: format!(
                             "the default password \"{SECRET_SLOT}\" is a string constant of this program, {why}"
                         ),
-                        sha256: Some(f.sha256.clone()),
+                        sha256: Some(f.sha256().to_string()),
                         custom: None,
                         secret: Some(Secret {
                             value: Some(s.to_string()),

@@ -84,7 +84,7 @@ fn judge(f: &FileEntry, out: &mut FamilyResult) {
             get("CONFIG_MODULE_SIG"),
             get("CONFIG_DM_VERITY")
         ),
-        sha256: Some(f.sha256.clone()),
+        sha256: Some(f.sha256().to_string()),
         secret: None,
         custom: None,
     });
@@ -121,7 +121,7 @@ fn fit_keys(cx: &Context, out: &mut FamilyResult) {
         ));
         return;
     }
-    let image = cx.inventory.image().map(|f| f.sha256.clone());
+    let image = cx.inventory.image().map(|f| f.sha256().to_string());
     for c in controls {
         if fact(c, "required_keys").is_some_and(|r| !r.is_empty()) {
             continue;

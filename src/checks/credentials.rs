@@ -72,7 +72,7 @@ impl Ctx<'_, '_> {
             line: a.password_line,
             offset: a.password_offset,
             evidence,
-            sha256: file.map(|f| f.sha256.clone()),
+            sha256: file.map(|f| f.sha256().to_string()),
             custom: None,
             secret,
         });
@@ -146,7 +146,7 @@ pub fn check(cx: &Context) -> FamilyResult {
                         .map(|o| format!(", options `{o}`"))
                         .unwrap_or_default(),
                 ),
-                sha256: file.map(|f| f.sha256.clone()),
+                sha256: file.map(|f| f.sha256().to_string()),
                 custom: None,
                 secret: Some(Secret {
                     value: None,

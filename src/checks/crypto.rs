@@ -35,7 +35,7 @@ fn weak_key(
         line: loc.line,
         offset: loc.line.is_none().then_some(loc.offset),
         evidence: format!("{} {role} ({format}): {why}", key.describe()),
-        sha256: Some(f.sha256.clone()),
+        sha256: Some(f.sha256().to_string()),
         custom: None,
         secret: Some(Secret {
             value: None,

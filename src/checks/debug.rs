@@ -289,7 +289,7 @@ fn uboot(inv: &Inventory, u: &UbootFound, findings: &mut Vec<Finding>) {
         line: None,
         offset: Some(env.offset),
         evidence,
-        sha256: Some(f.sha256.clone()),
+        sha256: Some(f.sha256().to_string()),
         custom: None,
         secret: None,
     };

@@ -202,7 +202,7 @@ fn aggregate(rule: &str, files: &[&FileEntry], offset: u64, what: &str) -> Optio
         line: None,
         offset: Some(offset),
         evidence: format!("{} {what}: {}", files.len(), names.join(", ")),
-        sha256: Some(first.sha256.clone()),
+        sha256: Some(first.sha256().to_string()),
         custom: None,
         secret: None,
     })

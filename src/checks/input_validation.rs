@@ -142,7 +142,7 @@ fn judge(f: &FileEntry) -> Option<Finding> {
             formats.len(),
             examples.join(", ")
         ),
-        sha256: Some(f.sha256.clone()),
+        sha256: Some(f.sha256().to_string()),
         secret: None,
         custom: None,
     })

@@ -230,7 +230,7 @@ pub fn run(inv: &Inventory, patterns: &Patterns) -> Vec<Finding> {
                         line: e.line,
                         offset: e.offset,
                         evidence: fill(&c.pattern.evidence, "", &e.key, &format!("{}={SECRET_SLOT}", e.key)),
-                        sha256: Some(f.sha256.clone()),
+                        sha256: Some(f.sha256().to_string()),
                         custom: None,
                         secret: Some(Secret {
                             value: Some(v.to_string()),
@@ -293,7 +293,7 @@ fn content_findings(f: &crate::inventory::FileEntry, patterns: &Patterns) -> Vec
                 line,
                 offset: line.is_none().then_some(m.start() as u64),
                 evidence: fill(&c.pattern.evidence, &user, "", &snippet(m.as_bytes(), span)),
-                sha256: Some(f.sha256.clone()),
+                sha256: Some(f.sha256().to_string()),
                 custom: None,
                 secret: secret_text.map(|s| Secret {
                     fingerprint: fingerprint_of(s.as_bytes()),

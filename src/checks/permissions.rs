@@ -188,7 +188,7 @@ fn at_file(inv: &Inventory, fs: usize, path: &str, rule: &str, evidence: String)
         // The evidence is the file's metadata, not a place inside it.
         offset: Some(0),
         evidence,
-        sha256: inv.file(fs, path).map(|f| f.sha256.clone()),
+        sha256: inv.file(fs, path).map(|f| f.sha256().to_string()),
         secret: None,
         custom: None,
     }

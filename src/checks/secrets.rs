@@ -20,7 +20,7 @@ fn at(inv: &Inventory, loc: &Location, rule: &str, evidence: String, fingerprint
         line: loc.line,
         offset: loc.line.is_none().then_some(loc.offset),
         evidence,
-        sha256: Some(f.sha256.clone()),
+        sha256: Some(f.sha256().to_string()),
         custom: None,
         secret: Some(Secret {
             value: None,

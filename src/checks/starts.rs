@@ -18,7 +18,7 @@ pub fn at_start(inv: &Inventory, g: &BootGraph, s: &ServiceStart, rule: &str, wh
         line: s.line,
         offset: s.line.is_none().then_some(0),
         evidence: format!("{what}; {}", describe(s)),
-        sha256: inv.file(g.filesystem, &s.script).map(|f| f.sha256.clone()),
+        sha256: inv.file(g.filesystem, &s.script).map(|f| f.sha256().to_string()),
         custom: None,
         secret: None,
     }
@@ -40,7 +40,7 @@ pub fn at_file(
         line,
         offset: None,
         evidence,
-        sha256: inv.file(g.filesystem, path).map(|f| f.sha256.clone()),
+        sha256: inv.file(g.filesystem, path).map(|f| f.sha256().to_string()),
         custom: None,
         secret: None,
     }

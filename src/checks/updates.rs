@@ -221,7 +221,7 @@ fn ecdsa_der(d: &[u8]) -> Option<usize> {
 pub fn check(cx: &Context) -> FamilyResult {
     let u = cx.inventory.unpacked;
     let mut out = FamilyResult::default();
-    let image = cx.inventory.image().map(|f| f.sha256.clone());
+    let image = cx.inventory.image().map(|f| f.sha256().to_string());
     let finding = |c: &Container, evidence: String| Finding {
         rule: rules::FW_UPD_001.to_string(),
         path: "image".into(),

@@ -402,7 +402,7 @@ pub fn scan(
                     line,
                     offset: line.is_none().then_some(off as u64),
                     evidence: t.evidence.replace("{rule}", name).replace("{match}", &shown),
-                    sha256: Some(f.sha256.clone()),
+                    sha256: Some(f.sha256().to_string()),
                     secret: (t.secret && !whole).then(|| Secret {
                         value: Some(String::from_utf8_lossy(text).to_string()),
                         fingerprint: fingerprint_of(text),

@@ -56,7 +56,7 @@ pub fn build(i: Inputs) -> Report {
         image: Image {
             name: u.image_name.clone(),
             // Hashed once, by the inventory.
-            sha256: i.inventory.image().map(|f| f.sha256.clone()).unwrap_or_default(),
+            sha256: i.inventory.image().map(|f| f.sha256().to_string()).unwrap_or_default(),
             size: u.image.len() as u64,
         },
         profile: i.profile.to_string(),

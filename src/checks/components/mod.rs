@@ -264,7 +264,7 @@ pub fn check(cx: &Context) -> FamilyResult {
                 line: None,
                 offset: Some(d.offset),
                 evidence,
-                sha256: Some(file.sha256.clone()),
+                sha256: Some(file.sha256().to_string()),
                 secret: None,
                 custom: None,
             });

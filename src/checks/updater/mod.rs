@@ -320,7 +320,7 @@ fn check_root(inv: &Inventory, g: &BootGraph, out: &mut FamilyResult) {
             evidence,
             sha256: inv
                 .file_at(Origin::Filesystem(g.filesystem), &full)
-                .map(|x| x.sha256.clone()),
+                .map(|x| x.sha256().to_string()),
             secret: None,
             custom: None,
         };
@@ -414,7 +414,7 @@ fn check_root(inv: &Inventory, g: &BootGraph, out: &mut FamilyResult) {
             evidence,
             sha256: inv
                 .file_at(Origin::Filesystem(g.filesystem), &full)
-                .map(|f| f.sha256.clone()),
+                .map(|f| f.sha256().to_string()),
             secret: None,
             custom: None,
         };
