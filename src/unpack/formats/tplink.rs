@@ -249,6 +249,51 @@ mod tests {
         }
     }
 
+    /// Through the engine, the deferred check's fact and problem land on
+    /// the TP-Link container, whether it runs beside the body's carving
+    /// (several threads) or after it (one thread).
+    #[test]
+    fn the_engine_records_the_deferred_check_on_the_container() {
+        use crate::unpack::{Status, UnpackOptions, unpack};
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(b"root filesystem").unwrap();
+        let body = [&b"kernel "[..], &gz.finish().unwrap()].concat();
+        let good = build(&body);
+        let mut bad = good.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 1;
+        for threads in [1, 3] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            for (image, integrity, problems) in [
+                (&good, "md5-salted-normal", vec![]),
+                (
+                    &bad,
+                    "md5-mismatch",
+                    vec!["header MD5 does not match the image (corrupt or modified)"],
+                ),
+            ] {
+                let u = pool.install(|| unpack(image.clone().into(), "fw.bin", &UnpackOptions::default()));
+                let c = &u.containers[0];
+                assert_eq!((c.format, c.offset), ("tplink", 0));
+                assert_eq!(c.facts["integrity"], integrity, "{threads} threads");
+                assert_eq!(c.problems, problems, "{threads} threads");
+                let want = if problems.is_empty() {
+                    Status::Complete
+                } else {
+                    Status::Partial
+                };
+                assert_eq!(c.status, want);
+                // The body was carved either way: the gzip member inside it.
+                assert!(
+                    u.containers
+                        .iter()
+                        .any(|c| c.format == "gzip" && c.offset == HEADER_LEN as u64 + 7)
+                );
+            }
+        }
+    }
+
     #[test]
     fn short_or_foreign_headers_are_rejected() {
         let d = build(b"x");
