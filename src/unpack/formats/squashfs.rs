@@ -1,11 +1,12 @@
 //! SquashFS, read with the `backhand` crate through fwcert's own codec.
 //!
-//! backhand's default build decodes gzip/xz/zstd/lz4 with C libraries and has
-//! no LZMA, the most common compression in router images. fwcert plugs pure
-//! Rust decoders into backhand's `CompressionAction` trait instead: zlib
-//! (flate2/miniz_oxide), LZMA and XZ (lzma-rust2), including the vendor LZMA
-//! variant whose blocks carry only the 5 property bytes, LZO (fwcert's own
-//! bounded LZO1X decoder), LZ4 (lz4_flex) and Zstandard (ruzstd).
+//! backhand's default build has no LZMA, the most common compression in
+//! router images. fwcert plugs its own decoders into backhand's
+//! `CompressionAction` trait instead (`decode::block`): zlib
+//! (flate2/miniz_oxide), LZMA and XZ (xz-utils' liblzma, bundled; lzma-rust2
+//! for the vendor LZMA variant whose blocks carry only the 5 property bytes),
+//! LZO (fwcert's own bounded LZO1X decoder), LZ4 (lz4_flex) and Zstandard
+//! (ruzstd).
 //!
 //! AVM's big-endian SquashFS 4 (Fritz!Box firmware for big-endian MIPS)
 //! stores every field big-endian except the 16-bit header of each metadata
