@@ -218,16 +218,26 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
         limits: limits(&args.settings.budget),
         progress: progress_of(&status),
     };
-    // Unpacking needs no rules: compile them (YARA, standards, the
-    // vulnerability store, a declaration) on another thread meanwhile.
-    let (loaded, unpacked) = std::thread::scope(|s| {
+    // Unpacking and the inventory need no rules: compile them (YARA,
+    // standards, the vulnerability store, a declaration) on another thread
+    // meanwhile.
+    let report = std::thread::scope(|s| -> anyhow::Result<fwcert::report::Report> {
         let loading = s.spawn(|| settings(&args.settings));
-        let unpacked = fwcert::scan::unpack_path(&args.image, &unpack_options);
-        (loading.join(), unpacked)
-    });
-    let (rules, mut opts) = loaded.map_err(|_| anyhow::anyhow!("loading the rules failed unexpectedly"))??;
-    opts.unpack = unpack_options;
-    let report = Scanner::new(Arc::new(rules), opts)?.scan_unpacked(unpacked?)?;
+        let unpacked = match fwcert::scan::unpack_path(&args.image, &unpack_options) {
+            Ok(unpacked) => unpacked,
+            Err(e) => {
+                // The image could not be read; what the rules say no longer matters.
+                let _ = loading.join();
+                return Err(e.into());
+            }
+        };
+        let inventory = fwcert::scan::inventory_of(&unpacked, &unpack_options);
+        let (rules, mut opts) = loading
+            .join()
+            .map_err(|_| anyhow::anyhow!("loading the rules failed unexpectedly"))??;
+        opts.unpack = unpack_options.clone();
+        Ok(Scanner::new(Arc::new(rules), opts)?.scan_inventory(&unpacked, &inventory)?)
+    })?;
     drop(status);
     // On standard output the text view is coloured; anstream strips the
     // colours again when standard output is not a terminal or NO_COLOR is set.

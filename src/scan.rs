@@ -118,12 +118,17 @@ impl Scanner {
     /// then finish here; the report is the same as [`Scanner::scan_bytes`]'s
     /// when `unpacked` was made with this scanner's unpack options.
     pub fn scan_unpacked(&self, unpacked: Unpacked) -> Result<Report> {
+        let inventory = inventory_of(&unpacked, &self.options.unpack);
+        self.scan_inventory(&unpacked, &inventory)
+    }
+
+    /// The stages after the inventory, which needs no rules either (see
+    /// [`inventory_of`]): `inventory` must have been built from `unpacked`.
+    pub fn scan_inventory(&self, unpacked: &Unpacked, inventory: &Inventory) -> Result<Report> {
         let opts = &self.options;
         let progress = &opts.unpack.progress;
-        progress.stage("inventory");
-        let inventory = Inventory::build(&unpacked);
         progress.stage("checks");
-        let results = checks::run(&inventory, &self.rules.checks, &opts.checks)?;
+        let results = checks::run(inventory, &self.rules.checks, &opts.checks)?;
         progress.stage("standards");
         let unpack_gaps = unpacked.incompleteness();
         let declaration = opts.declaration.as_deref();
@@ -156,8 +161,8 @@ impl Scanner {
         }
         progress.stage("report");
         Ok(build(Inputs {
-            unpacked: &unpacked,
-            inventory: &inventory,
+            unpacked,
+            inventory,
             results: &results,
             verdicts: &verdicts,
             unpack_gaps: &unpack_gaps,
@@ -169,6 +174,14 @@ impl Scanner {
             fail_on: opts.fail_on,
         }))
     }
+}
+
+/// The inventory stage of a scan: typed facts about the unpacked files.
+/// Like unpacking it needs no rules, so a caller may build it while they
+/// load and then finish with [`Scanner::scan_inventory`].
+pub fn inventory_of<'a>(unpacked: &'a Unpacked, options: &UnpackOptions) -> Inventory<'a> {
+    options.progress.stage("inventory");
+    Inventory::build(unpacked)
 }
 
 /// Read and unpack the image file at `path`, named by its file name: the

@@ -63,6 +63,15 @@ pub fn entries(data: &[u8]) -> Vec<KvEntry> {
         .map(|at| at + FLSH_HEADER)
         .filter(|&end| end < data.len())
         .collect();
+    if header_ends.is_empty() {
+        headerless(data)
+    } else {
+        every_string(data, &header_ends)
+    }
+}
+
+/// [`entries`] by reading every NUL-separated string in turn.
+fn every_string(data: &[u8], header_ends: &[usize]) -> Vec<KvEntry> {
     let mut out = Vec::new();
     let mut run: Vec<KvEntry> = Vec::new();
     // Whether the current run started right after a header.
@@ -96,6 +105,45 @@ pub fn entries(data: &[u8]) -> Vec<KvEntry> {
         }
     }
     flush(&mut run, headed, &mut out);
+    out
+}
+
+/// [`entries`] of data without a `FLSH` header, the same as
+/// [`every_string`]'s but visiting only the strings that hold a `=`: a run
+/// is entries whose strings follow each other with one NUL between, so any
+/// other string, or a second NUL, between two entries ends the run. Most
+/// files searched are programs' data and kernels, dense in short strings
+/// and NULs, where reading every string was the slow part.
+fn headerless(data: &[u8]) -> Vec<KvEntry> {
+    let mut out = Vec::new();
+    let mut run: Vec<KvEntry> = Vec::new();
+    // The end (its NUL's offset) of the last entry in `run`.
+    let mut run_end = None;
+    // A string starts here: the start of the data or just past a NUL.
+    let mut from = 0;
+    while let Some(eq) = memchr::memchr(b'=', data.get(from..).unwrap_or_default()).map(|i| from + i) {
+        // The string holding this `=`. Its start is looked for no further
+        // back than MAX_ENTRY bytes: if it lies further, the slice taken
+        // is already longer than MAX_ENTRY and no entry, as the string is.
+        let floor = eq.saturating_sub(MAX_ENTRY).max(from);
+        let start = memchr::memrchr(0, &data[floor..eq]).map_or(floor, |i| floor + i + 1);
+        let end = memchr::memchr(0, &data[eq..]).map_or(data.len(), |i| eq + i);
+        match entry(&data[start..end], start) {
+            Some(e) => {
+                if run_end.is_some_and(|end: usize| end + 1 != start) {
+                    flush(&mut run, false, &mut out);
+                }
+                run.push(e);
+                run_end = Some(end);
+            }
+            None => {
+                flush(&mut run, false, &mut out);
+                run_end = None;
+            }
+        }
+        from = end + 1;
+    }
+    flush(&mut run, false, &mut out);
     out
 }
 
@@ -160,6 +208,66 @@ mod tests {
         // Three strings, or a format string in a program, are no block.
         assert!(entries(b"a=1\0b=2\0c=3\0").is_empty());
         assert!(entries(b"usage\0passwd=%s\0bad key=1\0x=\x01\0").is_empty());
+    }
+
+    /// Data without a header made of NUL-separated pieces that are entries,
+    /// near-entries and noise, with single and repeated NULs.
+    fn headerless_samples() -> Vec<Vec<u8>> {
+        const PIECES: [&[u8]; 12] = [
+            b"lan_ipaddr=192.168.1.1",
+            b"http_passwd=admin",
+            b"a=1",
+            b"usage: %s",
+            b"passwd=%s\x01",
+            b"bad key=1",
+            b"=x",
+            b"",
+            b"\xff\xfe",
+            b"k==v",
+            b"9x=1",
+            b"_u=\t",
+        ];
+        // Strings just over and at the length limit, one with its `=` far
+        // from its start.
+        let long_key = [b"k".repeat(MAX_ENTRY + 9), b"=v".to_vec()].concat();
+        let long_value = [b"k=".to_vec(), b"v".repeat(MAX_ENTRY - 2)].concat();
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n) as usize
+        };
+        let mut samples = vec![long_key.clone(), long_value.clone()];
+        for _ in 0..400 {
+            let mut data = Vec::new();
+            for _ in 0..next(24) {
+                match next(40) {
+                    0 => data.extend_from_slice(&long_key),
+                    1 => data.extend_from_slice(&long_value),
+                    2 => data.extend_from_slice(&long_value[1..]),
+                    n => data.extend_from_slice(PIECES[n % PIECES.len()]),
+                }
+                data.extend(std::iter::repeat_n(0, 1 + usize::from(next(5) == 0)));
+            }
+            if next(3) == 0 {
+                data.pop();
+            }
+            samples.push(data);
+        }
+        samples
+    }
+
+    #[test]
+    fn the_headerless_reader_finds_what_reading_every_string_finds() {
+        let mut blocks = 0;
+        for data in headerless_samples() {
+            let fast = headerless(&data);
+            assert_eq!(keys(&fast), keys(&every_string(&data, &[])), "{data:?}");
+            blocks += usize::from(!fast.is_empty());
+        }
+        // The samples exercise both outcomes.
+        assert!(blocks > 20, "{blocks}");
     }
 
     #[test]

@@ -241,13 +241,37 @@ pub fn xz(data: &[u8], ctx: &mut ExtractCtx) -> (Decoded, usize) {
     liblzma_stream(data, ctx, true)
 }
 
-/// Decode a whole `.lzma` or `.xz` block into `out`, at most `limit` bytes.
-fn liblzma_block(bytes: &[u8], xz: bool, limit: u64, out: &mut Vec<u8>) -> std::io::Result<usize> {
-    let stream = liblzma_decoder(xz).map_err(std::io::Error::other)?;
-    liblzma::bufread::XzDecoder::new_stream(bytes, stream)
-        .take(limit)
-        .read_to_end(out)
+/// Decode a whole `.lzma` or `.xz` block, appending to `out`; stops once
+/// more than `max_out` bytes came out (the caller rejects such a block).
+/// The output goes straight into `out`'s spare capacity (a SquashFS reader
+/// reserves a block's size): no intermediate buffer, no zeroing, no growth
+/// from a small start.
+fn liblzma_block(bytes: &[u8], xz: bool, max_out: usize, out: &mut Vec<u8>) -> Result<(), String> {
+    let mut stream = liblzma_decoder(xz).map_err(|e| e.to_string())?;
+    let start = out.len();
+    while out.len() - start <= max_out {
+        if out.len() == out.capacity() {
+            out.reserve((max_out + 1 - (out.len() - start)).min(BLOCK_STEP));
+        }
+        let consumed = usize::try_from(stream.total_in()).unwrap_or(usize::MAX);
+        let before = out.len();
+        let input = bytes.get(consumed..).unwrap_or_default();
+        let status = stream
+            .process_vec(input, out, liblzma::stream::Action::Finish)
+            .map_err(|e| e.to_string())?;
+        if status == liblzma::stream::Status::StreamEnd {
+            return Ok(());
+        }
+        if out.len() == before && usize::try_from(stream.total_in()).ok() == Some(consumed) {
+            return Err("the data ends before the end of the LZMA stream".into());
+        }
+    }
+    Ok(())
 }
+
+/// How much a block decoder's output grows at a time: SquashFS's largest
+/// block, so a block is decoded in one call once its buffer is reserved.
+const BLOCK_STEP: usize = 1 << 20;
 
 /// Read `reader` to its end, but no more than `cap` bytes, without charging
 /// the budget (the caller charges when it keeps the bytes). Used for files
@@ -277,30 +301,46 @@ pub fn read_capped<R: Read>(reader: &mut R, cap: u64, deadline: &Deadline) -> Re
 /// (SquashFS, JFFS2 and similar block formats). Bounded by construction.
 pub fn block(codec: BlockCodec, bytes: &[u8], max_out: usize) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
+    block_into(codec, bytes, max_out, &mut out)?;
+    Ok(out)
+}
+
+/// [`block`], appending the decoded bytes to `out`: a reader that keeps a
+/// buffer per block (backhand) gets them without another copy.
+pub fn block_into(codec: BlockCodec, bytes: &[u8], max_out: usize, out: &mut Vec<u8>) -> Result<(), String> {
+    let start = out.len();
     let limit = max_out as u64 + 1;
-    let result = match codec {
-        BlockCodec::Zlib => flate2::read::ZlibDecoder::new(bytes).take(limit).read_to_end(&mut out),
-        BlockCodec::Xz => liblzma_block(bytes, true, limit, &mut out),
-        BlockCodec::Lzma => return lzma_block(bytes, max_out),
-        BlockCodec::Lzo => return lzo1x(bytes, max_out),
+    let fail = |e: String| format!("{codec:?} block does not decode: {e}");
+    match codec {
+        BlockCodec::Zlib => flate2::read::ZlibDecoder::new(bytes)
+            .take(limit)
+            .read_to_end(out)
+            .map(drop)
+            .map_err(|e| fail(e.to_string()))?,
+        BlockCodec::Xz => liblzma_block(bytes, true, max_out, out).map_err(|e| {
+            out.truncate(start);
+            fail(e)
+        })?,
+        BlockCodec::Lzma => return lzma_block(bytes, max_out, out),
+        BlockCodec::Lzo => return lzo1x(bytes, max_out).map(|d| out.extend_from_slice(&d)),
         BlockCodec::Lz4 => {
             let mut buf = vec![0u8; max_out];
-            return lz4_flex::block::decompress_into(bytes, &mut buf)
-                .map(|n| {
-                    buf.truncate(n);
-                    buf
-                })
-                .map_err(|e| format!("LZ4 block does not decode: {e}"));
+            let n = lz4_flex::block::decompress_into(bytes, &mut buf)
+                .map_err(|e| format!("LZ4 block does not decode: {e}"))?;
+            out.extend_from_slice(&buf[..n]);
+            return Ok(());
         }
         BlockCodec::Zstd => ruzstd::decoding::StreamingDecoder::new(bytes)
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))
-            .and_then(|d| d.take(limit).read_to_end(&mut out)),
-    };
-    result.map_err(|e| format!("{codec:?} block does not decode: {e}"))?;
-    if out.len() > max_out {
+            .and_then(|d| d.take(limit).read_to_end(out))
+            .map(drop)
+            .map_err(|e| fail(e.to_string()))?,
+    }
+    if out.len() - start > max_out {
+        out.truncate(start);
         return Err(format!("{codec:?} block decodes to more than {max_out} bytes"));
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Codecs used inside block-structured filesystems.
@@ -456,13 +496,14 @@ pub fn lzo1x(src: &[u8], max_out: usize) -> Result<Vec<u8>, String> {
 /// An LZMA block: the standard 13-byte `.lzma` header, or the vendor
 /// variant seen in router SquashFS images that stores only the 5 property
 /// bytes and no size.
-fn lzma_block(bytes: &[u8], max_out: usize) -> Result<Vec<u8>, String> {
+fn lzma_block(bytes: &[u8], max_out: usize, out: &mut Vec<u8>) -> Result<(), String> {
     let limit = max_out as u64 + 1;
-    let mut out = Vec::new();
-    let standard = liblzma_block(bytes, false, limit, &mut out).map_err(|e| e.to_string());
-    if standard.is_ok() && out.len() <= max_out {
-        return Ok(out);
+    let start = out.len();
+    let standard = liblzma_block(bytes, false, max_out, out);
+    if standard.is_ok() && out.len() - start <= max_out {
+        return Ok(());
     }
+    out.truncate(start);
     let (Some(&props), Some(dict)) = (bytes.first(), super::bytes::le_u32(bytes, 1)) else {
         return Err("LZMA block shorter than its header".into());
     };
@@ -472,12 +513,12 @@ fn lzma_block(bytes: &[u8], max_out: usize) -> Result<Vec<u8>, String> {
             standard.err().unwrap_or_default()
         ));
     }
-    out.clear();
     let raw =
         lzma_rust2::LzmaReader::new_with_props(&bytes[5..], u64::MAX, props, dict, None).map_err(|e| e.to_string())?;
-    let _ = raw.take(limit).read_to_end(&mut out);
-    if out.is_empty() || out.len() > max_out {
+    let _ = raw.take(limit).read_to_end(out);
+    if out.len() == start || out.len() - start > max_out {
+        out.truncate(start);
         return Err("LZMA block (5-byte header variant) does not decode".into());
     }
-    Ok(out)
+    Ok(())
 }

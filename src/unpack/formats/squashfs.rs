@@ -31,7 +31,7 @@ use backhand::{BackhandError, FilesystemCompressor, FilesystemReader, InnerNode,
 
 use crate::unpack::budget::BudgetExceeded;
 use crate::unpack::bytes::{be_u16, be_u32, be_u64, le_u16, le_u32, le_u64};
-use crate::unpack::decode::{BlockCodec, Stop, block, read_capped};
+use crate::unpack::decode::{BlockCodec, Stop, block_into, read_capped};
 use crate::unpack::format::{
     Child, Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, need,
 };
@@ -370,10 +370,8 @@ impl CompressionAction for Codec {
             Compressor::Lz4 => BlockCodec::Lz4,
             Compressor::Zstd => BlockCodec::Zstd,
         };
-        let decoded = block(codec, bytes, MAX_BLOCK)
-            .map_err(|e| BackhandError::StdIo(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
-        out.extend_from_slice(&decoded);
-        Ok(())
+        block_into(codec, bytes, MAX_BLOCK, out)
+            .map_err(|e| BackhandError::StdIo(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))
     }
 
     fn compress(&self, bytes: &[u8], _: FilesystemCompressor, _block_size: u32) -> Result<Vec<u8>, BackhandError> {
