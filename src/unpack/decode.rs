@@ -169,6 +169,36 @@ mod tests {
     }
 
     #[test]
+    fn a_block_is_appended_and_a_failed_one_leaves_the_buffer_as_it_was() {
+        use std::io::Write;
+        let text = b"hello, block".repeat(20);
+        let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        zlib.write_all(&text).unwrap();
+        let packed = [
+            (BlockCodec::Zlib, zlib.finish().unwrap()),
+            (BlockCodec::Lzma, crate::unpack::formats::lzma::compress(&text).unwrap()),
+            (BlockCodec::Xz, crate::unpack::formats::xz::compress(&text).unwrap()),
+        ];
+        for (codec, bytes) in packed {
+            let mut out = b"kept".to_vec();
+            block_into(codec, &bytes, text.len(), &mut out).unwrap();
+            assert_eq!(out, [&b"kept"[..], &text].concat(), "{codec:?}");
+            // Larger than allowed, truncated, garbage: an error, `out` untouched.
+            let mut out = b"kept".to_vec();
+            let err = block_into(codec, &bytes, text.len() - 1, &mut out).unwrap_err();
+            assert!(
+                err.contains(&format!("more than {} bytes", text.len() - 1)),
+                "{codec:?}: {err}"
+            );
+            assert_eq!(out, b"kept", "{codec:?}");
+            for bad in [&bytes[..bytes.len() / 2], &b"\x5d\0\0\x80\0garbage"[..]] {
+                assert!(block_into(codec, bad, text.len(), &mut out).is_err(), "{codec:?}");
+                assert_eq!(out, b"kept", "{codec:?}");
+            }
+        }
+    }
+
+    #[test]
     fn counting_slice_reports_consumption() {
         let mut s = CountingSlice::new(b"hello world");
         let mut b = [0u8; 5];
@@ -309,6 +339,21 @@ pub fn block(codec: BlockCodec, bytes: &[u8], max_out: usize) -> Result<Vec<u8>,
 /// buffer per block (backhand) gets them without another copy.
 pub fn block_into(codec: BlockCodec, bytes: &[u8], max_out: usize, out: &mut Vec<u8>) -> Result<(), String> {
     let start = out.len();
+    let decoded = decode_block(codec, bytes, max_out, out).and_then(|()| {
+        if out.len() - start > max_out {
+            return Err(format!("{codec:?} block decodes to more than {max_out} bytes"));
+        }
+        Ok(())
+    });
+    if decoded.is_err() {
+        // A failed block leaves `out` as it was.
+        out.truncate(start);
+    }
+    decoded
+}
+
+/// The decoding step of [`block_into`]; the output may overshoot `max_out`.
+fn decode_block(codec: BlockCodec, bytes: &[u8], max_out: usize, out: &mut Vec<u8>) -> Result<(), String> {
     let limit = max_out as u64 + 1;
     let fail = |e: String| format!("{codec:?} block does not decode: {e}");
     match codec {
@@ -316,31 +361,23 @@ pub fn block_into(codec: BlockCodec, bytes: &[u8], max_out: usize, out: &mut Vec
             .take(limit)
             .read_to_end(out)
             .map(drop)
-            .map_err(|e| fail(e.to_string()))?,
-        BlockCodec::Xz => liblzma_block(bytes, true, max_out, out).map_err(|e| {
-            out.truncate(start);
-            fail(e)
-        })?,
-        BlockCodec::Lzma => return lzma_block(bytes, max_out, out),
-        BlockCodec::Lzo => return lzo1x(bytes, max_out).map(|d| out.extend_from_slice(&d)),
+            .map_err(|e| fail(e.to_string())),
+        BlockCodec::Xz => liblzma_block(bytes, true, max_out, out).map_err(fail),
+        BlockCodec::Lzma => lzma_block(bytes, max_out, out),
+        BlockCodec::Lzo => lzo1x(bytes, max_out).map(|d| out.extend_from_slice(&d)),
         BlockCodec::Lz4 => {
             let mut buf = vec![0u8; max_out];
             let n = lz4_flex::block::decompress_into(bytes, &mut buf)
                 .map_err(|e| format!("LZ4 block does not decode: {e}"))?;
             out.extend_from_slice(&buf[..n]);
-            return Ok(());
+            Ok(())
         }
         BlockCodec::Zstd => ruzstd::decoding::StreamingDecoder::new(bytes)
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))
             .and_then(|d| d.take(limit).read_to_end(out))
             .map(drop)
-            .map_err(|e| fail(e.to_string()))?,
+            .map_err(|e| fail(e.to_string())),
     }
-    if out.len() - start > max_out {
-        out.truncate(start);
-        return Err(format!("{codec:?} block decodes to more than {max_out} bytes"));
-    }
-    Ok(())
 }
 
 /// Codecs used inside block-structured filesystems.
@@ -499,26 +536,27 @@ pub fn lzo1x(src: &[u8], max_out: usize) -> Result<Vec<u8>, String> {
 fn lzma_block(bytes: &[u8], max_out: usize, out: &mut Vec<u8>) -> Result<(), String> {
     let limit = max_out as u64 + 1;
     let start = out.len();
-    let standard = liblzma_block(bytes, false, max_out, out);
-    if standard.is_ok() && out.len() - start <= max_out {
-        return Ok(());
-    }
+    let standard = match liblzma_block(bytes, false, max_out, out) {
+        Ok(()) if out.len() - start <= max_out => return Ok(()),
+        Ok(()) => format!("decodes to more than {max_out} bytes"),
+        Err(e) => e,
+    };
     out.truncate(start);
     let (Some(&props), Some(dict)) = (bytes.first(), super::bytes::le_u32(bytes, 1)) else {
         return Err("LZMA block shorter than its header".into());
     };
     if props >= 225 || !(4096..=1 << 28).contains(&dict) {
-        return Err(format!(
-            "LZMA block does not decode: {}",
-            standard.err().unwrap_or_default()
-        ));
+        return Err(format!("LZMA block does not decode: {standard}"));
     }
-    let raw =
-        lzma_rust2::LzmaReader::new_with_props(&bytes[5..], u64::MAX, props, dict, None).map_err(|e| e.to_string())?;
+    let variant = |why: &str| format!("LZMA block does not decode: {standard}; nor with a 5-byte header: {why}");
+    let raw = lzma_rust2::LzmaReader::new_with_props(&bytes[5..], u64::MAX, props, dict, None)
+        .map_err(|e| variant(&e.to_string()))?;
     let _ = raw.take(limit).read_to_end(out);
-    if out.len() == start || out.len() - start > max_out {
-        out.truncate(start);
-        return Err("LZMA block (5-byte header variant) does not decode".into());
+    if out.len() == start {
+        return Err(variant("no output"));
+    }
+    if out.len() - start > max_out {
+        return Err(variant(&format!("more than {max_out} bytes")));
     }
     Ok(())
 }
