@@ -76,7 +76,9 @@ struct RawList {
 
 impl CommonList {
     pub fn parse(text: &str) -> Result<Self, String> {
-        let l = toml::from_str::<CommonFile>(text).map_err(|e| e.to_string())?.list;
+        let l = crate::rules::from_toml::<CommonFile>(text)
+            .map_err(|e| e.to_string())?
+            .list;
         if l.id.is_empty() || l.reference.is_empty() || l.licence.is_empty() {
             return Err("the common-password list needs an id, a reference and a licence".into());
         }
@@ -158,7 +160,7 @@ pub struct Candidate<'d> {
 
 impl Dictionary {
     pub fn parse(text: &str) -> Result<Self, String> {
-        let d: Dictionary = toml::from_str(text).map_err(|e| e.to_string())?;
+        let d: Dictionary = crate::rules::from_toml(text).map_err(|e| e.to_string())?;
         let known: BTreeSet<&str> = d.sources.iter().map(|s| s.id.as_str()).collect();
         let cited = d
             .credentials

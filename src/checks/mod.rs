@@ -160,7 +160,7 @@ impl RuleSet {
         // checked one by one in order below.
         let parsed: Vec<Option<std::result::Result<Rule, toml::de::Error>>> = files
             .par_iter()
-            .map(|(path, text)| is_rule(path.rsplit('/').next().unwrap_or(path)).then(|| toml::from_str(text)))
+            .map(|(path, text)| is_rule(path.rsplit('/').next().unwrap_or(path)).then(|| crate::rules::from_toml(text)))
             .collect();
         for ((path, text), parsed) in files.iter().zip(parsed) {
             let name = path.rsplit('/').next().unwrap_or(path);

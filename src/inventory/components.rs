@@ -211,7 +211,7 @@ pub enum VersionForm {
 impl Catalog {
     /// Parse and check `components.toml`.
     pub fn parse(text: &str) -> Result<Catalog, CatalogError> {
-        let c: Catalog = toml::from_str(text)?;
+        let c: Catalog = crate::rules::from_toml(text)?;
         let mut names = std::collections::BTreeSet::new();
         for comp in &c.components {
             if !names.insert(comp.name.as_str()) {

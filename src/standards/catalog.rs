@@ -282,9 +282,9 @@ impl Catalog {
             .par_iter()
             .map(|(path, text)| {
                 if path.ends_with("controls.toml") {
-                    toml::from_str(text).map(Parsed::Controls)
+                    crate::rules::from_toml(text).map(Parsed::Controls)
                 } else {
-                    toml::from_str(text).map(|s| Parsed::Standard(Box::new(s)))
+                    crate::rules::from_toml(text).map(|s| Parsed::Standard(Box::new(s)))
                 }
             })
             .collect();

@@ -261,8 +261,8 @@ fn is_cve_id(id: &str) -> bool {
 impl VulnData {
     /// Parse and check both files.
     pub fn parse(vulnerabilities: &str, end_of_life: &str) -> Result<VulnData, DataError> {
-        let v: Vulnerabilities = toml::from_str(vulnerabilities)?;
-        let e: EndOfLife = toml::from_str(end_of_life)?;
+        let v: Vulnerabilities = crate::rules::from_toml(vulnerabilities)?;
+        let e: EndOfLife = crate::rules::from_toml(end_of_life)?;
         VulnData::from_parts(v, e)
     }
 
