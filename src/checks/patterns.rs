@@ -14,7 +14,10 @@ use std::collections::BTreeSet;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rayon::prelude::*;
+use std::sync::OnceLock;
+
 use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use regex_syntax::hir::{Hir, HirKind};
 
 use super::rule::{FileScope, Pattern, PatternTarget, Require, Rule};
 use super::{Finding, SECRET_SLOT, Secret};
@@ -28,18 +31,63 @@ use crate::inventory::{Inventory, scanned_by_content};
 pub struct Compiled {
     pub rule: String,
     pattern: Pattern,
-    re: Regex,
+    /// A configuration pattern's expression is compiled when the rules
+    /// load (it runs on every entry); a content pattern's when a file first
+    /// needs it, since the pattern set picks few of them in a scan.
+    re: OnceLock<Regex>,
     value: Option<Regex>,
     not_key: Option<Regex>,
     path: Option<Regex>,
 }
 
-fn build(expr: &str) -> Result<Regex, String> {
+impl Compiled {
+    fn re(&self) -> &Regex {
+        self.re.get_or_init(|| {
+            // The content pattern set, which holds this expression, compiled
+            // within the same limit when the rules loaded, and an expression
+            // compiles alone into no more than it takes in a set.
+            build(&self.pattern.regex, SET_SIZE_LIMIT).expect("compiled in the content pattern set")
+        })
+    }
+}
+
+/// Bytes a pattern's own compiled expression may take.
+const SIZE_LIMIT: usize = 8 << 20;
+/// Bytes the content pattern set may take; also the bound of a content
+/// pattern compiled on first use (see [`Compiled::re`]).
+const SET_SIZE_LIMIT: usize = 64 << 20;
+
+fn build(expr: &str, size_limit: usize) -> Result<Regex, String> {
     RegexBuilder::new(expr)
         .unicode(false)
-        .size_limit(8 << 20)
+        .size_limit(size_limit)
         .build()
         .map_err(|e| e.to_string())
+}
+
+/// The named groups of `expr`, read by regex's parser with the flags
+/// [`build`] compiles with; a syntax error is the same as compiling's.
+fn group_names(expr: &str) -> Result<Vec<String>, String> {
+    fn walk(h: &Hir, out: &mut Vec<String>) {
+        match h.kind() {
+            HirKind::Capture(c) => {
+                out.extend(c.name.as_deref().map(str::to_string));
+                walk(&c.sub, out);
+            }
+            HirKind::Concat(v) | HirKind::Alternation(v) => v.iter().for_each(|h| walk(h, out)),
+            HirKind::Repetition(r) => walk(&r.sub, out),
+            _ => {}
+        }
+    }
+    let hir = regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(expr)
+        .map_err(|e| e.to_string())?;
+    let mut names = Vec::new();
+    walk(&hir, &mut names);
+    Ok(names)
 }
 
 /// Every rule's patterns, compiled, and the content patterns again as one
@@ -60,13 +108,18 @@ pub fn compile<'a>(rules: impl Iterator<Item = &'a Rule>) -> Result<Patterns, (S
     for r in rules {
         for p in &r.patterns {
             let err = |e: String| (r.id.clone(), e);
-            let re = build(&p.regex).map_err(err)?;
-            for group in [&p.secret, &p.user].into_iter().flatten() {
-                if p.on == PatternTarget::Content && !re.capture_names().any(|n| n == Some(group.as_str())) {
-                    return Err(err(format!("pattern has no group named `{group}`")));
+            let re = OnceLock::new();
+            if p.on == PatternTarget::Content {
+                let names = group_names(&p.regex).map_err(err)?;
+                for group in [&p.secret, &p.user].into_iter().flatten() {
+                    if !names.contains(group) {
+                        return Err(err(format!("pattern has no group named `{group}`")));
+                    }
                 }
+            } else {
+                let _ = re.set(build(&p.regex, SIZE_LIMIT).map_err(err)?);
             }
-            let opt = |e: &Option<String>| e.as_deref().map(build).transpose();
+            let opt = |e: &Option<String>| e.as_deref().map(|e| build(e, SIZE_LIMIT)).transpose();
             compiled.push(Compiled {
                 rule: r.id.clone(),
                 value: opt(&p.value).map_err(err)?,
@@ -82,7 +135,7 @@ pub fn compile<'a>(rules: impl Iterator<Item = &'a Rule>) -> Result<Patterns, (S
         .collect();
     let content_set = RegexSetBuilder::new(content.iter().map(|&i| compiled[i].pattern.regex.as_str()))
         .unicode(false)
-        .size_limit(64 << 20)
+        .size_limit(SET_SIZE_LIMIT)
         .dfa_size_limit(16 << 20)
         .build()
         .map_err(|e| ("(all content patterns)".to_string(), e.to_string()))?;
@@ -211,7 +264,7 @@ pub fn run(inv: &Inventory, patterns: &Patterns) -> Vec<Finding> {
                 }
                 for e in &cf.entries {
                     let (k, v) = (e.key.as_bytes(), e.value.as_str());
-                    if !c.re.is_match(k)
+                    if !c.re().is_match(k)
                         || c.not_key.as_ref().is_some_and(|n| n.is_match(k))
                         || c.value.as_ref().is_some_and(|r| !r.is_match(v.as_bytes()))
                         || !c
@@ -263,7 +316,7 @@ fn content_findings(f: &crate::inventory::FileEntry, patterns: &Patterns) -> Vec
         if !applies || c.path.as_ref().is_some_and(|p| !p.is_match(f.path.as_bytes())) {
             continue;
         }
-        for caps in c.re.captures_iter(f.data) {
+        for caps in c.re().captures_iter(f.data) {
             let Some(m) = caps.get(0) else { continue };
             let group = |g: &Option<String>| g.as_deref().and_then(|n| caps.name(n));
             let secret = group(&c.pattern.secret);
@@ -338,6 +391,42 @@ mod tests {
     /// must choose exactly the patterns that match on their own, and every
     /// content pattern must match one of them (each has a fail fixture).
     #[test]
+    fn content_patterns_are_checked_at_load_and_compiled_on_first_use() {
+        let rules = crate::rules::Rules::embedded().expect("the embedded rules load");
+        let mut rule = rules.checks.rules[crate::rules::FW_SECRET_009].clone();
+        let p = compile(std::iter::once(&rule)).expect("compiles");
+        assert!(p.compiled.iter().all(|c| c.re.get().is_none()));
+        let token = format!("token=ghp_{}\n", "a1B2".repeat(9));
+        assert!(p.compiled[0].re().is_match(token.as_bytes()));
+        assert!(p.compiled[0].re.get().is_some() && p.compiled[1].re.get().is_none());
+        // A missing group or a syntax error still fails the loading.
+        rule.patterns[0].secret = Some("nope".into());
+        let (id, err) = compile(std::iter::once(&rule)).unwrap_err();
+        assert_eq!(
+            (id.as_str(), err.as_str()),
+            (rule.id.as_str(), "pattern has no group named `nope`")
+        );
+        rule.patterns[0].secret = None;
+        rule.patterns[0].regex = "(?P<secret>[a-".into();
+        let (_, err) = compile(std::iter::once(&rule)).unwrap_err();
+        assert!(err.contains("unclosed character class"), "{err}");
+        // A configuration pattern is compiled when it loads.
+        let config = rules
+            .checks
+            .rules
+            .values()
+            .find(|r| r.patterns.iter().any(|p| p.on == PatternTarget::Config))
+            .expect("a configuration rule");
+        let p = compile(std::iter::once(config)).expect("compiles");
+        assert!(
+            p.compiled
+                .iter()
+                .filter(|c| c.pattern.on == PatternTarget::Config)
+                .all(|c| c.re.get().is_some())
+        );
+    }
+
+    #[test]
     fn the_set_picks_exactly_the_patterns_that_match_each_fixture_file() {
         let rules = crate::rules::Rules::embedded().expect("the embedded rules load");
         let p = &rules.checks.patterns;
@@ -349,7 +438,7 @@ mod tests {
                     let picked = p.content_set.matches(text.as_bytes());
                     for (si, &ci) in p.content.iter().enumerate() {
                         let c = &p.compiled[ci];
-                        let alone = c.re.is_match(text.as_bytes());
+                        let alone = c.re().is_match(text.as_bytes());
                         assert_eq!(
                             picked.matched(si),
                             alone,
