@@ -89,24 +89,22 @@ fn main() {
     fs::create_dir_all(&json_dir).expect("OUT_DIR is writable");
     writeln!(
         f,
-        "/// JSON twins of the TOML files in [`EMBEDDED`] (same order; files without a twin are left out)."
+        "/// The JSON twin of each file in [`EMBEDDED`], at the same index (`None`: not TOML, or no exact twin)."
     )
     .unwrap();
-    writeln!(f, "pub static EMBEDDED_JSON: &[(&str, &str)] = &[").unwrap();
+    writeln!(f, "pub static EMBEDDED_JSON: &[Option<&str>] = &[").unwrap();
     for (i, p) in files.iter().enumerate() {
-        if p.extension().and_then(|e| e.to_str()) != Some("toml") {
-            continue;
+        let twin = (p.extension().and_then(|e| e.to_str()) == Some("toml"))
+            .then(|| json_twin(&fs::read_to_string(p).expect("checks/ files are readable UTF-8")))
+            .flatten();
+        match twin {
+            Some(json) => {
+                let path = json_dir.join(format!("{i:04}.json"));
+                fs::write(&path, json).expect("OUT_DIR is writable");
+                writeln!(f, "    Some(include_str!({:?})),", path.display().to_string()).unwrap();
+            }
+            None => writeln!(f, "    None,").unwrap(),
         }
-        let text = fs::read_to_string(p).expect("checks/ files are readable UTF-8");
-        let Some(json) = json_twin(&text) else { continue };
-        let twin = json_dir.join(format!("{i:04}.json"));
-        fs::write(&twin, json).expect("OUT_DIR is writable");
-        let rel = p
-            .strip_prefix(&checks)
-            .expect("collected under checks/")
-            .to_string_lossy()
-            .replace('\\', "/");
-        writeln!(f, "    ({rel:?}, include_str!({:?})),", twin.display().to_string()).unwrap();
     }
     writeln!(f, "];").unwrap();
 

@@ -34,11 +34,8 @@ pub fn from_toml<T: serde::de::DeserializeOwned>(text: &str) -> std::result::Res
 
 /// The JSON twin of `text` when `text` is an embedded file's.
 fn json_twin(text: &str) -> Option<&'static str> {
-    let (path, _) = EMBEDDED.iter().find(|(_, t)| std::ptr::eq(*t, text))?;
-    embedded::EMBEDDED_JSON
-        .iter()
-        .find(|(p, _)| p == path)
-        .map(|(_, json)| *json)
+    let i = EMBEDDED.iter().position(|(_, t)| std::ptr::eq(*t, text))?;
+    embedded::EMBEDDED_JSON.get(i).copied().flatten()
 }
 
 use crate::checks::{ControlFamilies, RuleSet, yara};
