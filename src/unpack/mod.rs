@@ -354,8 +354,17 @@ struct Engine {
 /// at `s` it tests every pattern at `s` and resumes at `s + 1`. When the
 /// packed searcher is unavailable (no SIMD, too many patterns), a full
 /// aho-corasick automaton gives the same hits.
+///
+/// The two-byte magics (ext's, binary cpio's) stay out of the packed
+/// searcher: Teddy fingerprints as many leading bytes as its shortest
+/// pattern has, and with two of them nearly every position of machine code
+/// is a near-miss to check. Each is searched on its own with `memmem`.
 struct Matcher {
     packed: Option<aho_corasick::packed::Searcher>,
+    /// The patterns the packed searcher holds (indices into `patterns`).
+    long: Vec<usize>,
+    /// The patterns shorter than [`PACKED_MIN`], each with its searcher.
+    short: Vec<(usize, memchr::memmem::Finder<'static>)>,
     automaton: AhoCorasick,
     patterns: Vec<&'static [u8]>,
     /// For each pattern: (format index, offset of the magic in its header).
@@ -364,6 +373,9 @@ struct Matcher {
     /// offset plus length over the table.
     reach: usize,
 }
+
+/// The shortest magic the packed searcher is given (see [`Matcher`]).
+const PACKED_MIN: usize = 3;
 
 impl Matcher {
     fn get() -> &'static Matcher {
@@ -377,11 +389,17 @@ impl Matcher {
                     owners.push((fi, m.at));
                 }
             }
+            let (long, short): (Vec<usize>, Vec<usize>) =
+                (0..patterns.len()).partition(|&pi| patterns[pi].len() >= PACKED_MIN);
             let packed = aho_corasick::packed::Config::new()
                 .match_kind(aho_corasick::packed::MatchKind::LeftmostFirst)
                 .builder()
-                .extend(patterns.iter())
+                .extend(long.iter().map(|&pi| patterns[pi]))
                 .build();
+            let short = short
+                .into_iter()
+                .map(|pi| (pi, memchr::memmem::Finder::new(patterns[pi])))
+                .collect();
             // The pattern list is a compile-time constant table; building an
             // automaton from it cannot fail.
             let automaton = AhoCorasick::new(&patterns).expect("magic table builds an automaton");
@@ -393,6 +411,8 @@ impl Matcher {
                 .unwrap_or(0);
             Matcher {
                 packed,
+                long,
+                short,
                 automaton,
                 patterns,
                 owners,
@@ -404,11 +424,7 @@ impl Matcher {
     /// Every (pattern start, pattern index) in `hay`, overlapping, in order.
     fn hits(&self, hay: &[u8]) -> Vec<(usize, usize)> {
         let Some(packed) = &self.packed else {
-            return self
-                .automaton
-                .find_overlapping_iter(hay)
-                .map(|m| (m.start(), m.pattern().as_usize()))
-                .collect();
+            return self.automaton_hits(hay);
         };
         let mut out = Vec::new();
         let mut at = 0;
@@ -418,15 +434,30 @@ impl Matcher {
             };
             let s = m.start();
             out.extend(
-                self.patterns
+                self.long
                     .iter()
-                    .enumerate()
-                    .filter(|(_, p)| hay[s..].starts_with(p))
-                    .map(|(pi, _)| (s, pi)),
+                    .filter(|&&pi| hay[s..].starts_with(self.patterns[pi]))
+                    .map(|&pi| (s, pi)),
             );
             at = s + 1;
         }
+        for (pi, finder) in &self.short {
+            let mut at = 0;
+            while let Some(s) = hay.get(at..).and_then(|rest| finder.find(rest)) {
+                out.push((at + s, *pi));
+                at += s + 1;
+            }
+        }
+        out.sort_unstable();
         out
+    }
+
+    /// [`Matcher::hits`] by the full automaton.
+    fn automaton_hits(&self, hay: &[u8]) -> Vec<(usize, usize)> {
+        self.automaton
+            .find_overlapping_iter(hay)
+            .map(|m| (m.start(), m.pattern().as_usize()))
+            .collect()
     }
 }
 
@@ -961,6 +992,39 @@ mod tests {
         b.sort_unstable();
         assert_eq!(a, b);
         assert!(b.len() >= 2 * m.patterns.len());
+    }
+
+    #[test]
+    fn packed_and_short_searches_find_what_the_full_automaton_finds() {
+        // Every magic planted at an odd spacing, overlapping runs of the
+        // two-byte ones (`c7 71 c7 71`), and noise with its chance hits.
+        let mut blob = Vec::new();
+        for f in FORMATS {
+            for m in f.magics {
+                blob.extend_from_slice(m.bytes);
+                blob.extend_from_slice(&m.bytes[..1]);
+                blob.extend_from_slice(b"..");
+            }
+        }
+        blob.extend_from_slice(&[0xc7, 0x71, 0xc7, 0x71, 0xc7, 0x53, 0xef, 0x53, 0xef]);
+        let mut x = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..1 << 20 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            blob.push(x as u8);
+        }
+        let m = Matcher::get();
+        let mut want = m.automaton_hits(&blob);
+        want.sort_unstable();
+        assert!(
+            m.packed.is_none() || !m.short.is_empty(),
+            "the table has two-byte magics"
+        );
+        assert_eq!(m.hits(&blob), want);
+        let planted = FORMATS.iter().map(|f| f.magics.len()).sum::<usize>();
+        // Random bytes hold a two-byte magic about every 22 KiB.
+        assert!(want.len() >= planted + 6 + 30, "{} hits", want.len());
     }
 
     #[test]
