@@ -90,33 +90,37 @@ fn shell_imports(data: &[u8]) -> Vec<String> {
 }
 
 /// Printf formats that run a shell command with a `%s`: (offset, text).
+///
+/// A format is a maximal run of printable bytes; only runs holding `%s`
+/// matter, so the search goes from each `%s` out to its run's ends rather
+/// than through every byte of the program.
 fn command_formats(data: &[u8]) -> Vec<(usize, String)> {
+    let printable = |b: u8| (0x20..0x7f).contains(&b) || b == b'\t';
     let mut out = Vec::new();
-    let mut start = None;
-    for (i, &b) in data.iter().chain(std::iter::once(&0)).enumerate() {
-        let printable = (0x20..0x7f).contains(&b) || b == b'\t';
-        match (printable, start) {
-            (true, None) => start = Some(i),
-            (false, Some(s)) => {
-                start = None;
-                if i - s < MIN_STRING {
-                    continue;
-                }
-                let t = String::from_utf8_lossy(&data[s..i]);
-                if !t.contains("%s") {
-                    continue;
-                }
-                let first = t.split_whitespace().next().unwrap_or("");
-                let cmd = basename(first);
-                let runs_shell = COMMANDS.contains(&cmd)
-                    || first.starts_with("/bin/")
-                    || first.starts_with("/sbin/")
-                    || first.starts_with("/usr/");
-                if runs_shell && t.split_whitespace().count() > 1 {
-                    out.push((s, t.into_owned()));
-                }
-            }
-            _ => {}
+    // Where the last run examined ends: a second `%s` in it is the same run.
+    let mut done = 0;
+    for at in memchr::memmem::find_iter(data, b"%s") {
+        if at < done {
+            continue;
+        }
+        let s = data[..at].iter().rposition(|&b| !printable(b)).map_or(0, |i| i + 1);
+        let i = data[at..]
+            .iter()
+            .position(|&b| !printable(b))
+            .map_or(data.len(), |n| at + n);
+        done = i;
+        if i - s < MIN_STRING {
+            continue;
+        }
+        let t = String::from_utf8_lossy(&data[s..i]);
+        let first = t.split_whitespace().next().unwrap_or("");
+        let cmd = basename(first);
+        let runs_shell = COMMANDS.contains(&cmd)
+            || first.starts_with("/bin/")
+            || first.starts_with("/sbin/")
+            || first.starts_with("/usr/");
+        if runs_shell && t.split_whitespace().count() > 1 {
+            out.push((s, t.into_owned()));
         }
     }
     out
@@ -167,11 +171,87 @@ pub fn check(cx: &Context) -> FamilyResult {
 mod tests {
     use super::*;
 
+    /// The byte-by-byte reader [`command_formats`] replaced, kept as its
+    /// oracle.
+    fn formats_byte_by_byte(data: &[u8]) -> Vec<(usize, String)> {
+        let mut out = Vec::new();
+        let mut start = None;
+        for (i, &b) in data.iter().chain(std::iter::once(&0)).enumerate() {
+            let printable = (0x20..0x7f).contains(&b) || b == b'\t';
+            match (printable, start) {
+                (true, None) => start = Some(i),
+                (false, Some(s)) => {
+                    start = None;
+                    if i - s < MIN_STRING {
+                        continue;
+                    }
+                    let t = String::from_utf8_lossy(&data[s..i]);
+                    if !t.contains("%s") {
+                        continue;
+                    }
+                    let first = t.split_whitespace().next().unwrap_or("");
+                    let cmd = basename(first);
+                    let runs_shell = COMMANDS.contains(&cmd)
+                        || first.starts_with("/bin/")
+                        || first.starts_with("/sbin/")
+                        || first.starts_with("/usr/");
+                    if runs_shell && t.split_whitespace().count() > 1 {
+                        out.push((s, t.into_owned()));
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn formats_found_from_each_percent_s_are_those_of_every_run() {
+        let words: [&[u8]; 10] = [
+            b"ping ",
+            b"%s",
+            b" -c 4 ",
+            b"\0ping ",
+            b"\xff",
+            b"\t",
+            b"\0/sbin/rc ",
+            b"sh",
+            b"%",
+            b"\0",
+        ];
+        let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut found = 0;
+        for _ in 0..400 {
+            let mut d = Vec::new();
+            for _ in 0..(x % 40) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                d.extend_from_slice(words[(x % words.len() as u64) as usize]);
+            }
+            let want = formats_byte_by_byte(&d);
+            assert_eq!(command_formats(&d), want, "{:?}", String::from_utf8_lossy(&d));
+            found += want.len();
+        }
+        assert!(found >= 20, "{found} formats in all");
+    }
+
     #[test]
     fn formats_and_web_paths() {
         let d = b"\0ping -c 4 %s > /tmp/ping.log 2>&1\0%s: %s\0/sbin/rc restart %s\0Hello %s\0nvram\0";
         let got: Vec<String> = command_formats(d).into_iter().map(|(_, t)| t).collect();
         assert_eq!(got, ["ping -c 4 %s > /tmp/ping.log 2>&1", "/sbin/rc restart %s"]);
+        // Runs reach the data's ends, a tab is printable, a second `%s` in
+        // a run is the same format; offsets are where each run starts.
+        let d = b"ping %s -I %s\x01\x02ifconfig\teth0 %s\xffsh -c %s";
+        assert_eq!(
+            command_formats(d),
+            [
+                (0, "ping %s -I %s".to_string()),
+                (15, "ifconfig\teth0 %s".to_string()),
+                (32, "sh -c %s".to_string())
+            ]
+        );
         assert!(is_web("/www/cgi-bin/diag"));
         assert!(is_web("/usr/sbin/httpd"));
         assert!(is_web("/usr/lib/x/apply.cgi"));
