@@ -222,7 +222,7 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     // standards, the vulnerability store, a declaration) on another thread
     // meanwhile.
     let report = std::thread::scope(|s| -> anyhow::Result<fwcert::report::Report> {
-        let loading = s.spawn(|| settings(&args.settings));
+        let loading = s.spawn(|| load_beside(|| settings(&args.settings)));
         let unpacked = match fwcert::scan::unpack_path(&args.image, &unpack_options) {
             Ok(unpacked) => unpacked,
             Err(e) => {
@@ -265,6 +265,19 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
         1 => ExitCode::Fail,
         _ => ExitCode::Inconclusive,
     })
+}
+
+/// Run `load` on a one-thread pool of its own, beside a scan that keeps the
+/// global pool busy. In the global pool the loader's parallel steps would
+/// queue behind the unpacking and finish after it, holding up the checks
+/// (by 5–15 ms of a router image's 0.15 s); on its own thread the operating
+/// system gives it a share of the cores from the start, and it is done long
+/// before the unpacking is.
+fn load_beside<T: Send>(load: impl FnOnce() -> T + Send) -> T {
+    match rayon::ThreadPoolBuilder::new().num_threads(1).build() {
+        Ok(pool) => pool.install(load),
+        Err(_) => load(),
+    }
 }
 
 /// `fwcert batch`: the exit code is the worst image's. SIGINT and SIGTERM
