@@ -32,6 +32,8 @@ pub mod sbom;
 pub mod scan;
 pub mod signing;
 pub mod standards;
+#[cfg(test)]
+mod testing;
 pub mod unpack;
 pub mod vulndb;
 

@@ -1007,12 +1007,9 @@ mod tests {
             }
         }
         blob.extend_from_slice(&[0xc7, 0x71, 0xc7, 0x71, 0xc7, 0x53, 0xef, 0x53, 0xef]);
-        let mut x = 0x2545_f491_4f6c_dd1d_u64;
+        let mut x = crate::testing::Xorshift::new(0x2545_f491_4f6c_dd1d);
         for _ in 0..1 << 20 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            blob.push(x as u8);
+            blob.push(x.next_u64() as u8);
         }
         let m = Matcher::get();
         let mut want = m.automaton_hits(&blob);
