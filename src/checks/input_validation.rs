@@ -113,17 +113,23 @@ fn command_formats(data: &[u8]) -> Vec<(usize, String)> {
             continue;
         }
         let t = String::from_utf8_lossy(&data[s..i]);
-        let first = t.split_whitespace().next().unwrap_or("");
-        let cmd = basename(first);
-        let runs_shell = COMMANDS.contains(&cmd)
-            || first.starts_with("/bin/")
-            || first.starts_with("/sbin/")
-            || first.starts_with("/usr/");
-        if runs_shell && t.split_whitespace().count() > 1 {
+        if runs_a_command(&t) {
             out.push((s, t.into_owned()));
         }
     }
     out
+}
+
+/// Whether a format's first word is a command that reaches a shell (one
+/// of [`COMMANDS`], or a program under `/bin`, `/sbin` or `/usr`) and
+/// something follows it.
+fn runs_a_command(format: &str) -> bool {
+    let first = format.split_whitespace().next().unwrap_or("");
+    let known = COMMANDS.contains(&basename(first))
+        || first.starts_with("/bin/")
+        || first.starts_with("/sbin/")
+        || first.starts_with("/usr/");
+    known && format.split_whitespace().count() > 1
 }
 
 fn judge(f: &FileEntry) -> Option<Finding> {
@@ -171,8 +177,8 @@ pub fn check(cx: &Context) -> FamilyResult {
 mod tests {
     use super::*;
 
-    /// The byte-by-byte reader [`command_formats`] replaced, kept as its
-    /// oracle.
+    /// The byte-by-byte run finder [`command_formats`] replaced, kept as
+    /// its oracle for which runs are formats (the command test is shared).
     fn formats_byte_by_byte(data: &[u8]) -> Vec<(usize, String)> {
         let mut out = Vec::new();
         let mut start = None;
@@ -186,16 +192,7 @@ mod tests {
                         continue;
                     }
                     let t = String::from_utf8_lossy(&data[s..i]);
-                    if !t.contains("%s") {
-                        continue;
-                    }
-                    let first = t.split_whitespace().next().unwrap_or("");
-                    let cmd = basename(first);
-                    let runs_shell = COMMANDS.contains(&cmd)
-                        || first.starts_with("/bin/")
-                        || first.starts_with("/sbin/")
-                        || first.starts_with("/usr/");
-                    if runs_shell && t.split_whitespace().count() > 1 {
+                    if t.contains("%s") && runs_a_command(&t) {
                         out.push((s, t.into_owned()));
                     }
                 }
