@@ -24,6 +24,7 @@ pub(crate) mod debug;
 pub mod dictionary;
 pub(crate) mod hardening;
 pub(crate) mod input_validation;
+mod literal_gate;
 pub mod observed;
 pub(crate) mod overlap;
 pub mod patterns;

@@ -19,6 +19,7 @@ use std::sync::OnceLock;
 use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use regex_syntax::hir::{Hir, HirKind};
 
+use super::literal_gate::LiteralGate;
 use super::rule::{FileScope, Pattern, PatternTarget, Require, Rule};
 use super::{Finding, SECRET_SLOT, Secret};
 use crate::hash::fingerprint_of;
@@ -65,9 +66,19 @@ fn build(expr: &str, size_limit: usize) -> Result<Regex, String> {
         .map_err(|e| e.to_string())
 }
 
-/// The named groups of `expr`, read by regex's parser with the flags
-/// [`build`] compiles with; a syntax error is the same as compiling's.
-fn group_names(expr: &str) -> Result<Vec<String>, String> {
+/// `expr` read by regex's parser with the flags [`build`] compiles with; a
+/// syntax error is the same as compiling's.
+fn parse(expr: &str) -> Result<Hir, String> {
+    regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(expr)
+        .map_err(|e| e.to_string())
+}
+
+/// The named groups of an expression.
+fn group_names(hir: &Hir) -> Vec<String> {
     fn walk(h: &Hir, out: &mut Vec<String>) {
         match h.kind() {
             HirKind::Capture(c) => {
@@ -79,15 +90,9 @@ fn group_names(expr: &str) -> Result<Vec<String>, String> {
             _ => {}
         }
     }
-    let hir = regex_syntax::ParserBuilder::new()
-        .unicode(false)
-        .utf8(false)
-        .build()
-        .parse(expr)
-        .map_err(|e| e.to_string())?;
     let mut names = Vec::new();
-    walk(&hir, &mut names);
-    Ok(names)
+    walk(hir, &mut names);
+    names
 }
 
 /// Every rule's patterns, compiled, and the content patterns again as one
@@ -100,22 +105,32 @@ pub struct Patterns {
     /// Indexes into `compiled` of the content patterns, in the set's order.
     content: Vec<usize>,
     content_set: RegexSet,
+    /// Over a binary, which of the content patterns (in the set's order)
+    /// could match: only those meant for any file are run there, and one
+    /// pass for their literals replaces one pass per pattern.
+    any_file_gate: LiteralGate,
 }
 
 /// Compile every rule's patterns; the error names the rule.
 pub fn compile<'a>(rules: impl Iterator<Item = &'a Rule>) -> Result<Patterns, (String, String)> {
     let mut compiled = Vec::new();
+    let mut any_file: Vec<Hir> = Vec::new();
     for r in rules {
         for p in &r.patterns {
             let err = |e: String| (r.id.clone(), e);
             let re = OnceLock::new();
             if p.on == PatternTarget::Content {
-                let names = group_names(&p.regex).map_err(err)?;
+                let hir = parse(&p.regex).map_err(err)?;
+                let names = group_names(&hir);
                 for group in [&p.secret, &p.user].into_iter().flatten() {
                     if !names.contains(group) {
                         return Err(err(format!("pattern has no group named `{group}`")));
                     }
                 }
+                // A pattern for text files only never runs over a binary:
+                // it gets an expression that cannot match, so that the
+                // gate's indexes stay the set's.
+                any_file.push(if p.files == FileScope::Any { hir } else { Hir::fail() });
             } else {
                 let _ = re.set(build(&p.regex, SIZE_LIMIT).map_err(err)?);
             }
@@ -143,6 +158,7 @@ pub fn compile<'a>(rules: impl Iterator<Item = &'a Rule>) -> Result<Patterns, (S
         compiled,
         content,
         content_set,
+        any_file_gate: LiteralGate::new(&any_file),
     })
 }
 
@@ -302,16 +318,19 @@ pub fn run(inv: &Inventory, patterns: &Patterns) -> Vec<Finding> {
 fn content_findings(f: &crate::inventory::FileEntry, patterns: &Patterns) -> Vec<Finding> {
     let text = is_text(f.data);
     // A text file is searched by the set first; binaries only by the few
-    // patterns meant for any file, whose literals the engine searches fast.
+    // patterns meant for any file, and of those only the ones whose
+    // literals the gate's one pass found.
     let matched = text.then(|| patterns.content_set.matches(f.data));
+    let open = (!text).then(|| patterns.any_file_gate.open(f.data));
     let line_at = |off: usize| text.then(|| memchr::memchr_iter(b'\n', &f.data[..off.min(f.data.len())]).count() + 1);
     let mut out = Vec::new();
     let mut seen: BTreeSet<(&str, String)> = BTreeSet::new();
     for (si, &ci) in patterns.content.iter().enumerate() {
         let c = &patterns.compiled[ci];
-        let applies = match &matched {
-            Some(m) => m.matched(si),
-            None => c.pattern.files == FileScope::Any,
+        let applies = match (&matched, &open) {
+            (Some(m), _) => m.matched(si),
+            (None, Some(open)) => c.pattern.files == FileScope::Any && open[si],
+            (None, None) => false,
         };
         if !applies || c.path.as_ref().is_some_and(|p| !p.is_match(f.path.as_bytes())) {
             continue;
@@ -462,6 +481,56 @@ mod tests {
             .map(|(&ci, _)| format!("{} {}", p.compiled[ci].rule, p.compiled[ci].pattern.regex))
             .collect();
         assert!(unmatched.is_empty(), "no fixture file matches: {unmatched:#?}");
+    }
+
+    /// The gate only spares a binary the patterns that cannot match it: on
+    /// every fixture file it must open each any-file pattern that matches.
+    /// Every any-file pattern is gated but FW-CRED-011's, whose
+    /// case-insensitive schemes have too many spellings to search for.
+    #[test]
+    fn the_any_file_gate_opens_every_pattern_that_matches_a_fixture() {
+        let rules = crate::rules::Rules::embedded().expect("the embedded rules load");
+        let p = &rules.checks.patterns;
+        let any: Vec<(usize, &Compiled)> = p
+            .content
+            .iter()
+            .enumerate()
+            .map(|(si, &ci)| (si, &p.compiled[ci]))
+            .filter(|(_, c)| c.pattern.files == FileScope::Any)
+            .collect();
+        let ungated: Vec<&str> = any
+            .iter()
+            .filter(|(si, _)| !p.any_file_gate.is_gated(*si))
+            .map(|(_, c)| c.rule.as_str())
+            .collect();
+        assert_eq!((any.len(), ungated), (14, vec!["FW-CRED-011"]));
+        let (mut matched, mut closed) = (0, 0);
+        for rule in rules.checks.rules.values() {
+            for fx in &rule.fixtures {
+                for (path, text) in fx.files.iter().chain(&fx.elf) {
+                    let open = p.any_file_gate.open(text.as_bytes());
+                    for (si, c) in &any {
+                        if c.re().is_match(text.as_bytes()) {
+                            matched += 1;
+                            assert!(open[*si], "{} on {path} of fixture {} of {}", c.rule, fx.name, rule.id);
+                        } else if !open[*si] {
+                            closed += 1;
+                        }
+                    }
+                    // Text-only patterns are never run over a binary.
+                    let text_only = p
+                        .content
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, ci)| p.compiled[**ci].pattern.files != FileScope::Any);
+                    assert!(text_only.clone().count() > 0);
+                    for (si, _) in text_only {
+                        assert!(!open[si], "text-only pattern {si} opened on {path}");
+                    }
+                }
+            }
+        }
+        assert!(matched >= 14 && closed > 500, "{matched} matches, {closed} closed");
     }
 
     #[test]
