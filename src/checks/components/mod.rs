@@ -20,7 +20,6 @@ use std::fmt::Write as _;
 
 use crate::checks::{Context, FamilyResult, Finding};
 use crate::inventory::Inventory;
-use crate::inventory::boot::busybox;
 use crate::inventory::components::Detection;
 use crate::inventory::version::Version;
 use crate::rules;
@@ -123,7 +122,7 @@ pub fn assess<'d>(inv: &Inventory, data: &'d VulnData, d: &Detection) -> Assessm
     }
     // BusyBox: the applets compiled into the binary the version came from.
     let applets = (d.name == "busybox")
-        .then(|| inv.files.get(d.file).and_then(|f| busybox::applets(f.data)))
+        .then(|| inv.files.get(d.file).and_then(|f| f.busybox_applets()))
         .flatten();
     let mut applet_list_missing = false;
     let mut cves = Vec::new();
