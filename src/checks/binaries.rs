@@ -10,6 +10,8 @@
 //! its dictionary user name or of an authentication word. This is a
 //! heuristic, hence the rule's `preview` status.
 
+use std::collections::HashSet;
+
 use goblin::elf::Elf;
 use rayon::prelude::*;
 use regex::bytes::{Regex, RegexBuilder};
@@ -26,6 +28,12 @@ const NEAR: usize = 3;
 /// `(offset, string)` of NUL-terminated printable runs of 4..=64 bytes.
 fn strings(data: &[u8], base: usize) -> Vec<(usize, &str)> {
     let mut out = Vec::new();
+    each_string(data, base, |off, s| out.push((off, s)));
+    out
+}
+
+/// Calls `each` with what [`strings`] lists, without keeping the list.
+fn each_string<'d>(data: &'d [u8], base: usize, mut each: impl FnMut(usize, &'d str)) {
     let mut start = 0;
     for (i, b) in data.iter().enumerate() {
         if *b == 0 {
@@ -34,14 +42,58 @@ fn strings(data: &[u8], base: usize) -> Vec<(usize, &str)> {
                 && run.iter().all(|c| (0x20..0x7f).contains(c))
                 && let Ok(s) = std::str::from_utf8(run)
             {
-                out.push((base + start, s));
+                each(base + start, s);
             }
             start = i + 1;
         } else if !(0x20..0x7f).contains(b) && *b != b'\t' {
             start = i + 1;
         }
     }
-    out
+}
+
+/// The distinctive dictionary passwords. A program's read-only data holds
+/// hundreds of thousands of strings and almost never one of these: the
+/// length and the first two bytes turn nearly all away before a string is
+/// hashed, so a program is first searched this way and its strings listed
+/// with their neighbours only when one of them is a password.
+struct Passwords<'r> {
+    words: HashSet<&'r str>,
+    /// Bit `n` set when some password has `n` bytes.
+    lengths: u128,
+    /// Bit `a * 256 + b` set when some password starts with bytes `a b`.
+    pairs: Vec<u64>,
+}
+
+impl<'r> Passwords<'r> {
+    fn new(words: impl Iterator<Item = &'r str>) -> Self {
+        let mut p = Passwords {
+            words: HashSet::new(),
+            lengths: 0,
+            pairs: vec![0; 65536 / 64],
+        };
+        for w in words {
+            if let &[a, b, ..] = w.as_bytes()
+                && w.len() < 128
+            {
+                p.lengths |= 1 << w.len();
+                let pair = usize::from(a) << 8 | usize::from(b);
+                p.pairs[pair / 64] |= 1 << (pair % 64);
+                p.words.insert(w);
+            }
+        }
+        p
+    }
+
+    fn contains(&self, s: &str) -> bool {
+        let &[a, b, ..] = s.as_bytes() else {
+            return false;
+        };
+        let pair = usize::from(a) << 8 | usize::from(b);
+        s.len() < 128
+            && self.lengths >> s.len() & 1 == 1
+            && self.pairs[pair / 64] >> (pair % 64) & 1 == 1
+            && self.words.contains(s)
+    }
 }
 
 /// The read-only data ranges of an ELF file.
@@ -88,13 +140,13 @@ fn auth_words() -> Regex {
 
 pub fn check(inv: &Inventory, rules: &RuleSet) -> Vec<Finding> {
     let dict = &rules.dictionary;
-    let passwords: std::collections::HashSet<&str> = dict
-        .credentials
-        .iter()
-        .map(|c| c.password.as_str())
-        .chain(dict.passwords.iter().map(|p| p.password.as_str()))
-        .filter(|p| distinctive(p))
-        .collect();
+    let passwords = Passwords::new(
+        dict.credentials
+            .iter()
+            .map(|c| c.password.as_str())
+            .chain(dict.passwords.iter().map(|p| p.password.as_str()))
+            .filter(|p| distinctive(p)),
+    );
     let auth = auth_words();
     // Programs are independent: searched in parallel, findings kept in
     // file order.
@@ -105,6 +157,11 @@ pub fn check(inv: &Inventory, rules: &RuleSet) -> Vec<Finding> {
             let mut out = Vec::new();
             let mut seen = std::collections::BTreeSet::new();
             for (start, end) in rodata(f.data) {
+                let mut any = false;
+                each_string(&f.data[start..end], start, |_, s| any |= passwords.contains(s));
+                if !any {
+                    continue;
+                }
                 let strs = strings(&f.data[start..end], start);
                 for (i, (off, s)) in strs.iter().enumerate() {
                     if !passwords.contains(s) || !seen.insert(*s) {
@@ -161,6 +218,50 @@ mod tests {
         let s: Vec<&str> = strings(d, 0).into_iter().map(|(_, s)| s).collect();
         assert_eq!(s, vec!["root", "xc3511", "ok!!"]);
         assert_eq!(strings(d, 100)[0].0, 105);
+    }
+
+    /// The length and first-bytes filter may only turn away strings that
+    /// are not passwords: over every dictionary password, its neighbours
+    /// by one byte and generated strings, the answer is the set's alone.
+    #[test]
+    fn the_password_filter_answers_as_the_set_does() {
+        let rules = crate::rules::Rules::embedded().expect("the embedded rules load");
+        let dict = &rules.checks.dictionary;
+        let words: Vec<&str> = dict
+            .credentials
+            .iter()
+            .map(|c| c.password.as_str())
+            .chain(dict.passwords.iter().map(|p| p.password.as_str()))
+            .filter(|p| distinctive(p))
+            .collect();
+        assert!(words.len() > 50, "{} distinctive passwords", words.len());
+        let p = Passwords::new(words.iter().copied());
+        let set: HashSet<&str> = words.iter().copied().collect();
+        let mut probes: Vec<String> = Vec::new();
+        for w in &words {
+            probes.push(w.to_string());
+            probes.push(w[1..].to_string());
+            probes.push(format!("{w}x"));
+            probes.push(format!("x{w}"));
+            probes.push(w.to_ascii_uppercase());
+        }
+        let mut rng = crate::testing::Xorshift::new(0xc4ed_5eed);
+        for _ in 0..20_000 {
+            let len = 4 + rng.below(20);
+            // Mostly dictionary-like characters, so prefixes collide often.
+            probes.push(
+                (0..len)
+                    .map(|_| b"aAxc3519Z7ujMk0ro!t"[rng.below(19)] as char)
+                    .collect(),
+            );
+        }
+        let (mut yes, mut no) = (0, 0);
+        for s in &probes {
+            let want = set.contains(s.as_str());
+            assert_eq!(p.contains(s), want, "{s:?}");
+            if want { yes += 1 } else { no += 1 }
+        }
+        assert!(yes >= words.len() && no > 20_000, "{yes} passwords, {no} others");
     }
 
     #[test]
