@@ -206,19 +206,29 @@ pub fn extract(d: &[u8], p: &Parsed, ctx: &mut ExtractCtx) -> Result<Extraction,
         // the budget left when its turn comes is read again below exactly
         // as a sequential reader would, so the tree, the budget and the
         // problems are the same whatever the number of threads.
-        let decoded: Vec<Option<Vec<u8>>> = batch
+        //
+        // One task per file, largest first: sizes vary by orders of
+        // magnitude (a BusyBox beside hundreds of scripts), and a big file
+        // decoded last keeps one thread busy while the other waits for the
+        // batch to end. (`fwcert unpack` of a router image, medians of 40
+        // and 60 alternating runs: 94.9 → 92.6 ms and 88.6 → 87.5 ms.)
+        let mut order: Vec<usize> = (0..batch.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(declared_len(batch[i])));
+        let mut decoded: Vec<Option<Vec<u8>>> = vec![None; batch.len()];
+        let early: Vec<(usize, Option<Vec<u8>>)> = order
             .par_iter()
-            // One task per file: sizes vary by orders of magnitude (a
-            // BusyBox beside hundreds of scripts), and halves of the batch
-            // would leave one thread decoding the big files' half alone.
             .with_max_len(1)
-            .map(|node| match &node.inner {
-                InnerNode::File(f) if batch.len() > 1 => {
-                    read_capped(&mut fs.file(f).reader(), f.file_len() as u64, &deadline).ok()
-                }
-                _ => None,
+            .map(|&i| match &batch[i].inner {
+                InnerNode::File(f) if batch.len() > 1 => (
+                    i,
+                    read_capped(&mut fs.file(f).reader(), f.file_len() as u64, &deadline).ok(),
+                ),
+                _ => (i, None),
             })
             .collect();
+        for (i, data) in early {
+            decoded[i] = data;
+        }
         for (node, early) in batch.iter().zip(decoded) {
             let path = node.fullpath.to_string_lossy().to_string();
             if path == "/" {
@@ -314,15 +324,21 @@ fn batch_end(nodes: &[&backhand::Node<backhand::SquashfsFileReader>], from: usiz
     let mut bytes = 0u64;
     let mut end = from;
     for node in &nodes[from..] {
-        if let InnerNode::File(f) = &node.inner {
-            bytes = bytes.saturating_add(f.file_len() as u64);
-        }
+        bytes = bytes.saturating_add(declared_len(node));
         if end > from && bytes > DECODE_BATCH {
             break;
         }
         end += 1;
     }
     end
+}
+
+/// The size a file node declares; 0 for other nodes.
+fn declared_len(node: &backhand::Node<backhand::SquashfsFileReader>) -> u64 {
+    match &node.inner {
+        InnerNode::File(f) => f.file_len() as u64,
+        _ => 0,
+    }
 }
 
 /// Linux `new_encode_dev` packing, as SquashFS stores device numbers.
