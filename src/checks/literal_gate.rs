@@ -8,7 +8,8 @@
 //! … for an AWS key ID); one packed searcher (Teddy) looks for all of them
 //! at once, and only an expression one of whose literals occurs is run.
 //! An expression whose prefixes are unknown, too many or too short to
-//! search for is always run, as before.
+//! search for runs where `memmem` finds a literal every match of it
+//! contains (FW-CRED-011's `://`), or, without one, always.
 //!
 //! Why skipping is safe: a finite prefix set from regex-syntax's extractor
 //! holds, for every match of the expression, a literal the match starts
@@ -18,8 +19,9 @@
 
 use aho_corasick::Span;
 use aho_corasick::packed::{Config, MatchKind, Searcher};
-use regex_syntax::hir::Hir;
+use memchr::memmem::Finder;
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
+use regex_syntax::hir::{Hir, HirKind, Literal};
 
 /// Literals shorter than this are not searched for. The packed searcher
 /// fingerprints as many bytes as its shortest literal has, and over
@@ -44,6 +46,10 @@ pub struct LiteralGate {
     literals: Vec<(Vec<u8>, usize)>,
     /// Per expression: whether it runs only when one of its literals occurs.
     gated: Vec<bool>,
+    /// Expressions without usable prefixes but with a literal every match
+    /// contains (see [`required_literal`]): each runs only where `memmem`
+    /// finds it.
+    required: Vec<(usize, Finder<'static>)>,
 }
 
 impl LiteralGate {
@@ -53,17 +59,21 @@ impl LiteralGate {
         extractor.kind(ExtractKind::Prefix);
         let mut literals: Vec<(Vec<u8>, usize)> = Vec::new();
         let mut gated = vec![false; expressions.len()];
+        let mut required = Vec::new();
         for (i, hir) in expressions.iter().enumerate() {
             let seq = extractor.extract(hir);
-            let Some(lits) = seq.literals() else { continue };
             // No literal at all means the expression matches nothing
             // (`Hir::fail()`): gated, it never opens.
-            let searchable = lits.len() <= MAX_LITERALS_PER_EXPRESSION
-                && lits.iter().all(|l| l.as_bytes().len() >= MIN_LITERAL)
-                && literals.len() + lits.len() <= MAX_LITERALS;
-            if searchable {
+            let searchable = seq.literals().filter(|lits| {
+                lits.len() <= MAX_LITERALS_PER_EXPRESSION
+                    && lits.iter().all(|l| l.as_bytes().len() >= MIN_LITERAL)
+                    && literals.len() + lits.len() <= MAX_LITERALS
+            });
+            if let Some(lits) = searchable {
                 literals.extend(lits.iter().map(|l| (l.as_bytes().to_vec(), i)));
                 gated[i] = true;
+            } else if let Some(lit) = required_literal(hir).filter(|l| l.len() >= MIN_REQUIRED) {
+                required.push((i, Finder::new(&lit).into_owned()));
             }
         }
         let searcher = if literals.is_empty() {
@@ -84,6 +94,7 @@ impl LiteralGate {
             searcher,
             literals,
             gated,
+            required,
         }
     }
 
@@ -96,10 +107,13 @@ impl LiteralGate {
     /// visited, including literals that overlap or share a start.
     pub fn open(&self, haystack: &[u8]) -> Vec<bool> {
         let mut open: Vec<bool> = self.gated.iter().map(|g| !g).collect();
+        for (i, finder) in &self.required {
+            open[*i] = finder.find(haystack).is_some();
+        }
         let Some(searcher) = &self.searcher else {
             return open;
         };
-        let mut closed = open.iter().filter(|o| !**o).count();
+        let mut closed = self.gated.iter().zip(&open).filter(|(g, o)| **g && !**o).count();
         let mut at = 0;
         while closed > 0 && at < haystack.len() {
             let Some(m) = searcher.find_in(haystack, Span::from(at..haystack.len())) else {
@@ -120,8 +134,33 @@ impl LiteralGate {
     /// Whether expression `i` runs only when one of its literals occurs.
     #[cfg(test)]
     pub(crate) fn is_gated(&self, i: usize) -> bool {
-        self.gated[i]
+        self.gated[i] || self.required.iter().any(|(r, _)| *r == i)
     }
+}
+
+/// The shortest literal [`required_literal`] gates on: a one- or two-byte
+/// literal (`:`, `@`) is in nearly every program.
+const MIN_REQUIRED: usize = 3;
+
+/// A literal every match of `hir` contains: the longest literal among the
+/// parts of its top-level concatenation (looking into capture groups),
+/// each of which every match passes through in turn. FW-CRED-011's
+/// case-insensitive schemes have too many spellings to search for, but
+/// each of its matches contains `://`.
+fn required_literal(hir: &Hir) -> Option<Vec<u8>> {
+    fn walk(h: &Hir, best: &mut Option<Vec<u8>>) {
+        match h.kind() {
+            HirKind::Literal(Literal(bytes)) if best.as_ref().is_none_or(|b| bytes.len() > b.len()) => {
+                *best = Some(bytes.to_vec());
+            }
+            HirKind::Capture(c) => walk(&c.sub, best),
+            HirKind::Concat(parts) => parts.iter().for_each(|p| walk(p, best)),
+            _ => {}
+        }
+    }
+    let mut best = None;
+    walk(hir, &mut best);
+    best
 }
 
 #[cfg(test)]
@@ -165,18 +204,25 @@ mod tests {
     }
 
     #[test]
-    fn expressions_without_searchable_prefixes_always_run() {
+    fn without_searchable_prefixes_a_required_literal_gates_or_nothing_does() {
         let g = gate(&[
-            r"[a-z]+=\d",          // a class too wide for literals
-            r"eyJ\w",              // a prefix shorter than MIN_LITERAL
-            r"(?i)telnet://\w+",   // 64 case spellings
-            r"\bAKIA[A-Z2-7]{16}", // one literal after a look-around
+            r"[a-z]+=\d",               // a class too wide, `=` too short
+            r"eyJ\w+\.eyJ",             // a prefix shorter than MIN_LITERAL
+            r"(?i)telnet://\w+",        // 64 case spellings, then `://`
+            r"\bAKIA[A-Z2-7]{16}",      // one prefix after a look-around
+            r"(?:[a-z]+xyz|[0-9]+)",    // alternatives: nothing required
+            r"(?i)(?P<u>[a-z]+)@@@x\d", // required, inside the concatenation
         ]);
         assert_eq!(
-            (0..4).map(|i| g.is_gated(i)).collect::<Vec<_>>(),
-            vec![false, false, false, true]
+            (0..6).map(|i| g.is_gated(i)).collect::<Vec<_>>(),
+            vec![false, true, true, true, false, true]
         );
-        assert_eq!(g.open(b"nothing here"), vec![true, true, true, false]);
+        let open = |h: &[u8]| g.open(h);
+        assert_eq!(open(b"nothing here"), vec![true, false, false, false, true, false]);
+        assert_eq!(open(b"TelNet://x"), vec![true, false, true, false, true, false]);
+        // A gate says "may match": `.eyJ` alone opens the second.
+        assert_eq!(open(b"a.eyJ AKIA"), vec![true, true, false, true, true, false]);
+        assert_eq!(open(b"u@@@X1"), vec![true, false, false, false, true, true]);
     }
 
     /// The any-file content patterns' shapes, over generated haystacks with
@@ -193,6 +239,7 @@ mod tests {
             r"\b(?P<secret>xox[abposr]-[0-9A-Za-z]{2,}-[0-9A-Za-z-]{2,8})",
             r"\b(?P<secret>(?:AKIA|ASIA|AGPA|AIDA)[A-Z2-7]{4})\b",
             r"\b(?P<secret>gh[pousr]_[0-9A-Za-z]{4})\b",
+            r"(?i)\b(?:https?|ftps?|telnet)://(?P<user>[A-Za-z0-9._-]{1,8}):(?P<secret>[A-Za-z0-9.%-]{1,8})@[a-z.]+",
         ];
         let g = gate(&exprs);
         assert!((0..exprs.len()).all(|i| g.is_gated(i)), "every shape here has literals");
@@ -216,6 +263,10 @@ mod tests {
             b"AKI",
             b"ghp_abcd ",
             b"gho_",
+            b"HTTP://u:p@h ",
+            b"telnet://root:x@a",
+            b"://",
+            b"fTp:/",
             b"\x00",
             b" ",
             b"\n",

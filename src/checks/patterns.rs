@@ -485,9 +485,9 @@ mod tests {
 
     /// The gate only spares a binary the patterns that cannot match it: on
     /// every fixture file it must open each any-file pattern that matches.
-    /// Every any-file pattern is gated but FW-CRED-011's, whose
-    /// case-insensitive schemes have too many spellings to search for, and
-    /// FW-SECRET-011's, whose `eyJ` is shorter than the gate searches for.
+    /// Every any-file pattern is gated: by its prefixes, or, for
+    /// FW-CRED-011 (case-insensitive schemes, too many spellings) and
+    /// FW-SECRET-011 (`eyJ`, too short), by a literal each match contains.
     #[test]
     fn the_any_file_gate_opens_every_pattern_that_matches_a_fixture() {
         let rules = crate::rules::Rules::embedded().expect("the embedded rules load");
@@ -504,7 +504,7 @@ mod tests {
             .filter(|(si, _)| !p.any_file_gate.is_gated(*si))
             .map(|(_, c)| c.rule.as_str())
             .collect();
-        assert_eq!((any.len(), ungated), (14, vec!["FW-CRED-011", "FW-SECRET-011"]));
+        assert_eq!((any.len(), ungated), (14, Vec::<&str>::new()));
         let (mut matched, mut closed) = (0, 0);
         for rule in rules.checks.rules.values() {
             for fx in &rule.fixtures {
