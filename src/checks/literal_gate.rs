@@ -15,7 +15,9 @@
 //! holds, for every match of the expression, a literal the match starts
 //! with (the property the regex engine's own prefilters rest on). The
 //! search visits every position where some literal starts (see
-//! [`LiteralGate::open`]), so no such occurrence is missed.
+//! [`LiteralGate::open`]), so no such occurrence is missed. A literal that
+//! is one of the parts of an expression's top-level concatenation is in
+//! every match of it, so a haystack without it cannot match.
 
 use aho_corasick::Span;
 use aho_corasick::packed::{Config, MatchKind, Searcher};
@@ -38,13 +40,13 @@ const MAX_LITERALS: usize = 64;
 /// Which of a list of expressions may match a haystack.
 #[derive(Debug, Clone)]
 pub struct LiteralGate {
-    /// `None` when there is no literal to search for, or when the CPU has
-    /// no packed searcher (then no expression is gated).
+    /// `None` when there is no prefix to search for, or when the CPU has
+    /// no packed searcher (then no expression is gated by its prefixes).
     searcher: Option<Searcher>,
     /// Each searched literal and the expression (an index into the list the
     /// gate was built from) whose match may begin with it.
     literals: Vec<(Vec<u8>, usize)>,
-    /// Per expression: whether it runs only when one of its literals occurs.
+    /// Per expression: whether it runs only when one of its prefixes occurs.
     gated: Vec<bool>,
     /// Expressions without usable prefixes but with a literal every match
     /// contains (see [`required_literal`]): each runs only where `memmem`
