@@ -274,9 +274,9 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
 
 /// Leave `value`'s memory to the process exit, which follows the report's
 /// writing: freeing a scan's unpacked files, inventory and compiled rules
-/// (thousands of allocations, wasmtime's code memory) took 3–4 ms on one
-/// thread at the end of a router image's 0.14 s scan, after all the work
-/// that both cores share. Only for values the process keeps until it ends;
+/// (thousands of allocations, wasmtime's code memory) took about 2.3 ms on
+/// one thread at the end of a router image's 0.14 s scan, after all the
+/// work that both cores share. Only for values the process keeps until it ends;
 /// `batch` scans many images and frees each.
 fn left_to_exit<T>(value: T) {
     std::mem::forget(value);
