@@ -16,6 +16,7 @@ use goblin::elf::Elf;
 use rayon::prelude::*;
 use regex::bytes::{Regex, RegexBuilder};
 
+use super::dictionary::Dictionary;
 use super::{Finding, RuleSet, SECRET_SLOT, Secret};
 use crate::hash::fingerprint_of;
 use crate::inventory::{Inventory, scanned_by_content};
@@ -132,6 +133,16 @@ fn distinctive(pw: &str) -> bool {
             || b.iter().any(|c| !c.is_ascii_alphanumeric()))
 }
 
+/// The dictionary's passwords (those of its credentials, then its bare
+/// passwords) that FW-CRED-014 looks for; repeats are left to the set.
+fn sought_passwords(dict: &Dictionary) -> impl Iterator<Item = &str> {
+    dict.credentials
+        .iter()
+        .map(|c| c.password.as_str())
+        .chain(dict.passwords.iter().map(|p| p.password.as_str()))
+        .filter(|p| distinctive(p))
+}
+
 fn auth_words() -> Regex {
     RegexBuilder::new(r"(?i)passw|login|auth|backdoor|telnet|user ?name")
         .unicode(false)
@@ -141,13 +152,7 @@ fn auth_words() -> Regex {
 
 pub fn check(inv: &Inventory, rules: &RuleSet) -> Vec<Finding> {
     let dict = &rules.dictionary;
-    let passwords = Passwords::new(
-        dict.credentials
-            .iter()
-            .map(|c| c.password.as_str())
-            .chain(dict.passwords.iter().map(|p| p.password.as_str()))
-            .filter(|p| distinctive(p)),
-    );
+    let passwords = Passwords::new(sought_passwords(dict));
     let auth = auth_words();
     // Programs are independent: searched in parallel, findings kept in
     // file order.
@@ -228,13 +233,7 @@ mod tests {
     fn the_password_filter_answers_as_the_set_does() {
         let rules = crate::rules::Rules::embedded().expect("the embedded rules load");
         let dict = &rules.checks.dictionary;
-        let words: Vec<&str> = dict
-            .credentials
-            .iter()
-            .map(|c| c.password.as_str())
-            .chain(dict.passwords.iter().map(|p| p.password.as_str()))
-            .filter(|p| distinctive(p))
-            .collect();
+        let words: Vec<&str> = sought_passwords(dict).collect();
         assert!(words.len() > 50, "{} distinctive passwords", words.len());
         let p = Passwords::new(words.iter().copied());
         let set: HashSet<&str> = words.iter().copied().collect();
