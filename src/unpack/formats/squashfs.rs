@@ -27,11 +27,12 @@ use backhand::compression::{CompressionAction, Compressor};
 use backhand::kind::{self, Kind};
 use rayon::prelude::*;
 
-use backhand::{BackhandError, FilesystemCompressor, FilesystemReader, InnerNode, SuperBlock};
+use backhand::v4::filesystem::reader::SquashfsRawData;
+use backhand::{BackhandError, FilesystemCompressor, FilesystemReader, InnerNode, SquashfsFileReader, SuperBlock};
 
-use crate::unpack::budget::BudgetExceeded;
+use crate::unpack::budget::{BudgetExceeded, Deadline};
 use crate::unpack::bytes::{be_u16, be_u32, be_u64, le_u16, le_u32, le_u64};
-use crate::unpack::decode::{BlockCodec, Stop, block_into, read_capped};
+use crate::unpack::decode::{BlockCodec, Stop, block_into};
 use crate::unpack::format::{
     Child, Confidence, ExtractCtx, ExtractError, Extraction, Format, Magic, Parsed, Reject, need,
 };
@@ -197,6 +198,7 @@ pub fn extract(d: &[u8], p: &Parsed, ctx: &mut ExtractCtx) -> Result<Extraction,
     let deadline = ctx.deadline.clone();
     let mut sink = Sink::new(ctx.budget);
     let nodes: Vec<_> = fs.files().collect();
+    let mut bufs = BlockBufs::default();
     let mut next = 0;
     'batches: while next < nodes.len() {
         let batch = &nodes[next..batch_end(&nodes, next)];
@@ -218,11 +220,10 @@ pub fn extract(d: &[u8], p: &Parsed, ctx: &mut ExtractCtx) -> Result<Extraction,
         let early: Vec<(usize, Option<Vec<u8>>)> = order
             .par_iter()
             .with_max_len(1)
-            .map(|&i| match &batch[i].inner {
-                InnerNode::File(f) if batch.len() > 1 => (
-                    i,
-                    read_capped(&mut fs.file(f).reader(), f.file_len() as u64, &deadline).ok(),
-                ),
+            .map_init(BlockBufs::default, |bufs, &i| match &batch[i].inner {
+                InnerNode::File(f) if batch.len() > 1 => {
+                    (i, read_file(&fs, f, f.file_len() as u64, &deadline, bufs).ok())
+                }
                 _ => (i, None),
             })
             .collect();
@@ -252,7 +253,7 @@ pub fn extract(d: &[u8], p: &Parsed, ctx: &mut ExtractCtx) -> Result<Extraction,
                     let remaining = sink.budget().remaining_bytes();
                     let data = match early {
                         Some(data) if data.len() as u64 <= remaining => Ok(data),
-                        _ => read_capped(&mut fs.file(f).reader(), remaining, &deadline),
+                        _ => read_file(&fs, f, remaining, &deadline, &mut bufs),
                     };
                     match data {
                         Ok(data) => NodeKind::File(data.into()),
@@ -317,6 +318,66 @@ pub fn avm_layout(d: &[u8]) -> bool {
 /// size field cannot make every thread allocate the whole budget), and a
 /// file declared larger is read on its own.
 const DECODE_BATCH: u64 = 8 << 20;
+
+/// The two block buffers a thread reuses from file to file: a block as
+/// stored in the image, and the same block decoded.
+#[derive(Default)]
+struct BlockBufs {
+    stored: Vec<u8>,
+    decoded: Vec<u8>,
+}
+
+/// The most [`read_file`] reserves up front: a file's declared size comes
+/// from the image and is not trusted with more.
+const RESERVE_MAX: u64 = 16 << 20;
+
+/// Read `file` to its end, but no more than `cap` bytes (an error past
+/// that), without charging the budget (the sink charges what is kept).
+///
+/// The result, and the error of a file that does not read, are those of
+/// reading backhand's `reader()` to its end in 64 KiB steps: each block
+/// is decoded into `bufs` and its part of the file appended to one buffer
+/// reserved for the declared size, instead of passing through the
+/// reader's two block buffers of its own and a copy buffer, all allocated
+/// anew for each of the hundreds of files of a root filesystem.
+fn read_file(
+    fs: &FilesystemReader,
+    file: &SquashfsFileReader,
+    cap: u64,
+    deadline: &Deadline,
+    bufs: &mut BlockBufs,
+) -> Result<Vec<u8>, Stop> {
+    // As `reader()`: a fragment index outside the fragment table reads the
+    // whole blocks only.
+    let mut raw = SquashfsRawData::new(fs, file).unwrap_or_else(|_| SquashfsRawData::new_without_fragment(fs, file));
+    let len = file.file_len() as u64;
+    let mut data = Vec::new();
+    // A reservation that cannot be had is no error: the buffer grows.
+    let _ = data.try_reserve_exact(len.min(cap).min(RESERVE_MAX) as usize);
+    let failed = |e: BackhandError, at: usize| {
+        Stop::Corrupt(format!("read failed after {at} bytes: {}", std::io::Error::from(e)))
+    };
+    while (data.len() as u64) < len {
+        deadline.check().map_err(Stop::Budget)?;
+        let Some(block) = raw.next_block(&mut bufs.stored) else {
+            break; // fewer blocks than the size says: the file ends here
+        };
+        let block = block.map_err(|e| failed(e, data.len()))?;
+        bufs.decoded.clear();
+        raw.decompress(block, &mut bufs.stored, &mut bufs.decoded)
+            .map_err(|e| failed(e, data.len()))?;
+        let take = (len - data.len() as u64).min(bufs.decoded.len() as u64) as usize;
+        if take == 0 {
+            break; // an empty block ends a reader's file too
+        }
+        if data.len() as u64 + take as u64 > cap {
+            return Err(Stop::Budget(BudgetExceeded::TotalBytes(cap)));
+        }
+        data.extend_from_slice(&bufs.decoded[..take]);
+    }
+    data.shrink_to_fit();
+    Ok(data)
+}
 
 /// The end of the batch of `nodes` that starts at `from`: at least one
 /// node, then as many as fit in [`DECODE_BATCH`] declared file bytes.
@@ -524,6 +585,93 @@ mod tests {
             // The refusal names the budget, not the 500 bytes left of it.
             assert_eq!(x.problems, [format!("/d/f25: {}", BudgetExceeded::TotalBytes(fits))]);
         }
+    }
+
+    /// Files of every shape `read_file` meets, in 4 KiB blocks: empty,
+    /// fragment-only, exactly one block, blocks and a fragment tail, all
+    /// zeros (sparse blocks) and incompressible (blocks stored as they are).
+    fn file_shapes(codec: &'static Codec) -> Vec<u8> {
+        let mut rng = crate::testing::Xorshift::new(7);
+        let mut w = FilesystemWriter::default();
+        w.set_kind(Kind::new_v4(codec));
+        w.set_compressor(FilesystemCompressor::new(codec.writes, None).unwrap());
+        w.set_block_size(4096);
+        let h = NodeHeader::new(0o644, 0, 0, 0);
+        let text = |n: usize| -> Vec<u8> { (0..n).map(|k| b"root:x:0:0\n"[k % 11]).collect() };
+        let noise: Vec<u8> = (0..20_000).map(|_| rng.next_u64() as u8).collect();
+        let files: Vec<(&str, Vec<u8>)> = vec![
+            ("empty", Vec::new()),
+            ("tail", text(100)),
+            ("block", text(4096)),
+            ("blocks", text(3 * 4096 + 777)),
+            ("zeros", vec![0; 3 * 4096 + 5]),
+            ("noise", noise),
+        ];
+        for (name, data) in files {
+            w.push_file(Cursor::new(data), name, h).unwrap();
+        }
+        let mut out = Cursor::new(Vec::new());
+        w.write(&mut out).unwrap();
+        out.into_inner()
+    }
+
+    /// What reading backhand's `reader()` to its end gives (the way files
+    /// were read before [`read_file`]): the oracle of the next test.
+    fn through_the_reader(fs: &FilesystemReader, f: &SquashfsFileReader, cap: u64) -> String {
+        let read = crate::unpack::decode::read_capped(&mut fs.file(f).reader(), cap, &Deadline::far());
+        format!("{read:?}")
+    }
+
+    #[test]
+    fn read_file_gives_what_backhands_reader_gives_on_sound_and_damaged_images() {
+        let mut rng = crate::testing::Xorshift::new(11);
+        let mut compared = 0;
+        let mut damaged_reads = 0;
+        for codec in [&GZIP_CODEC, &XZ_CODEC] {
+            let sound = file_shapes(codec);
+            let used = superblock(&sound).unwrap().bytes_used as usize;
+            let mut images = vec![sound.clone()];
+            for _ in 0..300 {
+                let mut d = sound.clone();
+                // Damage the data blocks and fragments (they come first,
+                // after the 96-byte superblock), now and then the tables.
+                for _ in 0..1 + rng.below(3) {
+                    let at = 96 + rng.below(used - 96);
+                    d[at] ^= 1 << rng.below(8);
+                }
+                images.push(d);
+            }
+            for (n, img) in images.iter().enumerate() {
+                let Ok(fs) = FilesystemReader::from_reader_with_offset_and_kind(
+                    Cursor::new(&img[..]),
+                    0,
+                    Kind::new_v4_with_const(&READ_CODEC, kind::LE_V4_0),
+                ) else {
+                    continue;
+                };
+                let mut bufs = BlockBufs::default();
+                for node in fs.files() {
+                    let InnerNode::File(f) = &node.inner else { continue };
+                    let len = f.file_len() as u64;
+                    for cap in [u64::MAX, len, len.saturating_sub(1), 4096, 0] {
+                        let ours = read_file(&fs, f, cap, &Deadline::far(), &mut bufs);
+                        let expected = through_the_reader(&fs, f, cap);
+                        assert_eq!(
+                            format!("{ours:?}"),
+                            expected,
+                            "image {n}, {:?}, cap {cap}",
+                            node.fullpath
+                        );
+                        damaged_reads += usize::from(n > 0 && ours.is_err());
+                        compared += 1;
+                    }
+                }
+            }
+        }
+        // Enough images parsed, and enough reads failed, for the comparison
+        // to have covered the error paths as well as the sound ones.
+        assert!(compared > 2_000, "{compared}");
+        assert!(damaged_reads > 50, "{damaged_reads}");
     }
 
     #[test]
