@@ -187,16 +187,25 @@ pub fn inventory_of<'a>(unpacked: &'a Unpacked, options: &UnpackOptions) -> Inve
 /// Read and unpack the image file at `path`, named by its file name: the
 /// first stage of [`Scanner::scan_path`], which needs no rules.
 pub fn unpack_path(path: &Path, options: &UnpackOptions) -> Result<Unpacked> {
-    let data = unpack::read_image(path).map_err(|source| Error::ReadInput {
+    Ok(unpack_read(read_path(path)?, path, options))
+}
+
+/// Read the image file at `path` whole.
+pub fn read_path(path: &Path) -> Result<Bytes> {
+    unpack::read_image(path).map_err(|source| Error::ReadInput {
         path: path.to_path_buf(),
         source,
-    })?;
+    })
+}
+
+/// Unpack `data`, read from `path` ([`read_path`]), named by its file name.
+pub fn unpack_read(data: Bytes, path: &Path, options: &UnpackOptions) -> Unpacked {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_else(|| "image".into());
     options.progress.stage("unpack");
-    Ok(unpack::unpack(data, &name, options))
+    unpack::unpack(data, &name, options)
 }
 
 /// What the gate's reasons say about the waivers: one that matched
