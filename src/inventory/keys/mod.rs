@@ -446,15 +446,24 @@ pub fn discover<'a>(files: impl Iterator<Item = (usize, &'a FileEntry<'a>)>) -> 
     inv
 }
 
+/// How an OpenSSH public key line's key type starts.
+const KEY_LINE_STARTS: [&str; 3] = ["ssh-", "ecdsa-sha2-", "sk-"];
+
 /// `ssh-rsa AAAA… comment` lines (`*.pub`, `known_hosts`-like lists).
 fn public_key_lines(inv: &mut KeyInventory, data: &[u8], at: &dyn Fn(usize) -> Location) {
+    // A key line starts with one of these (after white space), and lossy
+    // decoding adds no ASCII: a file holding none of them has no key line,
+    // and most text files are passed over without being split into lines.
+    if !KEY_LINE_STARTS.iter().any(|p| memchr::memmem::find(data, p.as_bytes()).is_some()) {
+        return;
+    }
     let text = String::from_utf8_lossy(data);
     let mut off = 0;
     for line in text.split_inclusive('\n') {
         let start = off;
         off += line.len();
         let l = line.trim();
-        if !(l.starts_with("ssh-") || l.starts_with("ecdsa-sha2-") || l.starts_with("sk-")) {
+        if !KEY_LINE_STARTS.iter().any(|p| l.starts_with(p)) {
             continue;
         }
         if let Some(k) = ssh::parse_key_line(l)
