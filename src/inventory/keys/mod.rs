@@ -454,7 +454,10 @@ fn public_key_lines(inv: &mut KeyInventory, data: &[u8], at: &dyn Fn(usize) -> L
     // A key line starts with one of these (after white space), and lossy
     // decoding adds no ASCII: a file holding none of them has no key line,
     // and most text files are passed over without being split into lines.
-    if !KEY_LINE_STARTS.iter().any(|p| memchr::memmem::find(data, p.as_bytes()).is_some()) {
+    if !KEY_LINE_STARTS
+        .iter()
+        .any(|p| memchr::memmem::find(data, p.as_bytes()).is_some())
+    {
         return;
     }
     let text = String::from_utf8_lossy(data);
