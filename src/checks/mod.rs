@@ -33,6 +33,7 @@ pub mod rule;
 pub(crate) mod secrets;
 pub(crate) mod services;
 mod starts;
+mod text_gate;
 pub(crate) mod updater;
 pub(crate) mod updates;
 pub mod yara;

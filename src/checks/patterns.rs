@@ -21,6 +21,7 @@ use regex_syntax::hir::{Hir, HirKind};
 
 use super::literal_gate::LiteralGate;
 use super::rule::{FileScope, Pattern, PatternTarget, Require, Rule};
+use super::text_gate::TextGate;
 use super::{Finding, SECRET_SLOT, Secret};
 use crate::hash::fingerprint_of;
 use crate::inventory::config::{ValueContext, is_placeholder, is_role_template};
@@ -95,26 +96,28 @@ fn group_names(hir: &Hir) -> Vec<String> {
     names
 }
 
-/// Every rule's patterns, compiled, and the content patterns again as one
-/// set: one pass of the set over a text file says which few of them match
-/// it, instead of one pass per pattern (most patterns are anchored at line
-/// starts and have no literal the regex engine could search for first).
+/// Every rule's patterns, compiled (content patterns on first use), and
+/// the two gates that say which content patterns could match a file: one
+/// pass of a gate over a file instead of one pass per pattern.
 #[derive(Debug, Clone)]
 pub struct Patterns {
     compiled: Vec<Compiled>,
     /// Indexes into `compiled` of the content patterns, in the set's order.
     content: Vec<usize>,
-    content_set: RegexSet,
     /// Over a binary, which of the content patterns (in the set's order)
     /// could match: only those meant for any file are run there, and one
     /// pass for their literals replaces one pass per pattern.
     any_file_gate: LiteralGate,
+    /// Over a text file, which of the content patterns (in the set's
+    /// order) could match: only those are run there.
+    text_gate: TextGate,
 }
 
 /// Compile every rule's patterns; the error names the rule.
 pub fn compile<'a>(rules: impl Iterator<Item = &'a Rule>) -> Result<Patterns, (String, String)> {
     let mut compiled = Vec::new();
     let mut any_file: Vec<Hir> = Vec::new();
+    let mut every_content: Vec<Hir> = Vec::new();
     for r in rules {
         for p in &r.patterns {
             let err = |e: String| (r.id.clone(), e);
@@ -130,7 +133,12 @@ pub fn compile<'a>(rules: impl Iterator<Item = &'a Rule>) -> Result<Patterns, (S
                 // A pattern for text files only never runs over a binary:
                 // it gets an expression that cannot match, so that the
                 // gate's indexes stay the set's.
-                any_file.push(if p.files == FileScope::Any { hir } else { Hir::fail() });
+                any_file.push(if p.files == FileScope::Any {
+                    hir.clone()
+                } else {
+                    Hir::fail()
+                });
+                every_content.push(hir);
             } else {
                 let _ = re.set(build(&p.regex, SIZE_LIMIT).map_err(err)?);
             }
@@ -148,18 +156,25 @@ pub fn compile<'a>(rules: impl Iterator<Item = &'a Rule>) -> Result<Patterns, (S
     let content: Vec<usize> = (0..compiled.len())
         .filter(|&i| compiled[i].pattern.on == PatternTarget::Content)
         .collect();
-    let content_set = RegexSetBuilder::new(content.iter().map(|&i| compiled[i].pattern.regex.as_str()))
+    // The content patterns compile as one set within the size limit, so that
+    // each compiles alone on first use (see `Compiled::re`). The set is not
+    // kept: the gates decide which patterns run.
+    content_set(&compiled, &content).map_err(|e| ("(all content patterns)".to_string(), e.to_string()))?;
+    Ok(Patterns {
+        compiled,
+        content,
+        any_file_gate: LiteralGate::new(&any_file),
+        text_gate: TextGate::new(&every_content),
+    })
+}
+
+/// The content patterns (`content`, indexes into `compiled`) as one set.
+fn content_set(compiled: &[Compiled], content: &[usize]) -> Result<RegexSet, regex::Error> {
+    RegexSetBuilder::new(content.iter().map(|&i| compiled[i].pattern.regex.as_str()))
         .unicode(false)
         .size_limit(SET_SIZE_LIMIT)
         .dfa_size_limit(16 << 20)
         .build()
-        .map_err(|e| ("(all content patterns)".to_string(), e.to_string()))?;
-    Ok(Patterns {
-        compiled,
-        content,
-        content_set,
-        any_file_gate: LiteralGate::new(&any_file),
-    })
 }
 
 /// Shannon entropy in bits per character.
@@ -317,21 +332,20 @@ pub fn run(inv: &Inventory, patterns: &Patterns) -> Vec<Finding> {
 /// token repeated in a file is one problem).
 fn content_findings(f: &crate::inventory::FileEntry, patterns: &Patterns) -> Vec<Finding> {
     let text = is_text(f.data);
-    // A text file is searched by the set first; binaries only by the few
-    // patterns meant for any file, and of those only the ones whose
-    // literals the gate's one pass found.
-    let matched = text.then(|| patterns.content_set.matches(f.data));
-    let open = (!text).then(|| patterns.any_file_gate.open(f.data));
+    // Of the patterns a text file could match by its literals, every one
+    // runs; over a binary only the few meant for any file, and of those
+    // only the ones whose literals the binaries' gate found.
+    let open = if text {
+        patterns.text_gate.open(f.data)
+    } else {
+        patterns.any_file_gate.open(f.data)
+    };
     let line_at = |off: usize| text.then(|| memchr::memchr_iter(b'\n', &f.data[..off.min(f.data.len())]).count() + 1);
     let mut out = Vec::new();
     let mut seen: BTreeSet<(&str, String)> = BTreeSet::new();
     for (si, &ci) in patterns.content.iter().enumerate() {
         let c = &patterns.compiled[ci];
-        let applies = match (&matched, &open) {
-            (Some(m), _) => m.matched(si),
-            (None, Some(open)) => c.pattern.files == FileScope::Any && open[si],
-            (None, None) => false,
-        };
+        let applies = open[si] && (text || c.pattern.files == FileScope::Any);
         if !applies || c.path.as_ref().is_some_and(|p| !p.is_match(f.path.as_bytes())) {
             continue;
         }
@@ -445,16 +459,24 @@ mod tests {
         );
     }
 
+    /// On every fixture file: the set that validates the content patterns
+    /// picks exactly those that match alone (so that compiling alone is as
+    /// good as compiling in the set), and the text gate lets each of them
+    /// through.
     #[test]
-    fn the_set_picks_exactly_the_patterns_that_match_each_fixture_file() {
+    fn the_set_and_the_text_gate_agree_with_each_pattern_on_each_fixture_file() {
         let rules = crate::rules::Rules::embedded().expect("the embedded rules load");
         let p = &rules.checks.patterns;
+        let set = content_set(&p.compiled, &p.content).expect("the content patterns compile as a set");
+        // Every embedded content pattern has literals to be gated by.
+        assert!((0..p.content.len()).all(|si| p.text_gate.is_gated(si)));
         let mut files = 0;
         let mut ever_matched = vec![false; p.content.len()];
         for rule in rules.checks.rules.values() {
             for fx in &rule.fixtures {
                 for (path, text) in fx.files.iter().chain(&fx.elf) {
-                    let picked = p.content_set.matches(text.as_bytes());
+                    let picked = set.matches(text.as_bytes());
+                    let open = p.text_gate.open(text.as_bytes());
                     for (si, &ci) in p.content.iter().enumerate() {
                         let c = &p.compiled[ci];
                         let alone = c.re().is_match(text.as_bytes());
@@ -462,6 +484,14 @@ mod tests {
                             picked.matched(si),
                             alone,
                             "{} pattern {si} on {path} of fixture {} of {}",
+                            c.rule,
+                            fx.name,
+                            rule.id
+                        );
+                        // The text gate lets through every pattern that matches.
+                        assert!(
+                            !alone || open[si],
+                            "{} pattern {si} matches {path} of fixture {} of {}, but the text gate kept it out",
                             c.rule,
                             fx.name,
                             rule.id
