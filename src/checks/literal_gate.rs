@@ -172,12 +172,7 @@ mod tests {
     use regex::bytes::RegexBuilder;
 
     fn hir(expr: &str) -> Hir {
-        regex_syntax::ParserBuilder::new()
-            .unicode(false)
-            .utf8(false)
-            .build()
-            .parse(expr)
-            .unwrap()
+        crate::checks::patterns::parse(expr).unwrap()
     }
 
     fn gate(exprs: &[&str]) -> LiteralGate {

@@ -68,8 +68,9 @@ fn build(expr: &str, size_limit: usize) -> Result<Regex, String> {
 }
 
 /// `expr` read by regex's parser with the flags [`build`] compiles with; a
-/// syntax error is the same as compiling's.
-fn parse(expr: &str) -> Result<Hir, String> {
+/// syntax error is the same as compiling's. The gates' tests read their
+/// expressions with it too, as the gates get them here.
+pub(super) fn parse(expr: &str) -> Result<Hir, String> {
     regex_syntax::ParserBuilder::new()
         .unicode(false)
         .utf8(false)
