@@ -103,13 +103,14 @@ fn group_names(hir: &Hir) -> Vec<String> {
 #[derive(Debug, Clone)]
 pub struct Patterns {
     compiled: Vec<Compiled>,
-    /// Indexes into `compiled` of the content patterns, in the set's order.
+    /// Indexes into `compiled` of the content patterns, in the order the
+    /// gates index them.
     content: Vec<usize>,
-    /// Over a binary, which of the content patterns (in the set's order)
+    /// Over a binary, which of the content patterns (in that order)
     /// could match: only those meant for any file are run there, and one
     /// pass for their literals replaces one pass per pattern.
     any_file_gate: LiteralGate,
-    /// Over a text file, which of the content patterns (in the set's
+    /// Over a text file, which of the content patterns (in that
     /// order) could match: only those are run there.
     text_gate: TextGate,
 }
@@ -133,7 +134,7 @@ pub fn compile<'a>(rules: impl Iterator<Item = &'a Rule>) -> Result<Patterns, (S
                 }
                 // A pattern for text files only never runs over a binary:
                 // it gets an expression that cannot match, so that the
-                // gate's indexes stay the set's.
+                // gate's indexes stay the content patterns' order.
                 any_file.push(if p.files == FileScope::Any {
                     hir.clone()
                 } else {
