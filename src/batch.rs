@@ -25,7 +25,6 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::hash::sha256_hex;
 use crate::report::{self, Format};
 use crate::scan::Scanner;
 use crate::standards::Declaration;
@@ -319,11 +318,12 @@ fn one(scanner: &Scanner, input: &Input, out: &Path, opts: &BatchOptions) -> Ima
         reused: false,
         error: Some(e),
     };
-    let data = match crate::unpack::read_image(&input.path) {
+    // Hashed while it is read: the summary and the report both need it.
+    let read = match crate::unpack::read_image_hashed(&input.path) {
         Ok(d) => d,
         Err(e) => return failed(String::new(), format!("cannot read {}: {e}", input.path.display())),
     };
-    let sha256 = sha256_hex(&data);
+    let sha256 = read.sha256().to_string();
     // The image's own declaration replaces the batch's.
     let own;
     let scanner = match &input.declaration {
@@ -358,7 +358,7 @@ fn one(scanner: &Scanner, input: &Input, out: &Path, opts: &BatchOptions) -> Ima
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_else(|| "image".into());
     let started = Instant::now();
-    let report = match scanner.scan_bytes(data, &name) {
+    let report = match scanner.scan_read(read, &name) {
         Ok(r) => r,
         Err(e) => return failed(sha256, e.to_string()),
     };

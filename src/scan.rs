@@ -26,7 +26,7 @@ use crate::report::build::{Inputs, build};
 use crate::report::model::Report;
 use crate::rules::Rules;
 use crate::standards::{Assessment, Declaration, gate_excusing};
-use crate::unpack::{self, Bytes, UnpackOptions, Unpacked};
+use crate::unpack::{self, Bytes, ReadImage, UnpackOptions, Unpacked};
 
 /// Options for scanning.
 #[derive(Debug, Clone)]
@@ -113,6 +113,14 @@ impl Scanner {
         self.scan_unpacked(unpack::unpack(data, name, &self.options.unpack))
     }
 
+    /// Scan an image read with [`unpack::read_image_hashed`], named `name`:
+    /// the report is [`Scanner::scan_bytes`]'s, without hashing the image
+    /// again.
+    pub fn scan_read(&self, image: ReadImage, name: &str) -> Result<Report> {
+        self.options.unpack.progress.stage("unpack");
+        self.scan_unpacked(unpack::unpack_read(image, name, &self.options.unpack))
+    }
+
     /// The stages after unpacking. The unpack stage needs no rules, so a
     /// caller may unpack (see [`unpack_path`]) while the rules compile and
     /// then finish here; the report is the same as [`Scanner::scan_bytes`]'s
@@ -190,22 +198,23 @@ pub fn unpack_path(path: &Path, options: &UnpackOptions) -> Result<Unpacked> {
     Ok(unpack_read(read_path(path)?, path, options))
 }
 
-/// Read the image file at `path` whole.
-pub fn read_path(path: &Path) -> Result<Bytes> {
-    unpack::read_image(path).map_err(|source| Error::ReadInput {
+/// Read the image file at `path` whole, hashing it meanwhile (see
+/// [`unpack::read_image_hashed`]).
+pub fn read_path(path: &Path) -> Result<ReadImage> {
+    unpack::read_image_hashed(path).map_err(|source| Error::ReadInput {
         path: path.to_path_buf(),
         source,
     })
 }
 
-/// Unpack `data`, read from `path` ([`read_path`]), named by its file name.
-pub fn unpack_read(data: Bytes, path: &Path, options: &UnpackOptions) -> Unpacked {
+/// Unpack `image`, read from `path` ([`read_path`]), named by its file name.
+pub fn unpack_read(image: ReadImage, path: &Path, options: &UnpackOptions) -> Unpacked {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_else(|| "image".into());
     options.progress.stage("unpack");
-    unpack::unpack(data, &name, options)
+    unpack::unpack_read(image, &name, options)
 }
 
 /// What the gate's reasons say about the waivers: one that matched

@@ -476,16 +476,9 @@ mod tests {
                 f
             })
             .collect();
-        Unpacked {
-            image_name: "fw.bin".into(),
-            image: bytes::Bytes::new(),
-            containers: Vec::new(),
-            gaps: Vec::new(),
-            filesystems,
-            payloads: Vec::new(),
-            incidents: Vec::new(),
-            unclaimed: None,
-        }
+        let mut u = Unpacked::nothing_of(bytes::Bytes::new(), "fw.bin");
+        u.filesystems = filesystems;
+        u
     }
 
     const ROOT_X: &[u8] = b"root:x:0:0:root:/root:/bin/sh\ndaemon:x:1:1::/:/sbin/nologin\n";

@@ -154,8 +154,17 @@ impl<'u> Inventory<'u> {
         }
         let mut files: Vec<FileEntry<'u>> = located.into_par_iter().map(Located::entry).collect();
         // The unclaimed bytes are the image's: findings there cite its hash.
-        for f in files.iter_mut().filter(|f| f.origin == Origin::Unclaimed) {
-            f.hashed = &u.image;
+        // That hash is taken from the unpack when it is known already (the
+        // image was hashed while it was read), rather than computed again.
+        for f in files.iter_mut() {
+            if f.origin == Origin::Unclaimed {
+                f.hashed = &u.image;
+            }
+            if matches!(f.origin, Origin::Image | Origin::Unclaimed)
+                && let Some(known) = u.known_image_sha256()
+            {
+                let _ = f.sha256.set(known.to_string());
+            }
         }
 
         let text_configs = config::discover(&files);

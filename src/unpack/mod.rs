@@ -19,6 +19,7 @@ pub mod decode;
 pub mod format;
 pub mod formats;
 pub mod materialize;
+mod read;
 pub mod sandbox;
 pub mod tree;
 
@@ -33,6 +34,7 @@ use budget::{Budget, Limits};
 pub use chain::{Chain, Link};
 use format::{Child, Confidence, ExtractCtx, ExtractError, Parsed};
 use formats::FORMATS;
+pub use read::{ReadImage, read_image, read_image_hashed};
 use tree::FsTree;
 
 use crate::progress::Progress;
@@ -176,11 +178,13 @@ pub struct Unpacked {
     /// container was found (the whole image is searched then) or nothing
     /// was left unclaimed.
     pub unclaimed: Option<Bytes>,
+    /// The image's SHA-256, once computed: see [`Unpacked::image_sha256`].
+    image_sha256: OnceLock<String>,
 }
 
 impl Unpacked {
     /// An unpack of `image` that has found nothing yet.
-    fn nothing_of(image: Bytes, name: &str) -> Unpacked {
+    pub(crate) fn nothing_of(image: Bytes, name: &str) -> Unpacked {
         Unpacked {
             image_name: name.to_string(),
             image,
@@ -190,7 +194,21 @@ impl Unpacked {
             payloads: Vec::new(),
             incidents: Vec::new(),
             unclaimed: None,
+            image_sha256: OnceLock::new(),
         }
+    }
+
+    /// The SHA-256 of [`Unpacked::image`] (lower-case hex), which every
+    /// report names its image by: computed on first use, unless the image
+    /// was read with [`read_image_hashed`], which hashed it meanwhile.
+    pub fn image_sha256(&self) -> &str {
+        self.image_sha256.get_or_init(|| crate::hash::sha256_hex(&self.image))
+    }
+
+    /// [`Unpacked::image_sha256`] if it is known already, without
+    /// computing it.
+    pub fn known_image_sha256(&self) -> Option<&str> {
+        self.image_sha256.get().map(String::as_str)
     }
 
     /// True when every container unpacked completely and nothing else went
@@ -229,22 +247,6 @@ const OPAQUE_REGION_ENTROPY: f64 = 7.2;
 /// Files smaller than this are not identified as containers.
 const MIN_CONTAINER_FILE: usize = 16;
 
-/// Read an image file into memory with one allocation and no copy.
-///
-/// `std::fs::read` sizes its buffer from the file's length, and turning the
-/// `Vec` into [`Bytes`] keeps that buffer: the image is held once, and
-/// everything cut from it (carved ranges, files stored uncompressed in a
-/// tar, cpio or romfs) shares it.
-///
-/// The file is not memory-mapped: another process truncating a mapped file
-/// makes the next access to a lost page raise SIGBUS, which ends the scan
-/// without a report, and no safe code can catch it. Reading costs one copy
-/// out of the page cache (0.14–0.2 s for 217 MB) and the same peak RSS as a
-/// mapping whose pages are all touched (see `docs/benchmarks.md`).
-pub fn read_image(path: &std::path::Path) -> std::io::Result<Bytes> {
-    std::fs::read(path).map(Bytes::from)
-}
-
 /// Unpack `image`, named `name` in chains and reports.
 pub fn unpack(image: Bytes, name: &str, options: &UnpackOptions) -> Unpacked {
     let mut engine = Engine {
@@ -270,6 +272,15 @@ pub fn unpack(image: Bytes, name: &str, options: &UnpackOptions) -> Unpacked {
     out.incidents.dedup();
     out.unclaimed = unclaimed_bytes(&out);
     out
+}
+
+/// [`unpack`] an image read by [`read_image_hashed`], keeping the hash it
+/// computed.
+pub fn unpack_read(image: ReadImage, name: &str, options: &UnpackOptions) -> Unpacked {
+    let (bytes, sha256) = image.into_parts();
+    let unpacked = unpack(bytes, name, options);
+    let _ = unpacked.image_sha256.set(sha256);
+    unpacked
 }
 
 /// See [`Unpacked::unclaimed`].
@@ -1102,22 +1113,6 @@ mod tests {
         assert!(u.complete(), "{:?}", u.incompleteness());
         assert_eq!(u.payloads.len(), 1);
         assert_eq!(u.payloads[0].data.len(), 5000);
-    }
-
-    #[test]
-    fn bytes_from_a_vec_and_the_image_file_are_not_copied() {
-        for mut v in [vec![7u8; 1000], Vec::with_capacity(4096)] {
-            v.resize(1000, 7);
-            let at = v.as_ptr();
-            let b = Bytes::from(v);
-            assert_eq!(b.as_ptr(), at);
-            assert_eq!(b.slice(10..20).as_ptr(), at.wrapping_add(10));
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("img.bin");
-        std::fs::write(&path, b"hsqs and more").unwrap();
-        assert_eq!(read_image(&path).unwrap(), &b"hsqs and more"[..]);
-        assert!(read_image(&dir.path().join("missing")).is_err());
     }
 
     #[test]
