@@ -358,7 +358,7 @@ fn one(scanner: &Scanner, input: &Input, out: &Path, opts: &BatchOptions) -> Ima
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_else(|| "image".into());
     let started = Instant::now();
-    let report = match scanner.scan_read(read, &name) {
+    let report = match scanner.scan_read(&read, &name) {
         Ok(r) => r,
         Err(e) => return failed(sha256, e.to_string()),
     };

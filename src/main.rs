@@ -229,8 +229,8 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     // meanwhile.
     let report = std::thread::scope(|s| -> anyhow::Result<fwcert::report::Report> {
         let loading = s.spawn(|| load_beside(|| settings(&args.settings)));
-        let unpacked = fwcert::scan::unpack_read(image, &args.image, &unpack_options);
-        let inventory = fwcert::scan::inventory_of(&unpacked, &unpack_options);
+        let unpacked = fwcert::scan::unpack_read(&image, &args.image, &unpack_options);
+        let inventory = fwcert::scan::inventory_of_read(&unpacked, &image, &unpack_options);
         let (rules, mut opts) = loading
             .join()
             .map_err(|_| anyhow::anyhow!("loading the rules failed unexpectedly"))??;

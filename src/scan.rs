@@ -104,7 +104,10 @@ impl Scanner {
 
     /// Scan the image file at `path`; the report names it by its file name.
     pub fn scan_path(&self, path: &Path) -> Result<Report> {
-        self.scan_unpacked(unpack_path(path, &self.options.unpack)?)
+        let image = read_path(path)?;
+        let unpacked = unpack_read(&image, path, &self.options.unpack);
+        let inventory = inventory_of_read(&unpacked, &image, &self.options.unpack);
+        self.scan_inventory(&unpacked, &inventory)
     }
 
     /// Scan image bytes named `name`.
@@ -116,9 +119,11 @@ impl Scanner {
     /// Scan an image read with [`unpack::read_image_hashed`], named `name`:
     /// the report is [`Scanner::scan_bytes`]'s, without hashing the image
     /// again.
-    pub fn scan_read(&self, image: ReadImage, name: &str) -> Result<Report> {
+    pub fn scan_read(&self, image: &ReadImage, name: &str) -> Result<Report> {
         self.options.unpack.progress.stage("unpack");
-        self.scan_unpacked(unpack::unpack_read(image, name, &self.options.unpack))
+        let unpacked = unpack::unpack(image.bytes().clone(), name, &self.options.unpack);
+        let inventory = inventory_of_read(&unpacked, image, &self.options.unpack);
+        self.scan_inventory(&unpacked, &inventory)
     }
 
     /// The stages after unpacking. The unpack stage needs no rules, so a
@@ -192,10 +197,20 @@ pub fn inventory_of<'a>(unpacked: &'a Unpacked, options: &UnpackOptions) -> Inve
     Inventory::build(unpacked)
 }
 
+/// [`inventory_of`] an image unpacked from `image` ([`unpack_read`]): the
+/// hash computed while reading it is taken, when `unpacked` holds that very
+/// buffer (not only equal bytes: the same memory, which cannot change).
+pub fn inventory_of_read<'a>(unpacked: &'a Unpacked, image: &ReadImage, options: &UnpackOptions) -> Inventory<'a> {
+    options.progress.stage("inventory");
+    let read = image.bytes();
+    let same = read.as_ptr() == unpacked.image.as_ptr() && read.len() == unpacked.image.len();
+    Inventory::build_hashed(unpacked, same.then(|| image.sha256()))
+}
+
 /// Read and unpack the image file at `path`, named by its file name: the
 /// first stage of [`Scanner::scan_path`], which needs no rules.
 pub fn unpack_path(path: &Path, options: &UnpackOptions) -> Result<Unpacked> {
-    Ok(unpack_read(read_path(path)?, path, options))
+    Ok(unpack_read(&read_path(path)?, path, options))
 }
 
 /// Read the image file at `path` whole, hashing it meanwhile (see
@@ -208,13 +223,13 @@ pub fn read_path(path: &Path) -> Result<ReadImage> {
 }
 
 /// Unpack `image`, read from `path` ([`read_path`]), named by its file name.
-pub fn unpack_read(image: ReadImage, path: &Path, options: &UnpackOptions) -> Unpacked {
+pub fn unpack_read(image: &ReadImage, path: &Path, options: &UnpackOptions) -> Unpacked {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_else(|| "image".into());
     options.progress.stage("unpack");
-    unpack::unpack_read(image, &name, options)
+    unpack::unpack(image.bytes().clone(), &name, options)
 }
 
 /// What the gate's reasons say about the waivers: one that matched

@@ -476,9 +476,16 @@ mod tests {
                 f
             })
             .collect();
-        let mut u = Unpacked::nothing_of(bytes::Bytes::new(), "fw.bin");
-        u.filesystems = filesystems;
-        u
+        Unpacked {
+            image_name: "fw.bin".into(),
+            image: bytes::Bytes::new(),
+            containers: Vec::new(),
+            gaps: Vec::new(),
+            filesystems,
+            payloads: Vec::new(),
+            incidents: Vec::new(),
+            unclaimed: None,
+        }
     }
 
     const ROOT_X: &[u8] = b"root:x:0:0:root:/root:/bin/sh\ndaemon:x:1:1::/:/sbin/nologin\n";

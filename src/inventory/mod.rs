@@ -118,6 +118,13 @@ impl<'u> Inventory<'u> {
     /// current rayon pool; results are collected in file order, so the
     /// inventory is the same with one thread or many.
     pub fn build(u: &'u Unpacked) -> Self {
+        Self::build_hashed(u, None)
+    }
+
+    /// [`Inventory::build`], given the SHA-256 of `u.image` when it is known
+    /// already (see [`crate::unpack::read_image_hashed`]), so that it is not
+    /// computed again.
+    pub fn build_hashed(u: &'u Unpacked, image_sha256: Option<&str>) -> Self {
         let mut located: Vec<Located<'u>> = Vec::new();
         for (fi, fsys) in u.filesystems.iter().enumerate() {
             for (path, node) in fsys.tree.iter() {
@@ -153,15 +160,14 @@ impl<'u> Inventory<'u> {
             ));
         }
         let mut files: Vec<FileEntry<'u>> = located.into_par_iter().map(Located::entry).collect();
-        // The unclaimed bytes are the image's: findings there cite its hash.
-        // That hash is taken from the unpack when it is known already (the
-        // image was hashed while it was read), rather than computed again.
+        // The unclaimed bytes are the image's: findings there cite its hash,
+        // taken as given when the image was hashed while it was read.
         for f in files.iter_mut() {
             if f.origin == Origin::Unclaimed {
                 f.hashed = &u.image;
             }
             if matches!(f.origin, Origin::Image | Origin::Unclaimed)
-                && let Some(known) = u.known_image_sha256()
+                && let Some(known) = image_sha256
             {
                 let _ = f.sha256.set(known.to_string());
             }

@@ -178,13 +178,11 @@ pub struct Unpacked {
     /// container was found (the whole image is searched then) or nothing
     /// was left unclaimed.
     pub unclaimed: Option<Bytes>,
-    /// The image's SHA-256, once computed: see [`Unpacked::image_sha256`].
-    image_sha256: OnceLock<String>,
 }
 
 impl Unpacked {
     /// An unpack of `image` that has found nothing yet.
-    pub(crate) fn nothing_of(image: Bytes, name: &str) -> Unpacked {
+    fn nothing_of(image: Bytes, name: &str) -> Unpacked {
         Unpacked {
             image_name: name.to_string(),
             image,
@@ -194,21 +192,7 @@ impl Unpacked {
             payloads: Vec::new(),
             incidents: Vec::new(),
             unclaimed: None,
-            image_sha256: OnceLock::new(),
         }
-    }
-
-    /// The SHA-256 of [`Unpacked::image`] (lower-case hex), which every
-    /// report names its image by: computed on first use, unless the image
-    /// was read with [`read_image_hashed`], which hashed it meanwhile.
-    pub fn image_sha256(&self) -> &str {
-        self.image_sha256.get_or_init(|| crate::hash::sha256_hex(&self.image))
-    }
-
-    /// [`Unpacked::image_sha256`] if it is known already, without
-    /// computing it.
-    pub fn known_image_sha256(&self) -> Option<&str> {
-        self.image_sha256.get().map(String::as_str)
     }
 
     /// True when every container unpacked completely and nothing else went
@@ -272,15 +256,6 @@ pub fn unpack(image: Bytes, name: &str, options: &UnpackOptions) -> Unpacked {
     out.incidents.dedup();
     out.unclaimed = unclaimed_bytes(&out);
     out
-}
-
-/// [`unpack`] an image read by [`read_image_hashed`], keeping the hash it
-/// computed.
-pub fn unpack_read(image: ReadImage, name: &str, options: &UnpackOptions) -> Unpacked {
-    let (bytes, sha256) = image.into_parts();
-    let unpacked = unpack(bytes, name, options);
-    let _ = unpacked.image_sha256.set(sha256);
-    unpacked
 }
 
 /// See [`Unpacked::unclaimed`].
