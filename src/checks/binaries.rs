@@ -19,7 +19,7 @@ use regex::bytes::{Regex, RegexBuilder};
 use super::dictionary::Dictionary;
 use super::{Finding, RuleSet, SECRET_SLOT, Secret};
 use crate::hash::fingerprint_of;
-use crate::inventory::{Inventory, scanned_by_content};
+use crate::inventory::{FileEntry, Inventory, scanned_by_content};
 use crate::rules;
 
 const RULE: &str = rules::FW_CRED_014;
@@ -154,64 +154,76 @@ pub fn check(inv: &Inventory, rules: &RuleSet) -> Vec<Finding> {
     let dict = &rules.dictionary;
     let passwords = Passwords::new(sought_passwords(dict));
     let auth = auth_words();
-    // Programs are independent: searched in parallel, findings kept in
-    // file order.
-    inv.files
+    // Programs are independent: searched in parallel, one task each and
+    // the largest first, so that a big program (the WR841N's web server is
+    // 1.5 MB) is not left to one thread at the end of the checks; findings
+    // are put back in file order.
+    let mut programs: Vec<(usize, &FileEntry)> = inv
+        .files
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.elf.is_some() && scanned_by_content(inv.unpacked, f))
+        .collect();
+    programs.sort_by_key(|(i, f)| (std::cmp::Reverse(f.data.len()), *i));
+    let mut found: Vec<(usize, Vec<Finding>)> = programs
         .par_iter()
-        .filter(|f| f.elf.is_some() && scanned_by_content(inv.unpacked, f))
-        .flat_map_iter(|f| {
-            let mut out = Vec::new();
-            let mut seen = std::collections::BTreeSet::new();
-            for (start, end) in rodata(f.data) {
-                let mut any = false;
-                each_string(&f.data[start..end], start, |_, s| any |= passwords.contains(s));
-                if !any {
-                    continue;
-                }
-                let strs = strings(&f.data[start..end], start);
-                for (i, (off, s)) in strs.iter().enumerate() {
-                    if !passwords.contains(s) || !seen.insert(*s) {
-                        continue;
-                    }
-                    let lo = i.saturating_sub(NEAR);
-                    let hi = (i + NEAR + 1).min(strs.len());
-                    let near = &strs[lo..hi];
-                    let user = dict
-                        .credentials
-                        .iter()
-                        .filter(|c| c.password == *s && c.user != *s)
-                        .find(|c| near.iter().any(|(_, n)| *n == c.user));
-                    let word = near.iter().find(|(_, n)| auth.is_match(n.as_bytes()));
-                    let why = match (user, word) {
-                        (Some(c), _) => format!(
-                            "next to its user name `{}` (dictionary: {})",
-                            c.user,
-                            c.sources.join(", ")
-                        ),
-                        (None, Some((_, w))) => format!("next to the string {:?}", w),
-                        (None, None) => continue,
-                    };
-                    out.push(Finding {
-                        rule: RULE.into(),
-                        path: f.path.clone(),
-                        container: f.container.clone(),
-                        line: None,
-                        offset: Some(*off as u64),
-                        evidence: format!(
-                            "the default password \"{SECRET_SLOT}\" is a string constant of this program, {why}"
-                        ),
-                        sha256: Some(f.sha256().to_string()),
-                        custom: None,
-                        secret: Some(Secret {
-                            value: Some(s.to_string()),
-                            fingerprint: fingerprint_of(s.as_bytes()),
-                        }),
-                    });
-                }
+        .with_max_len(1)
+        .map(|&(i, f)| (i, in_program(f, dict, &passwords, &auth)))
+        .collect();
+    found.sort_by_key(|(i, _)| *i);
+    found.into_iter().flat_map(|(_, findings)| findings).collect()
+}
+
+/// FW-CRED-014's findings in one program.
+fn in_program(f: &FileEntry, dict: &Dictionary, passwords: &Passwords, auth: &Regex) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for (start, end) in rodata(f.data) {
+        let mut any = false;
+        each_string(&f.data[start..end], start, |_, s| any |= passwords.contains(s));
+        if !any {
+            continue;
+        }
+        let strs = strings(&f.data[start..end], start);
+        for (i, (off, s)) in strs.iter().enumerate() {
+            if !passwords.contains(s) || !seen.insert(*s) {
+                continue;
             }
-            out
-        })
-        .collect()
+            let lo = i.saturating_sub(NEAR);
+            let hi = (i + NEAR + 1).min(strs.len());
+            let near = &strs[lo..hi];
+            let user = dict
+                .credentials
+                .iter()
+                .filter(|c| c.password == *s && c.user != *s)
+                .find(|c| near.iter().any(|(_, n)| *n == c.user));
+            let word = near.iter().find(|(_, n)| auth.is_match(n.as_bytes()));
+            let why = match (user, word) {
+                (Some(c), _) => format!(
+                    "next to its user name `{}` (dictionary: {})",
+                    c.user,
+                    c.sources.join(", ")
+                ),
+                (None, Some((_, w))) => format!("next to the string {:?}", w),
+                (None, None) => continue,
+            };
+            out.push(Finding {
+                rule: RULE.into(),
+                path: f.path.clone(),
+                container: f.container.clone(),
+                line: None,
+                offset: Some(*off as u64),
+                evidence: format!("the default password \"{SECRET_SLOT}\" is a string constant of this program, {why}"),
+                sha256: Some(f.sha256().to_string()),
+                custom: None,
+                secret: Some(Secret {
+                    value: Some(s.to_string()),
+                    fingerprint: fingerprint_of(s.as_bytes()),
+                }),
+            });
+        }
+    }
+    out
 }
 
 #[cfg(test)]
