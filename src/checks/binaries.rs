@@ -230,6 +230,41 @@ fn in_program(f: &FileEntry, dict: &Dictionary, passwords: &Passwords, auth: &Re
 mod tests {
     use super::*;
 
+    /// Programs are searched largest first, but the findings come in file
+    /// order, as one pass over the files in order gives them.
+    #[test]
+    fn findings_are_in_file_order_whatever_the_sizes() {
+        use crate::inventory::boot::testutil::fs;
+        let rules = crate::rules::Rules::embedded().expect("the embedded rules load");
+        // Without section headers a program's strings are read from all of
+        // it; the padding is one long run, which is no string.
+        let program = |pad: usize| {
+            let mut text = vec![b'x'; pad];
+            text.extend_from_slice(b"\0root\0xc3511\0");
+            crate::samples::minimal_elf(&text)
+        };
+        let (a, b, c) = (program(10), program(200_000), program(5_000));
+        let fsys = fs(&[("/bin/a", &a), ("/bin/b", &b), ("/bin/c", &c)], &[]);
+        let mut u = crate::unpack::unpack(bytes::Bytes::new(), "fw.bin", &Default::default());
+        u.filesystems = vec![fsys];
+        let inv = Inventory::build(&u);
+        let found = check(&inv, &rules.checks);
+        let paths: Vec<&str> = found.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(paths, ["/bin/a", "/bin/b", "/bin/c"]);
+        assert!(
+            found.iter().all(|f| f.evidence.contains("user name `root`")),
+            "{found:?}"
+        );
+        let passwords = Passwords::new(sought_passwords(&rules.checks.dictionary));
+        let one_by_one: Vec<Finding> = inv
+            .files
+            .iter()
+            .filter(|f| f.elf.is_some())
+            .flat_map(|f| in_program(f, &rules.checks.dictionary, &passwords, &auth_words()))
+            .collect();
+        assert_eq!(found, one_by_one);
+    }
+
     #[test]
     fn string_runs() {
         let d = b"\x01abc\0root\0xc3511\0\xffbad\0ok!!\0";
