@@ -269,3 +269,29 @@ pub fn scan_bytes(data: Bytes, name: &str, opts: &ScanOptions) -> Result<Report>
 pub fn scan_path(path: &Path, opts: &ScanOptions) -> Result<Report> {
     Scanner::new(Arc::new(Rules::embedded()?), opts.clone())?.scan_path(path)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hash::sha256_hex;
+
+    /// The hash computed while reading is the image entry's, and it is taken
+    /// only for the buffer it was computed over: an unpack of other bytes
+    /// gets its own image's hash.
+    #[test]
+    fn a_read_images_hash_is_taken_only_for_its_own_buffer() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path_a, path_b) = (dir.path().join("a.bin"), dir.path().join("b.bin"));
+        std::fs::write(&path_a, b"image a: nothing known in it").unwrap();
+        std::fs::write(&path_b, b"image b: nothing known either").unwrap();
+        let options = UnpackOptions::default();
+        let a = read_path(&path_a).unwrap();
+        let b = read_path(&path_b).unwrap();
+        let unpacked_a = unpack_read(&a, &path_a, &options);
+        let image_hash = |inv: &Inventory| inv.image().map(|f| f.sha256().to_string());
+        let inv = inventory_of_read(&unpacked_a, &a, &options);
+        assert_eq!(image_hash(&inv), Some(sha256_hex(b"image a: nothing known in it")));
+        let inv = inventory_of_read(&unpacked_a, &b, &options);
+        assert_eq!(image_hash(&inv), Some(sha256_hex(b"image a: nothing known in it")));
+    }
+}
