@@ -127,7 +127,7 @@ impl Scanner {
     }
 
     /// The stages after unpacking. The unpack stage needs no rules, so a
-    /// caller may unpack (see [`unpack_path`]) while the rules compile and
+    /// caller may unpack (see [`unpack_read`]) while the rules compile and
     /// then finish here; the report is the same as [`Scanner::scan_bytes`]'s
     /// when `unpacked` was made with this scanner's unpack options.
     pub fn scan_unpacked(&self, unpacked: Unpacked) -> Result<Report> {
@@ -205,12 +205,6 @@ pub fn inventory_of_read<'a>(unpacked: &'a Unpacked, image: &ReadImage, options:
     let read = image.bytes();
     let same = read.as_ptr() == unpacked.image.as_ptr() && read.len() == unpacked.image.len();
     Inventory::build_hashed(unpacked, same.then(|| image.sha256()))
-}
-
-/// Read and unpack the image file at `path`, named by its file name: the
-/// first stage of [`Scanner::scan_path`], which needs no rules.
-pub fn unpack_path(path: &Path, options: &UnpackOptions) -> Result<Unpacked> {
-    Ok(unpack_read(&read_path(path)?, path, options))
 }
 
 /// Read the image file at `path` whole, hashing it meanwhile (see
