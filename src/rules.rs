@@ -34,8 +34,18 @@ pub fn from_toml<T: serde::de::DeserializeOwned>(text: &str) -> std::result::Res
 
 /// The JSON twin of `text` when `text` is an embedded file's.
 fn json_twin(text: &str) -> Option<&'static str> {
-    let i = EMBEDDED.iter().position(|(_, t)| std::ptr::eq(*t, text))?;
+    let i = embedded_index(text)?;
     embedded::EMBEDDED_JSON.get(i).copied().flatten()
+}
+
+/// Whether `text` is an embedded file's text itself (by address, never by
+/// content: a lab's copy of a file is read as a lab's file).
+pub(crate) fn is_embedded(text: &str) -> bool {
+    embedded_index(text).is_some()
+}
+
+fn embedded_index(text: &str) -> Option<usize> {
+    EMBEDDED.iter().position(|(_, t)| std::ptr::eq(*t, text))
 }
 
 use crate::checks::{ControlFamilies, RuleSet, yara};

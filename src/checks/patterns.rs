@@ -115,8 +115,21 @@ pub struct Patterns {
     text_gate: TextGate,
 }
 
+/// Whether [`compile`] builds the content pattern set to check that it
+/// fits [`SET_SIZE_LIMIT`], which bounds each pattern compiled on first use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetBound {
+    /// Build it: the patterns come (at least partly) from files other
+    /// than the embedded ones.
+    Check,
+    /// The patterns are the embedded rules', whose set a test builds
+    /// (`the_set_and_the_text_gate_agree_with_each_pattern_on_each_fixture_file`):
+    /// building it again at every start took 2 ms of a scan's loading.
+    Tested,
+}
+
 /// Compile every rule's patterns; the error names the rule.
-pub fn compile<'a>(rules: impl Iterator<Item = &'a Rule>) -> Result<Patterns, (String, String)> {
+pub fn compile<'a>(rules: impl Iterator<Item = &'a Rule>, bound: SetBound) -> Result<Patterns, (String, String)> {
     let mut compiled = Vec::new();
     let mut any_file: Vec<Hir> = Vec::new();
     let mut every_content: Vec<Hir> = Vec::new();
@@ -161,7 +174,9 @@ pub fn compile<'a>(rules: impl Iterator<Item = &'a Rule>) -> Result<Patterns, (S
     // The content patterns compile as one set within the size limit, so that
     // each compiles alone on first use (see `Compiled::re`). The set is not
     // kept: the gates decide which patterns run.
-    content_set(&compiled, &content).map_err(|e| ("(all content patterns)".to_string(), e.to_string()))?;
+    if bound == SetBound::Check {
+        content_set(&compiled, &content).map_err(|e| ("(all content patterns)".to_string(), e.to_string()))?;
+    }
     Ok(Patterns {
         compiled,
         content,
@@ -429,21 +444,21 @@ mod tests {
     fn content_patterns_are_checked_at_load_and_compiled_on_first_use() {
         let rules = crate::rules::Rules::embedded().expect("the embedded rules load");
         let mut rule = rules.checks.rules[crate::rules::FW_SECRET_009].clone();
-        let p = compile(std::iter::once(&rule)).expect("compiles");
+        let p = compile(std::iter::once(&rule), SetBound::Check).expect("compiles");
         assert!(p.compiled.iter().all(|c| c.re.get().is_none()));
         let token = format!("token=ghp_{}\n", "a1B2".repeat(9));
         assert!(p.compiled[0].re().is_match(token.as_bytes()));
         assert!(p.compiled[0].re.get().is_some() && p.compiled[1].re.get().is_none());
         // A missing group or a syntax error still fails the loading.
         rule.patterns[0].secret = Some("nope".into());
-        let (id, err) = compile(std::iter::once(&rule)).unwrap_err();
+        let (id, err) = compile(std::iter::once(&rule), SetBound::Check).unwrap_err();
         assert_eq!(
             (id.as_str(), err.as_str()),
             (rule.id.as_str(), "pattern has no group named `nope`")
         );
         rule.patterns[0].secret = None;
         rule.patterns[0].regex = "(?P<secret>[a-".into();
-        let (_, err) = compile(std::iter::once(&rule)).unwrap_err();
+        let (_, err) = compile(std::iter::once(&rule), SetBound::Check).unwrap_err();
         assert!(err.contains("unclosed character class"), "{err}");
         // A configuration pattern is compiled when it loads.
         let config = rules
@@ -452,12 +467,54 @@ mod tests {
             .values()
             .find(|r| r.patterns.iter().any(|p| p.on == PatternTarget::Config))
             .expect("a configuration rule");
-        let p = compile(std::iter::once(config)).expect("compiles");
+        let p = compile(std::iter::once(config), SetBound::Check).expect("compiles");
         assert!(
             p.compiled
                 .iter()
                 .filter(|c| c.pattern.on == PatternTarget::Config)
                 .all(|c| c.re.get().is_some())
+        );
+    }
+
+    /// A content pattern too large to compile within the set's limit is
+    /// refused when rule files other than the embedded ones load; the
+    /// embedded rules skip that check only because their set is built by
+    /// the test below.
+    #[test]
+    fn an_oversized_content_pattern_is_refused_from_rule_files_not_embedded() {
+        let rules = crate::rules::Rules::embedded().expect("the embedded rules load");
+        let mut rule = rules.checks.rules[crate::rules::FW_SECRET_009].clone();
+        rule.patterns.truncate(1);
+        rule.patterns[0].secret = None;
+        rule.patterns[0].regex = "(?:(?:(?:[a-z0-9]{100}){100}){100})".into();
+        let (id, err) = compile(std::iter::once(&rule), SetBound::Check).unwrap_err();
+        assert_eq!(id, "(all content patterns)");
+        assert!(err.contains("exceeds size limit"), "{err}");
+        // Loaded from a lab's copy of the rule files, the bound is checked.
+        let text = crate::rules::EMBEDDED
+            .iter()
+            .find(|(path, _)| path.ends_with(&format!("{}.toml", crate::rules::FW_SECRET_009)))
+            .map(|(_, t)| {
+                t.replace(
+                    "gh[pousr]_[0-9A-Za-z]{36}",
+                    "gh[pousr]_(?:(?:(?:[a-z0-9]{100}){100}){100})",
+                )
+            })
+            .expect("the rule's file");
+        let files: Vec<(&str, &str)> = crate::rules::EMBEDDED
+            .iter()
+            .map(|&(path, t)| {
+                if path.ends_with(&format!("{}.toml", crate::rules::FW_SECRET_009)) {
+                    (path, text.as_str())
+                } else {
+                    (path, t)
+                }
+            })
+            .collect();
+        let err = crate::rules::Rules::from_files(&files).unwrap_err().to_string();
+        assert!(
+            err.contains("(all content patterns)") && err.contains("exceeds size limit"),
+            "{err}"
         );
     }
 
