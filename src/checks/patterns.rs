@@ -46,7 +46,8 @@ impl Compiled {
     fn re(&self) -> &Regex {
         self.re.get_or_init(|| {
             // The content pattern set, which holds this expression, compiled
-            // within the same limit when the rules loaded, and an expression
+            // within the same limit when the rules loaded (or, for the
+            // embedded rules, in a test: see `SetBound`), and an expression
             // compiles alone into no more than it takes in a set.
             build(&self.pattern.regex, SET_SIZE_LIMIT).expect("compiled in the content pattern set")
         })
