@@ -275,19 +275,14 @@ fn in_program(f: &FileEntry, dict: &Dictionary, passwords: &Passwords, auth: &Re
                 (None, Some((_, w))) => format!("next to the string {:?}", w),
                 (None, None) => continue,
             };
+            let evidence =
+                format!("the default password \"{SECRET_SLOT}\" is a string constant of this program, {why}");
             out.push(Finding {
-                rule: RULE.into(),
-                path: f.path.clone(),
-                container: f.container.clone(),
-                line: None,
-                offset: Some(*off as u64),
-                evidence: format!("the default password \"{SECRET_SLOT}\" is a string constant of this program, {why}"),
-                sha256: Some(f.sha256().to_string()),
-                custom: None,
                 secret: Some(Secret {
                     value: Some(s.to_string()),
                     fingerprint: fingerprint_of(s.as_bytes()),
                 }),
+                ..Finding::in_file(RULE, f, None, Some(*off as u64), evidence)
             });
         }
     }

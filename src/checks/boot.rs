@@ -72,22 +72,14 @@ fn judge(f: &FileEntry, out: &mut FamilyResult) {
         .get("CONFIG_MODULE_SIG_FORCE")
         .or_else(|| c.get("CONFIG_MODULE_SIG"))
         .map_or(*modules_line, |(_, l)| *l);
-    out.findings.push(Finding {
-        rule: rules::FW_BOOT_001.to_string(),
-        path: f.path.clone(),
-        container: f.container.clone(),
-        line: Some(line),
-        offset: None,
-        evidence: format!(
-            "the kernel loads modules (CONFIG_MODULES=y) without enforcing their signatures (CONFIG_MODULE_SIG_FORCE={}, CONFIG_MODULE_SIG={}); dm-verity support: CONFIG_DM_VERITY={}",
-            get("CONFIG_MODULE_SIG_FORCE"),
-            get("CONFIG_MODULE_SIG"),
-            get("CONFIG_DM_VERITY")
-        ),
-        sha256: Some(f.sha256().to_string()),
-        secret: None,
-        custom: None,
-    });
+    let evidence = format!(
+        "the kernel loads modules (CONFIG_MODULES=y) without enforcing their signatures (CONFIG_MODULE_SIG_FORCE={}, CONFIG_MODULE_SIG={}); dm-verity support: CONFIG_DM_VERITY={}",
+        get("CONFIG_MODULE_SIG_FORCE"),
+        get("CONFIG_MODULE_SIG"),
+        get("CONFIG_DM_VERITY")
+    );
+    out.findings
+        .push(Finding::in_file(rules::FW_BOOT_001, f, Some(line), None, evidence));
 }
 
 fn fact<'c>(c: &'c Container, k: &str) -> Option<&'c str> {

@@ -28,19 +28,14 @@ fn weak_key(
 ) -> Option<Finding> {
     let why = key.weakness()?;
     let f = inv.files.get(loc.file)?;
+    let evidence = format!("{} {role} ({format}): {why}", key.describe());
+    let offset = loc.line.is_none().then_some(loc.offset);
     Some(Finding {
-        rule: rules::FW_CRYPTO_005.to_string(),
-        path: f.path.clone(),
-        container: f.container.clone(),
-        line: loc.line,
-        offset: loc.line.is_none().then_some(loc.offset),
-        evidence: format!("{} {role} ({format}): {why}", key.describe()),
-        sha256: Some(f.sha256().to_string()),
-        custom: None,
         secret: Some(Secret {
             value: None,
             fingerprint: fingerprint.to_string(),
         }),
+        ..Finding::in_file(rules::FW_CRYPTO_005, f, loc.line, offset, evidence)
     })
 }
 

@@ -282,17 +282,7 @@ fn debug_cgi(inv: &Inventory, g: &BootGraph, findings: &mut Vec<Finding>) {
 fn uboot(inv: &Inventory, u: &UbootFound, findings: &mut Vec<Finding>) {
     let Some(f) = inv.files.get(u.file) else { return };
     let env = &u.env;
-    let mk = |rule: &str, evidence: String| Finding {
-        rule: rule.to_string(),
-        path: f.path.clone(),
-        container: f.container.clone(),
-        line: None,
-        offset: Some(env.offset),
-        evidence,
-        sha256: Some(f.sha256().to_string()),
-        custom: None,
-        secret: None,
-    };
+    let mk = |rule: &str, evidence: String| Finding::in_file(rule, f, None, Some(env.offset), evidence);
     let bootargs = env.get("bootargs").unwrap_or("");
     if let Some(init) = bootargs.split_whitespace().find_map(|w| w.strip_prefix("init="))
         && is_shell(init)

@@ -140,22 +140,19 @@ fn judge(f: &FileEntry) -> Option<Finding> {
     let formats = command_formats(f.data);
     let (first, _) = formats.first()?;
     let examples: Vec<String> = formats.iter().take(EXAMPLES).map(|(_, t)| format!("`{t}`")).collect();
-    Some(Finding {
-        rule: rules::FW_INPUT_001.to_string(),
-        path: f.path.clone(),
-        container: f.container.clone(),
-        line: None,
-        offset: Some(*first as u64),
-        evidence: format!(
-            "web program imports {} and holds {} shell command format(s) with %s, e.g. {}: check that every value formatted into them is validated",
-            imports.join(" and "),
-            formats.len(),
-            examples.join(", ")
-        ),
-        sha256: Some(f.sha256().to_string()),
-        secret: None,
-        custom: None,
-    })
+    let evidence = format!(
+        "web program imports {} and holds {} shell command format(s) with %s, e.g. {}: check that every value formatted into them is validated",
+        imports.join(" and "),
+        formats.len(),
+        examples.join(", ")
+    );
+    Some(Finding::in_file(
+        rules::FW_INPUT_001,
+        f,
+        None,
+        Some(*first as u64),
+        evidence,
+    ))
 }
 
 pub fn check(cx: &Context) -> FamilyResult {

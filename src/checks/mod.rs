@@ -45,7 +45,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::hash::parts_id;
-use crate::inventory::Inventory;
+use crate::inventory::{FileEntry, Inventory};
 use crate::unpack::Chain;
 use dictionary::Dictionary;
 use rule::{Category, Rule, RuleStatus, Severity};
@@ -313,6 +313,24 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// A finding of `rule` in the file `f`, at `line` (text) or `offset`
+    /// (bytes), citing the file's path, container chain and SHA-256: the
+    /// evidence every finding in a file carries. No secret, no lab rule
+    /// (set them with struct update syntax where there is one).
+    pub fn in_file(rule: &str, f: &FileEntry, line: Option<usize>, offset: Option<u64>, evidence: String) -> Finding {
+        Finding {
+            rule: rule.to_string(),
+            path: f.path.clone(),
+            container: f.container.clone(),
+            line,
+            offset,
+            evidence,
+            sha256: Some(f.sha256().to_string()),
+            secret: None,
+            custom: None,
+        }
+    }
+
     /// `path:line` or `path@0xoffset`, then `in <chain>`: where the
     /// finding is, as a reason cites it.
     pub fn location(&self) -> String {

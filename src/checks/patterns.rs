@@ -325,19 +325,13 @@ pub fn run(inv: &Inventory, patterns: &Patterns) -> Vec<Finding> {
                     {
                         continue;
                     }
+                    let evidence = fill(&c.pattern.evidence, "", &e.key, &format!("{}={SECRET_SLOT}", e.key));
                     out.push(Finding {
-                        rule: c.rule.clone(),
-                        path: f.path.clone(),
-                        container: f.container.clone(),
-                        line: e.line,
-                        offset: e.offset,
-                        evidence: fill(&c.pattern.evidence, "", &e.key, &format!("{}={SECRET_SLOT}", e.key)),
-                        sha256: Some(f.sha256().to_string()),
-                        custom: None,
                         secret: Some(Secret {
                             value: Some(v.to_string()),
                             fingerprint: fingerprint_of(v.as_bytes()),
                         }),
+                        ..Finding::in_file(&c.rule, f, e.line, e.offset, evidence)
                     });
                 }
             }
@@ -390,19 +384,14 @@ fn content_findings(f: &crate::inventory::FileEntry, patterns: &Patterns) -> Vec
             }
             let span = secret.map(|s| (s.start() - m.start(), s.end() - m.start()));
             let line = line_at(m.start());
+            let evidence = fill(&c.pattern.evidence, &user, "", &snippet(m.as_bytes(), span));
+            let offset = line.is_none().then_some(m.start() as u64);
             out.push(Finding {
-                rule: c.rule.clone(),
-                path: f.path.clone(),
-                container: f.container.clone(),
-                line,
-                offset: line.is_none().then_some(m.start() as u64),
-                evidence: fill(&c.pattern.evidence, &user, "", &snippet(m.as_bytes(), span)),
-                sha256: Some(f.sha256().to_string()),
-                custom: None,
                 secret: secret_text.map(|s| Secret {
                     fingerprint: fingerprint_of(s.as_bytes()),
                     value: Some(s),
                 }),
+                ..Finding::in_file(&c.rule, f, line, offset, evidence)
             });
         }
     }

@@ -14,18 +14,11 @@ use crate::rules;
 fn at(inv: &Inventory, loc: &Location, rule: &str, evidence: String, fingerprint: &str) -> Finding {
     let f = &inv.files[loc.file];
     Finding {
-        rule: rule.to_string(),
-        path: f.path.clone(),
-        container: f.container.clone(),
-        line: loc.line,
-        offset: loc.line.is_none().then_some(loc.offset),
-        evidence,
-        sha256: Some(f.sha256().to_string()),
-        custom: None,
         secret: Some(Secret {
             value: None,
             fingerprint: fingerprint.to_string(),
         }),
+        ..Finding::in_file(rule, f, loc.line, loc.line.is_none().then_some(loc.offset), evidence)
     }
 }
 

@@ -395,19 +395,15 @@ pub fn scan(
                     quote(text)
                 };
                 let line = line_at(off);
+                let evidence = t.evidence.replace("{rule}", name).replace("{match}", &shown);
+                let offset = line.is_none().then_some(off as u64);
                 out.push(Finding {
-                    rule: t.rule.clone(),
-                    path: f.path.clone(),
-                    container: f.container.clone(),
-                    line,
-                    offset: line.is_none().then_some(off as u64),
-                    evidence: t.evidence.replace("{rule}", name).replace("{match}", &shown),
-                    sha256: Some(f.sha256().to_string()),
                     secret: (t.secret && !whole).then(|| Secret {
                         value: Some(String::from_utf8_lossy(text).to_string()),
                         fingerprint: fingerprint_of(text),
                     }),
                     custom: t.custom.clone(),
+                    ..Finding::in_file(&t.rule, f, line, offset, evidence)
                 });
             }
         }

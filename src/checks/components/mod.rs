@@ -256,17 +256,7 @@ pub fn check(cx: &Context) -> FamilyResult {
         gaps.extend(a.gaps.iter().cloned());
         let head = format!("{} {} (`{}`)", d.name, d.version, d.evidence);
         let mut push = |rule: &str, evidence: String| {
-            findings.push(Finding {
-                rule: rule.to_string(),
-                path: file.path.clone(),
-                container: file.container.clone(),
-                line: None,
-                offset: Some(d.offset),
-                evidence,
-                sha256: Some(file.sha256().to_string()),
-                secret: None,
-                custom: None,
-            });
+            findings.push(Finding::in_file(rule, file, None, Some(d.offset), evidence));
         };
         for (w, rule) in [
             (Weight::KnownExploited, rules::FW_COMP_001),
