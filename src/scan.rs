@@ -104,10 +104,7 @@ impl Scanner {
 
     /// Scan the image file at `path`; the report names it by its file name.
     pub fn scan_path(&self, path: &Path) -> Result<Report> {
-        let image = read_path(path)?;
-        let unpacked = unpack_read(&image, path, &self.options.unpack);
-        let inventory = inventory_of_read(&unpacked, &image, &self.options.unpack);
-        self.scan_inventory(&unpacked, &inventory)
+        self.scan_read(&read_path(path)?, &image_name(path))
     }
 
     /// Scan image bytes named `name`.
@@ -120,8 +117,7 @@ impl Scanner {
     /// the report is [`Scanner::scan_bytes`]'s, without hashing the image
     /// again.
     pub fn scan_read(&self, image: &ReadImage, name: &str) -> Result<Report> {
-        self.options.unpack.progress.stage("unpack");
-        let unpacked = unpack::unpack(image.bytes().clone(), name, &self.options.unpack);
+        let unpacked = unpack_named(image, name, &self.options.unpack);
         let inventory = inventory_of_read(&unpacked, image, &self.options.unpack);
         self.scan_inventory(&unpacked, &inventory)
     }
@@ -218,12 +214,20 @@ pub fn read_path(path: &Path) -> Result<ReadImage> {
 
 /// Unpack `image`, read from `path` ([`read_path`]), named by its file name.
 pub fn unpack_read(image: &ReadImage, path: &Path, options: &UnpackOptions) -> Unpacked {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_else(|| "image".into());
+    unpack_named(image, &image_name(path), options)
+}
+
+/// Unpack `image`, named `name` in chains and reports.
+fn unpack_named(image: &ReadImage, name: &str, options: &UnpackOptions) -> Unpacked {
     options.progress.stage("unpack");
-    unpack::unpack(image.bytes().clone(), &name, options)
+    unpack::unpack(image.bytes().clone(), name, options)
+}
+
+/// What a report calls the image read from `path`: its file name.
+fn image_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "image".into())
 }
 
 /// What the gate's reasons say about the waivers: one that matched

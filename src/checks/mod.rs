@@ -164,6 +164,18 @@ impl RuleSet {
             .par_iter()
             .map(|(path, text)| is_rule(path.rsplit('/').next().unwrap_or(path)).then(|| crate::rules::from_toml(text)))
             .collect();
+        // The embedded rules' content patterns are known to compile as one
+        // set (a test builds it); other rule files are checked as they load.
+        let bound = if files
+            .iter()
+            .zip(&parsed)
+            .filter(|(_, parsed)| parsed.is_some())
+            .all(|((_, text), _)| crate::rules::is_embedded(text))
+        {
+            patterns::SetBound::Tested
+        } else {
+            patterns::SetBound::Check
+        };
         for ((path, text), parsed) in files.iter().zip(parsed) {
             let name = path.rsplit('/').next().unwrap_or(path);
             if let Some(parsed) = parsed {
@@ -209,17 +221,6 @@ impl RuleSet {
         // The two compilers are independent: side by side (a `batch` loads
         // the rules before its first image, on otherwise idle cores).
         let sources: Vec<(&str, &str)> = files.iter().copied().filter(|(p, _)| yara::is_source(p)).collect();
-        // The embedded rules' content patterns are known to compile as one
-        // set (a test builds it); other rule files are checked as they load.
-        let bound = if files
-            .iter()
-            .filter(|(path, _)| is_rule(path.rsplit('/').next().unwrap_or(path)))
-            .all(|(_, text)| crate::rules::is_embedded(text))
-        {
-            patterns::SetBound::Tested
-        } else {
-            patterns::SetBound::Check
-        };
         let (patterns, (yara, vulndata)) = rayon::join(
             || patterns::compile(rules.values(), bound),
             || {

@@ -481,9 +481,10 @@ mod tests {
         assert_eq!(id, "(all content patterns)");
         assert!(err.contains("exceeds size limit"), "{err}");
         // Loaded from a lab's copy of the rule files, the bound is checked.
+        let file = format!("{}.toml", crate::rules::FW_SECRET_009);
         let text = crate::rules::EMBEDDED
             .iter()
-            .find(|(path, _)| path.ends_with(&format!("{}.toml", crate::rules::FW_SECRET_009)))
+            .find(|(path, _)| path.ends_with(&file))
             .map(|(_, t)| {
                 t.replace(
                     "gh[pousr]_[0-9A-Za-z]{36}",
@@ -494,7 +495,7 @@ mod tests {
         let files: Vec<(&str, &str)> = crate::rules::EMBEDDED
             .iter()
             .map(|&(path, t)| {
-                if path.ends_with(&format!("{}.toml", crate::rules::FW_SECRET_009)) {
+                if path.ends_with(&file) {
                     (path, text.as_str())
                 } else {
                     (path, t)

@@ -44,11 +44,6 @@ impl ReadImage {
     pub fn sha256(&self) -> &str {
         &self.sha256
     }
-
-    /// The bytes and their SHA-256.
-    pub fn into_parts(self) -> (Bytes, String) {
-        (self.bytes, self.sha256)
-    }
 }
 
 /// How much of the file is read before the piece is handed to the hashing
