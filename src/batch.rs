@@ -18,10 +18,9 @@
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -390,10 +389,8 @@ pub fn run(scanner: &Scanner, inputs: &[Input], out: &Path, opts: &BatchOptions,
         path: out.to_path_buf(),
         source,
     })?;
-    let mut images: Vec<ImageSummary> = inputs
-        .par_iter()
-        .filter_map(|input| (!stop.load(Ordering::SeqCst)).then(|| one(scanner, input, out, opts)))
-        .collect();
+    let order = largest_first(inputs);
+    let mut images = each_worker_takes_the_next(&order, stop, |input| one(scanner, input, out, opts));
     images.sort_by(|a, b| a.image.cmp(&b.image));
     let summary = Summary {
         schema: SUMMARY_SCHEMA.to_string(),
@@ -405,6 +402,55 @@ pub fn run(scanner: &Scanner, inputs: &[Input], out: &Path, opts: &BatchOptions,
     };
     write_summary(out, &summary)?;
     Ok(summary)
+}
+
+/// The order images are started in: the largest file first (equal sizes
+/// by relative path). A batch then ends on its smallest images, which fill
+/// the cores while the last large ones finish, instead of on one large
+/// image whose single-threaded start and end leave the other cores idle.
+/// An input that cannot be measured counts as empty; its read will fail
+/// with the reason.
+fn largest_first(inputs: &[Input]) -> Vec<&Input> {
+    let mut sized: Vec<(u64, &Input)> = inputs
+        .iter()
+        .map(|i| (std::fs::metadata(&i.path).map_or(0, |m| m.len()), i))
+        .collect();
+    sized.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+    sized.into_iter().map(|(_, i)| i).collect()
+}
+
+/// Run `work` on every item of `order` with one worker loop on each thread
+/// of the current rayon pool, each taking the next item when it is done
+/// with one, so items start in `order`'s order and a thread is idle only
+/// when none is left to start and the items in flight have no parallel
+/// step to lend it. (A parallel iterator hands each thread runs of
+/// several items to do one after another: a thread that finished its
+/// share slept while the other's run still held images nobody had begun.)
+/// Each item's own parallel work runs on the same threads, so the cores
+/// are never oversubscribed. The loops are broadcast, one to each thread,
+/// rather than spawned: a spawned loop not yet begun could be picked up by
+/// a thread waiting inside an item's parallel step, holding that item
+/// until the loop had emptied the queue. Stops taking items once `stop` is
+/// set. The results come back in no particular order.
+fn each_worker_takes_the_next<T: Sync, R: Send>(
+    order: &[T],
+    stop: &AtomicBool,
+    work: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let next = AtomicUsize::new(0);
+    rayon::broadcast(|_| {
+        let mut done = Vec::new();
+        while !stop.load(Ordering::SeqCst) {
+            let Some(item) = order.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                break;
+            };
+            done.push(work(item));
+        }
+        done
+    })
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 fn write_summary(out: &Path, summary: &Summary) -> Result<()> {
@@ -643,6 +689,72 @@ mod tests {
         assert!("3/3".parse::<Shard>().is_err());
         assert!("1/0".parse::<Shard>().is_err());
         assert!("x".parse::<Shard>().is_err());
+    }
+
+    #[test]
+    fn images_start_largest_first_and_unreadable_ones_last() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = |name: &str, size: Option<usize>| {
+            let path = dir.path().join(name);
+            if let Some(n) = size {
+                std::fs::write(&path, vec![0u8; n]).unwrap();
+            }
+            Input {
+                relative: PathBuf::from(name),
+                path,
+                declaration: None,
+            }
+        };
+        let inputs = vec![
+            input("a.bin", Some(10)),
+            input("b.bin", Some(300)),
+            input("c.bin", Some(10)),
+            input("gone.bin", None),
+            input("d.bin", Some(20)),
+        ];
+        let order: Vec<&str> = largest_first(&inputs)
+            .iter()
+            .map(|i| i.relative.to_str().unwrap())
+            .collect();
+        // Equal sizes keep the sorted order (a before c); the missing file
+        // counts as empty and comes last, where its read reports it.
+        assert_eq!(order, ["b.bin", "d.bin", "a.bin", "c.bin", "gone.bin"]);
+    }
+
+    #[test]
+    fn every_item_is_taken_once_in_order_and_none_after_a_stop() {
+        let items: Vec<usize> = (0..200).collect();
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
+        let started = std::sync::Mutex::new(Vec::new());
+        let mut done = pool.install(|| {
+            each_worker_takes_the_next(&items, &AtomicBool::new(false), |&i| {
+                started.lock().unwrap().push((rayon::current_thread_index(), i));
+                // Work of uneven length, with a parallel step of its own.
+                let (a, b) = rayon::join(|| (0..i * 50).sum::<usize>(), || i);
+                (a, b)
+            })
+        });
+        done.sort();
+        assert_eq!(done.iter().map(|&(_, i)| i).collect::<Vec<_>>(), items);
+        // Items are taken from the queue in its order: each worker's own
+        // items start in increasing order.
+        let started = started.into_inner().unwrap();
+        assert_eq!(started.len(), items.len());
+        for worker in 0..3 {
+            let own: Vec<usize> = started
+                .iter()
+                .filter(|(t, _)| *t == Some(worker))
+                .map(|&(_, i)| i)
+                .collect();
+            assert!(own.windows(2).all(|w| w[0] < w[1]), "worker {worker}: {own:?}");
+        }
+        let stop = AtomicBool::new(true);
+        let none = pool.install(|| each_worker_takes_the_next(&items, &stop, |&i| i));
+        assert!(none.is_empty(), "{none:?}");
+        // One thread: exactly the queue's order.
+        let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        let seq = one.install(|| each_worker_takes_the_next(&items, &AtomicBool::new(false), |&i| i));
+        assert_eq!(seq, items);
     }
 
     #[test]
