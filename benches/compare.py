@@ -165,18 +165,43 @@ def time_input(image, fwcert, runs, workdir):
     return results
 
 
+def side_by_side(argvs):
+    """Start every command at once; the wall seconds until the last ends."""
+    start = time.perf_counter()
+    procs = [subprocess.Popen(a, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL) for a in argvs]
+    for p in procs:
+        p.wait()
+    return time.perf_counter() - start
+
+
 def batch_throughput(fwcert, inputs, copies, runs, jobs):
+    """`batch --jobs 1` and `--jobs JOBS` over `copies` copies of the
+    inputs, alternating; and, as the machine's own ceiling for running
+    JOBS things at once, JOBS independent `--jobs 1` processes side by side,
+    each over its own share of the copies (copy c in share c % JOBS): no
+    shared memory, locks or scheduling between them, so what they lose
+    against one process doing it all is the cores' (and, on a virtual
+    machine, the host's) contention alone."""
     folder = fresh_dir("batch-in")
     os.makedirs(folder)
+    shares = [os.path.join(folder, "share-%d" % k) for k in range(jobs)]
+    for share in shares:
+        os.makedirs(share)
     for c in range(copies):
         for image in inputs:
-            shutil.copyfile(image, os.path.join(folder, "%02d-%s" % (c, os.path.basename(image))))
+            shutil.copyfile(image, os.path.join(shares[c % jobs], "%02d-%s" % (c, os.path.basename(image))))
     count = copies * len(inputs)
-    times = {1: [], jobs: []}
+    times = {1: [], jobs: [], "apart": []}
     for _ in range(runs):
         for j in (1, jobs):
             out = fresh_dir("batch-out")
             times[j].append(run([fwcert, "batch", folder, "-o", out, "--jobs", str(j), "-q"]))
+            shutil.rmtree(out, ignore_errors=True)
+        outs = [fresh_dir("batch-out-%d" % k) for k in range(jobs)]
+        times["apart"].append((side_by_side([[fwcert, "batch", share, "-o", out, "--jobs", "1", "-q"]
+                                             for share, out in zip(shares, outs)]),))
+        for out in outs:
             shutil.rmtree(out, ignore_errors=True)
     shutil.rmtree(folder, ignore_errors=True)
     return count, times
@@ -235,10 +260,14 @@ def main():
             count, times = batch_throughput(fwcert, batch_inputs, args.batch_copies,
                                             args.runs, cores)
             one, many = median(times[1], 0), median(times[cores], 0)
+            apart = median(times["apart"], 0)
             print("\nBatch of %d images: --jobs 1 %.2f s (%.1f images/s), --jobs %d %.2f s "
                   "(%.1f images/s): %.2f× the single-job throughput; peak RSS %.0f MB / %.0f MB" % (
                       count, one, count / one, cores, many, count / many, one / many,
                       max(s[1] for s in times[1]), max(s[1] for s in times[cores])))
+            print("The machine's ceiling: %d independent --jobs 1 processes side by side, each over "
+                  "1/%d of the images, %.2f s: %.2f× the single-job throughput" % (
+                      cores, cores, apart, one / apart))
         print("\nload average at end %.1f" % os.getloadavg()[0])
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
