@@ -3,8 +3,9 @@
 //! A batch reads a directory (every regular file below it, links not
 //! followed) or a manifest (a JSON array of paths, or a text file with one
 //! path a line), sorts the inputs by their relative path, keeps this
-//! worker's [`Shard`] of them, and scans them on the current rayon pool:
-//! images side by side and each image's own parallel work on the same
+//! worker's [`Shard`] of them, and scans them on the current rayon pool,
+//! the largest file first: images side by side, one worker loop per thread
+//! taking the next, and each image's own parallel work on the same
 //! threads, so the cores are never oversubscribed.
 //!
 //! Every report is written atomically (a temporary file in the output
