@@ -280,18 +280,19 @@ fn unclaimed_bytes(u: &Unpacked) -> Option<Bytes> {
         .filter(|&(s, e)| s < e && e <= u.image.len())
         .collect();
     let end = regions.iter().map(|&(_, e)| e).max()?;
-    if end >= FRESH_MAPPING_MIN
-        && let Ok(mut masked) = memmap2::MmapOptions::new().len(end).map_anon()
-    {
+    let fill = |masked: &mut [u8]| {
         for &(s, e) in &regions {
             masked[s..e].copy_from_slice(&u.image[s..e]);
         }
-        return Some(Bytes::from_owner(masked));
+    };
+    if end >= FRESH_MAPPING_MIN
+        && let Ok(mut mapped) = memmap2::MmapOptions::new().len(end).map_anon()
+    {
+        fill(&mut mapped);
+        return Some(Bytes::from_owner(mapped));
     }
     let mut masked = vec![0u8; end];
-    for (s, e) in regions {
-        masked[s..e].copy_from_slice(&u.image[s..e]);
-    }
+    fill(&mut masked);
     Some(Bytes::from(masked))
 }
 
