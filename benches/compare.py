@@ -199,8 +199,8 @@ def batch_throughput(fwcert, inputs, copies, runs, jobs):
             times[j].append(run([fwcert, "batch", folder, "-o", out, "--jobs", str(j), "-q"]))
             shutil.rmtree(out, ignore_errors=True)
         outs = [fresh_dir("batch-out-%d" % k) for k in range(jobs)]
-        times["apart"].append((side_by_side([[fwcert, "batch", share, "-o", out, "--jobs", "1", "-q"]
-                                             for share, out in zip(shares, outs)]),))
+        times["apart"].append(side_by_side([[fwcert, "batch", share, "-o", out, "--jobs", "1", "-q"]
+                                            for share, out in zip(shares, outs)]))
         for out in outs:
             shutil.rmtree(out, ignore_errors=True)
     shutil.rmtree(folder, ignore_errors=True)
@@ -260,7 +260,7 @@ def main():
             count, times = batch_throughput(fwcert, batch_inputs, args.batch_copies,
                                             args.runs, cores)
             one, many = median(times[1], 0), median(times[cores], 0)
-            apart = median(times["apart"], 0)
+            apart = statistics.median(times["apart"])
             print("\nBatch of %d images: --jobs 1 %.2f s (%.1f images/s), --jobs %d %.2f s "
                   "(%.1f images/s): %.2f× the single-job throughput; peak RSS %.0f MB / %.0f MB" % (
                       count, one, count / one, cores, many, count / many, one / many,
